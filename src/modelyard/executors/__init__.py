@@ -1,0 +1,1 @@
+"""Where runtimes run: a local process (sandboxed when possible) or a Ray cluster."""

@@ -1,0 +1,127 @@
+"""The files a runtime leaves in its job folder: how the control plane learns what happened.
+
+A runtime never talks to the database. It writes ``state.json`` (atomically, by rename) and
+appends to ``events.jsonl``; the service reads both whenever it looks at a job, which is why
+a job survives a restart of the server and is never started twice.
+
+Job folder layout (``$MODELYARD_HOME/jobs/<job id>/``)::
+
+    plan.json       the RunPlan (written before the runtime starts)
+    state.json      RuntimeState (written by the runtime)
+    events.jsonl    one RuntimeEvent per line (appended by the runtime)
+    runtime.out     the runtime's own stdout/stderr (diagnostics only)
+    home/           becomes /home/ma-user (code, inputs, outputs, log)
+    cache/          becomes /cache
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from modelyard.spec.plan import RunPlan
+from modelyard.spec.status import EventLevel, EventSource, Phase
+
+PLAN_FILE = "plan.json"
+STATE_FILE = "state.json"
+EVENTS_FILE = "events.jsonl"
+RUNTIME_OUT = "runtime.out"
+
+
+class RuntimeState(BaseModel):
+    phase: Phase = Phase.PENDING
+    runtime_pid: int | None = None
+    user_pgid: int | None = None
+    started_at: float | None = None
+    ended_at: float | None = None
+    exit_code: int | None = None
+    message: str = ""
+    updated_at: float = Field(default_factory=time.time)
+
+
+class RuntimeEvent(BaseModel):
+    time: float = Field(default_factory=time.time)
+    level: EventLevel = EventLevel.INFO
+    source: EventSource = EventSource.PLATFORM
+    message: str
+
+
+def log_name(job_id: str, task_index: int = 0) -> str:
+    """CONTRACT.md: one log per task, ``modelarts-job-<job id>-worker-<i>.log``."""
+    return f"modelarts-job-{job_id}-worker-{task_index}.log"
+
+
+class JobFolder:
+    """Paths and file I/O of one job folder, shared by the runtime and the control plane."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    @property
+    def home(self) -> Path:
+        return self.root / "home"
+
+    @property
+    def cache(self) -> Path:
+        return self.root / "cache"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.home / "modelarts" / "log"
+
+    def log_file(self, job_id: str, task_index: int = 0) -> Path:
+        return self.log_dir / log_name(job_id, task_index)
+
+    def write_plan(self, plan: RunPlan) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        _atomic_write(self.root / PLAN_FILE, plan.model_dump_json(indent=2))
+
+    def read_plan(self) -> RunPlan:
+        return RunPlan.model_validate_json((self.root / PLAN_FILE).read_text())
+
+    def write_state(self, state: RuntimeState) -> None:
+        state.updated_at = time.time()
+        _atomic_write(self.root / STATE_FILE, state.model_dump_json())
+
+    def read_state(self) -> RuntimeState | None:
+        try:
+            return RuntimeState.model_validate_json((self.root / STATE_FILE).read_text())
+        except (FileNotFoundError, ValueError):
+            return None
+
+    def append_event(self, event: RuntimeEvent) -> None:
+        line = event.model_dump_json() + "\n"
+        fd = os.open(self.root / EVENTS_FILE, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(fd, line.encode())
+        finally:
+            os.close(fd)
+
+    def read_events(self, offset: int = 0) -> tuple[list[RuntimeEvent], int]:
+        """Events from byte ``offset`` on, and the offset after the last complete line."""
+        path = self.root / EVENTS_FILE
+        try:
+            with path.open("rb") as fh:
+                fh.seek(offset)
+                data = fh.read()
+        except FileNotFoundError:
+            return [], offset
+        events = []
+        end = data.rfind(b"\n") + 1
+        for line in data[:end].splitlines():
+            if line.strip():
+                events.append(RuntimeEvent.model_validate_json(line))
+        return events, offset + end
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with tmp.open("w") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)

@@ -1,0 +1,104 @@
+"""The one settings object. Nothing else in ModelYard reads the environment for configuration.
+
+Values come from ``MODELYARD_*`` variables, then ``$MODELYARD_HOME/modelyard.toml``, then
+defaults; the S3 endpoint also honours the standard ``AWS_*`` variables so that existing
+tooling works unchanged.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tomllib
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+
+def default_home() -> Path:
+    return Path(os.environ.get("MODELYARD_HOME") or Path.home() / ".modelyard")
+
+
+class _TomlSource(PydanticBaseSettingsSource):
+    """Reads ``modelyard.toml`` from the home folder, if present."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        path = default_home() / "modelyard.toml"
+        if not path.is_file():
+            return {}
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+
+
+class S3Settings(BaseSettings):
+    """An S3-compatible endpoint (OBS, S3, MinIO, SeaweedFS)."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    endpoint_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("MODELYARD_S3_ENDPOINT", "AWS_ENDPOINT_URL")
+    )
+    region: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("MODELYARD_S3_REGION", "AWS_REGION", "AWS_DEFAULT_REGION"),
+    )
+    access_key_id: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("MODELYARD_S3_ACCESS_KEY", "AWS_ACCESS_KEY_ID")
+    )
+    secret_access_key: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("MODELYARD_S3_SECRET_KEY", "AWS_SECRET_ACCESS_KEY"),
+    )
+
+
+class Settings(BaseSettings):
+    """Configuration of one ModelYard installation."""
+
+    model_config = SettingsConfigDict(env_prefix="MODELYARD_", extra="ignore")
+
+    home: Path = Field(default_factory=default_home)
+    db_url: str | None = Field(default=None, description="SQLAlchemy URL; SQLite in home if unset")
+    url: str | None = Field(default=None, description="Server URL; the CLI talks to it when set")
+    obs_backend: str = Field(default="local", description="'local' (embedded) or 's3'")
+    sandbox: str = Field(default="auto", description="'auto', 'bwrap' or 'none'")
+    upload_period: float = Field(default=30.0, description="Seconds between output uploads")
+    stop_grace_period: float = Field(default=10.0, description="SIGTERM to SIGKILL, seconds")
+    python: str = Field(default=sys.executable, description="Interpreter of the default engine")
+    transfer_workers: int = Field(default=16, ge=1, le=256)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, _TomlSource(settings_cls))
+
+    @cached_property
+    def s3(self) -> S3Settings:
+        return S3Settings()
+
+    @property
+    def obs_root(self) -> Path:
+        return self.home / "obs"
+
+    @property
+    def jobs_root(self) -> Path:
+        return self.home / "jobs"
+
+    @property
+    def envs_root(self) -> Path:
+        return self.home / "envs"
+
+    @property
+    def database_url(self) -> str:
+        return self.db_url or f"sqlite:///{self.home / 'modelyard.db'}"

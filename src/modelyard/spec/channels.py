@@ -1,0 +1,139 @@
+"""Input and output channels (seed S4): how data reaches the code and results leave it."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from modelyard.spec.errors import SpecError
+from modelyard.spec.names import ENV_NAME_RE, check_description, check_name
+from modelyard.spec.paths import parse_location
+
+
+class AccessMethod(StrEnum):
+    PARAMETER = "parameter"
+    ENV = "env"
+
+
+class RemoteConstraint(BaseModel):
+    """Where an input may come from (S4.2): a storage location or a dataset."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    data_type: str = "obs"
+    attributes: list[dict[str, Any]] | None = None
+
+    @field_validator("data_type")
+    @classmethod
+    def _kind(cls, v: str) -> str:
+        if v not in ("obs", "dataset"):
+            raise SpecError("", v, "data_type is 'obs' or 'dataset' (seed S4.2)")
+        return v
+
+
+class ObsRemote(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    obs_url: str
+
+    @field_validator("obs_url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        return parse_location(v, "").url
+
+
+class Remote(BaseModel):
+    """ModelArts ``remote``: ``{"obs": {"obs_url": ...}}`` (datasets come later)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    obs: ObsRemote | None = None
+    dataset: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> Remote:
+        if self.dataset is not None:
+            raise SpecError("dataset", self.dataset, "dataset inputs are not supported yet")
+        if self.obs is None:
+            raise SpecError("obs", None, "a remote names obs.obs_url")
+        return self
+
+    @property
+    def url(self) -> str:
+        assert self.obs is not None
+        return self.obs.obs_url
+
+
+class _ChannelBase(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    description: str | None = None
+    access_method: AccessMethod = AccessMethod.PARAMETER
+    local_dir: str | None = None
+
+    @field_validator("name", mode="before")
+    @classmethod
+    def _name(cls, v: Any) -> str:
+        return check_name(v, "")
+
+    @field_validator("description")
+    @classmethod
+    def _description(cls, v: str | None) -> str | None:
+        return check_description(v, "")
+
+    @field_validator("local_dir")
+    @classmethod
+    def _no_local_dir(cls, v: str | None) -> str | None:
+        if v is not None:
+            raise SpecError(
+                "", v, "local_dir is chosen by the platform (/home/ma-user/modelarts/...)"
+            )
+        return v
+
+    @model_validator(mode="after")
+    def _env_name(self) -> _ChannelBase:
+        if self.access_method is AccessMethod.ENV and not ENV_NAME_RE.match(self.name):
+            raise SpecError(
+                "name",
+                self.name,
+                "a channel passed as an environment variable is named [A-Za-z_][A-Za-z0-9_]*",
+            )
+        return self
+
+
+class InputSpec(_ChannelBase):
+    """An input channel defined on an algorithm."""
+
+    remote_constraints: list[RemoteConstraint] = Field(default_factory=list)
+
+
+class OutputSpec(_ChannelBase):
+    """An output channel defined on an algorithm."""
+
+    prefetch_to_local: bool = False
+
+
+class InputBinding(BaseModel):
+    """A job's binding of an input channel to a location."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    remote: Remote
+    access_method: AccessMethod | None = None
+    description: str | None = None
+    local_dir: str | None = None
+
+    @field_validator("name", mode="before")
+    @classmethod
+    def _name(cls, v: Any) -> str:
+        return check_name(v, "")
+
+
+class OutputBinding(InputBinding):
+    """A job's binding of an output channel; ``prefetch_to_local`` downloads it first (S7.3)."""
+
+    prefetch_to_local: bool | None = None

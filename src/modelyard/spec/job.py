@@ -1,0 +1,91 @@
+"""Training jobs in the ModelArts v2 shape (``/training-jobs`` body)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from modelyard.spec.algorithm import Engine, Metadata
+from modelyard.spec.channels import InputBinding, OutputBinding
+from modelyard.spec.names import check_environments, normalize_environments
+from modelyard.spec.parameters import ParameterValue
+from modelyard.spec.paths import parse_location
+
+
+class JobAlgorithm(BaseModel):
+    """The job's ``algorithm``: a reference to a stored algorithm (``id`` or ``name``) or an
+    inline definition, plus this job's hyperparameter values and channel bindings."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: str | None = None
+    name: str | None = None
+    subscription_id: str | None = None
+    code_dir: str | None = None
+    boot_file: str | None = None
+    command: str | None = None
+    engine: Engine | None = None
+    parameters: list[ParameterValue] = Field(default_factory=list)
+    inputs: list[InputBinding] = Field(default_factory=list)
+    outputs: list[OutputBinding] = Field(default_factory=list)
+    environments: dict[str, str] = Field(default_factory=dict)
+    parameters_customization: bool | None = None
+    working_dir: str | None = None
+
+    @field_validator("code_dir")
+    @classmethod
+    def _code_dir(cls, v: str | None) -> str | None:
+        return None if v is None else parse_location(v, "").as_dir().url
+
+    @field_validator("environments", mode="before")
+    @classmethod
+    def _envs(cls, v: Any) -> dict[str, str]:
+        return check_environments(normalize_environments(v), "")
+
+    @property
+    def is_reference(self) -> bool:
+        return bool(self.id or self.name or self.subscription_id)
+
+
+class Resource(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    flavor_id: str | None = None
+    node_count: int = Field(default=1, ge=1, le=64)
+    policy: str | None = None
+
+
+class AutoStop(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    enabled: bool = True
+    duration_seconds: int | None = Field(default=None, ge=1)
+
+
+class SchedulePolicy(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    priority: int = Field(default=1, ge=1, le=3)
+
+
+class JobSpec(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    resource: Resource = Field(default_factory=Resource)
+    volumes: list[dict[str, Any]] = Field(default_factory=list)
+    auto_stop: AutoStop | None = None
+    schedule_policy: SchedulePolicy | None = None
+    log_export_path: dict[str, Any] | None = None
+
+
+class TrainingJob(BaseModel):
+    """A training job as submitted. ``status`` is filled by the service, never by users."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    kind: str = "job"
+    metadata: Metadata
+    algorithm: JobAlgorithm
+    spec: JobSpec = Field(default_factory=JobSpec)
+    status: dict[str, Any] | None = None

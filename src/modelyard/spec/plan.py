@@ -1,0 +1,55 @@
+"""The run plan: everything a runtime needs to run one job, and nothing it must look up.
+
+The service resolves a job against its algorithm into a RunPlan and hands it to an executor;
+the runtime reads it from ``plan.json`` in the job folder. Keeping it self-contained is what
+lets runtimes outlive the server.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from modelyard.spec.algorithm import Engine, Mode
+from modelyard.spec.channels import AccessMethod
+
+
+class ChannelPlan(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    url: str
+    access_method: AccessMethod = AccessMethod.PARAMETER
+    prefetch_to_local: bool = False
+
+
+class MountPlan(BaseModel):
+    """A host directory bound into the job (file-system mounts, S5.2)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    source: str
+    target: str
+    read_only: bool = False
+
+
+class RunPlan(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    job_id: str = ""
+    project_id: str = ""
+    job_name: str = ""
+    mode: Mode = Mode.PRESET
+    code_dir: str | None = None
+    boot_file: str | None = None
+    command: str | None = None
+    working_dir: str | None = None
+    engine: Engine | None = None
+    hyperparameters: list[tuple[str, str]] = Field(default_factory=list)
+    inputs: list[ChannelPlan] = Field(default_factory=list)
+    outputs: list[ChannelPlan] = Field(default_factory=list)
+    environments: dict[str, str] = Field(default_factory=dict)
+    mounts: list[MountPlan] = Field(default_factory=list)
+    node_count: int = 1
+    flavor_id: str | None = None
+    upload_period: float = 30.0
+    max_run_seconds: int | None = None

@@ -1,0 +1,194 @@
+"""Resolving a job against its algorithm: every rule that needs both (S3.5-S3.7, S4)."""
+
+from __future__ import annotations
+
+from pydantic import ValidationError
+
+from modelyard.spec.algorithm import Algorithm, JobConfig, Metadata, check_unique_channels
+from modelyard.spec.channels import InputSpec, OutputSpec
+from modelyard.spec.errors import SpecError, from_pydantic
+from modelyard.spec.names import check_environments
+from modelyard.spec.parameters import Constraint, Parameter, render
+from modelyard.spec.paths import parse_location
+from modelyard.spec.plan import ChannelPlan, RunPlan
+from modelyard.spec.job import TrainingJob
+
+_CODE_FIELDS = ("code_dir", "boot_file", "command", "engine", "working_dir")
+
+
+def inline_algorithm(job: TrainingJob) -> Algorithm:
+    """An inline job (code_dir/boot_file in the job itself) as an ad-hoc algorithm whose
+    hyperparameters are whatever the job sets."""
+    ja = job.algorithm
+    params = [
+        Parameter(name=p.name, value=p.value, constraint=p.constraint or Constraint())
+        for p in ja.parameters
+    ]
+    config = JobConfig(
+        code_dir=ja.code_dir,
+        boot_file=ja.boot_file,
+        command=ja.command,
+        engine=ja.engine,
+        working_dir=ja.working_dir,
+        parameters=params,
+        inputs=[InputSpec(name=c.name, access_method=c.access_method or "parameter")
+                for c in ja.inputs],
+        outputs=[OutputSpec(name=c.name, access_method=c.access_method or "parameter",
+                            prefetch_to_local=bool(c.prefetch_to_local)) for c in ja.outputs],
+        parameters_customization=True,
+    )
+    return Algorithm(metadata=Metadata(name=job.metadata.name), job_config=config)
+
+
+def resolve_job(job: TrainingJob, algorithm: Algorithm | None) -> RunPlan:
+    """Builds the run plan of ``job``; ``algorithm`` is the stored algorithm it references
+    (None for an inline job). Raises SpecError on the first broken rule."""
+    ja = job.algorithm
+    if ja.is_reference:
+        if algorithm is None:
+            raise SpecError("algorithm.id", ja.id or ja.name, "no such algorithm")
+        for name in _CODE_FIELDS:
+            if getattr(ja, name) is not None:
+                raise SpecError(
+                    f"algorithm.{name}", getattr(ja, name),
+                    "a job created from an algorithm runs that algorithm's code; "
+                    "leave out algorithm.id to define the code inline",
+                )
+    else:
+        if ja.code_dir is None and ja.command is None:
+            raise SpecError(
+                "algorithm", None,
+                "a job names an algorithm (algorithm.id or algorithm.name) or defines "
+                "code_dir and boot_file (or a command) inline",
+            )
+        try:
+            algorithm = inline_algorithm(job)
+        except ValidationError as exc:
+            raise from_pydantic(exc, "algorithm") from None
+    config = algorithm.job_config
+    hyperparameters = _resolve_parameters(job, config)
+    inputs = _resolve_inputs(job, config)
+    outputs = _resolve_outputs(job, config)
+    check_unique_channels(
+        [n for n, _ in hyperparameters], [c.name for c in inputs], [c.name for c in outputs],
+        "algorithm",
+    )
+    envs = check_environments({**config.environments, **ja.environments}, "algorithm.environments")
+    auto_stop = job.spec.auto_stop
+    return RunPlan(
+        job_name=job.metadata.name,
+        mode=config.mode,
+        code_dir=config.code_dir,
+        boot_file=config.boot_file,
+        command=config.command,
+        working_dir=config.working_dir,
+        engine=config.engine,
+        hyperparameters=hyperparameters,
+        inputs=inputs,
+        outputs=outputs,
+        environments=envs,
+        node_count=job.spec.resource.node_count,
+        flavor_id=job.spec.resource.flavor_id,
+        max_run_seconds=auto_stop.duration_seconds if auto_stop and auto_stop.enabled else None,
+    )
+
+
+def _resolve_parameters(job: TrainingJob, config: JobConfig) -> list[tuple[str, str]]:
+    defined = {p.name: p for p in config.parameters}
+    given: dict[str, tuple[int, object]] = {}
+    for i, pv in enumerate(job.algorithm.parameters):
+        field = f"algorithm.parameters[{i}]"
+        if pv.name in given:
+            raise SpecError(f"{field}.name", pv.name, "each hyperparameter is set at most once")
+        given[pv.name] = (i, pv.value)
+        if pv.name not in defined and not config.parameters_customization:
+            known = ", ".join(defined) or "none"
+            raise SpecError(
+                f"{field}.name", pv.name,
+                f"the algorithm defines no such hyperparameter (it defines: {known}) and does "
+                "not allow custom ones (parameters_customization)",
+            )
+    values: list[tuple[str, str]] = []
+    for p in config.parameters:
+        c = p.constraint
+        if p.name in given:
+            i, value = given[p.name]
+            field = f"algorithm.parameters[{i}].value"
+            if value is None:
+                if c.required:
+                    raise SpecError(
+                        field, None,
+                        f"hyperparameter {p.name!r} is required and cannot be removed (seed S3.7)",
+                    )
+                continue
+            typed = c.check(value, field)  # type: ignore[arg-type]
+            if not c.editable and p.value is not None and typed != p.value:
+                raise SpecError(
+                    field, value, f"hyperparameter {p.name!r} is not editable; its value is "
+                    f"{render(p.value)}",
+                )
+        elif p.value is not None:
+            typed = p.value
+        elif c.required:
+            raise SpecError(
+                "algorithm.parameters", p.name,
+                f"hyperparameter {p.name!r} is required and has no default: set its value",
+            )
+        else:
+            continue
+        values.append((p.name, render(typed)))
+    for name, (i, value) in given.items():
+        if name not in defined and value is not None:
+            values.append((name, render(value)))  # type: ignore[arg-type]
+    return values
+
+
+def _resolve_inputs(job: TrainingJob, config: JobConfig) -> list[ChannelPlan]:
+    bound = _bindings(job.algorithm.inputs, {c.name for c in config.inputs}, "inputs")
+    plans = []
+    for spec in config.inputs:
+        if spec.name not in bound:
+            raise SpecError(
+                "algorithm.inputs", spec.name,
+                f"input {spec.name!r} needs a location (remote.obs.obs_url)",
+            )
+        binding = bound[spec.name]
+        plans.append(ChannelPlan(name=spec.name, url=binding.remote.url,
+                                 access_method=binding.access_method or spec.access_method))
+    return plans
+
+
+def _resolve_outputs(job: TrainingJob, config: JobConfig) -> list[ChannelPlan]:
+    bound = _bindings(job.algorithm.outputs, {c.name for c in config.outputs}, "outputs")
+    plans = []
+    for spec in config.outputs:
+        if spec.name not in bound:
+            raise SpecError(
+                "algorithm.outputs", spec.name,
+                f"output {spec.name!r} needs a location (remote.obs.obs_url)",
+            )
+        b = bound[spec.name]
+        prefetch = b.prefetch_to_local if b.prefetch_to_local is not None else spec.prefetch_to_local
+        plans.append(ChannelPlan(name=spec.name, url=_dir_url(b.remote.url),
+                                 access_method=b.access_method or spec.access_method,
+                                 prefetch_to_local=prefetch))
+    return plans
+
+
+def _bindings(bindings: list, known: set[str], kind: str) -> dict:  # type: ignore[type-arg]
+    out = {}
+    for i, b in enumerate(bindings):
+        if b.name not in known:
+            raise SpecError(
+                f"algorithm.{kind}[{i}].name", b.name,
+                f"the algorithm defines no such {kind[:-1]} channel "
+                f"(it defines: {', '.join(sorted(known)) or 'none'})",
+            )
+        if b.name in out:
+            raise SpecError(f"algorithm.{kind}[{i}].name", b.name, "each channel is bound once")
+        out[b.name] = b
+    return out
+
+
+def _dir_url(url: str) -> str:
+    return parse_location(url).as_dir().url
