@@ -1,0 +1,6 @@
+"""Shared fixtures. Each fixture module under tests/fixtures/ is owned by one area."""
+
+pytest_plugins = [
+    "fixtures.home",
+    "fixtures.seaweed",
+]
