@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from modelyard.spec.channels import InputSpec, OutputSpec
+from modelyard.spec.channels import AccessMethod, InputSpec, OutputSpec
 from modelyard.spec.errors import SpecError
 from modelyard.spec.names import (
     check_description,
@@ -65,8 +65,8 @@ class Engine(BaseModel):
     def _complete(self) -> Engine:
         if self.image_url is None and not (self.engine_name and self.engine_version):
             raise SpecError(
-                "engine", self.model_dump(exclude_none=True),
-                "an engine is engine_name + engine_version, or an image_url",
+                "", self.model_dump(exclude_none=True),
+                "an engine is engine_name + engine_version, or an image_url (seed S1.2-S1.4)",
             )
         return self
 
@@ -95,7 +95,7 @@ class JobConfig(BaseModel):
     @field_validator("environments", mode="before")
     @classmethod
     def _envs(cls, v: Any) -> dict[str, str]:
-        return check_environments(normalize_environments(v), "")
+        return check_environments(normalize_environments(v, ""), "")
 
     @model_validator(mode="after")
     def _rules(self) -> JobConfig:
@@ -108,7 +108,9 @@ class JobConfig(BaseModel):
             )
         if mode in (Mode.PRESET, Mode.PRESET_CUSTOM_IMAGE):
             if self.code_dir is None:
-                raise SpecError("code_dir", None, "a preset engine needs a code directory (S2.1)")
+                raise SpecError(
+                    "code_dir", None, "a preset engine needs a code directory (seed S2.1)"
+                )
             if self.boot_file is None and not self.command:
                 raise SpecError(
                     "boot_file", None, "a preset engine needs a boot file in the code directory "
@@ -120,6 +122,13 @@ class JobConfig(BaseModel):
             [c.name for c in self.outputs],
             "",
         )
+        for c in [*self.inputs, *self.outputs]:
+            if c.access_method is AccessMethod.ENV and c.name in self.environments:
+                raise SpecError(
+                    f"environments.{c.name}", self.environments[c.name],
+                    f"{c.name} is the environment variable of channel {c.name!r} "
+                    "(access_method env); rename the variable (seed S4.2)",
+                )
         return self
 
     @property
@@ -149,6 +158,8 @@ def resolve_boot_file(code_dir: str | None, boot_file: str | None, field: str) -
         rel = parse_location(boot_file, field).relative_to(code)
     else:
         rel = boot_file
+        while rel.startswith("./"):  # "./train.py" is "train.py"
+            rel = rel[2:]
         if any(p in ("", ".", "..") for p in rel.split("/")):
             rel = None
     if not rel:
@@ -171,7 +182,8 @@ def check_unique_channels(
                 raise SpecError(
                     where, name,
                     f"the name is already used by {seen[name]}; names are unique across "
-                    "hyperparameters, inputs and outputs",
+                    "hyperparameters, inputs and outputs (they share one command line, "
+                    "seed S3.1/S4)",
                 )
             seen[name] = f"{kind}[{i}]"
 

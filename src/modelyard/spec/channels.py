@@ -8,13 +8,27 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from modelyard.spec.errors import SpecError
-from modelyard.spec.names import ENV_NAME_RE, check_description, check_name
+from modelyard.spec.names import check_description, check_env_name, check_name
 from modelyard.spec.paths import parse_location
 
 
 class AccessMethod(StrEnum):
     PARAMETER = "parameter"
     ENV = "env"
+
+
+ENV_CHANNEL_RULE = (
+    "a channel passed as an environment variable (access_method env) is named "
+    "[A-Za-z_][A-Za-z0-9_]* and does not start with MA_ (seed S4.2)"
+)
+
+
+def check_env_channel(name: str, field: str) -> str:
+    """Seed S4.2: a channel with access method ``env`` becomes a variable of that name."""
+    try:
+        return check_env_name(name, field)
+    except SpecError:
+        raise SpecError(field, name, ENV_CHANNEL_RULE) from None
 
 
 class RemoteConstraint(BaseModel):
@@ -57,7 +71,7 @@ class Remote(BaseModel):
         if self.dataset is not None:
             raise SpecError("dataset", self.dataset, "dataset inputs are not supported yet")
         if self.obs is None:
-            raise SpecError("obs", None, "a remote names obs.obs_url")
+            raise SpecError("obs", None, "a remote names obs.obs_url (seed S4.1)")
         return self
 
     @property
@@ -95,13 +109,10 @@ class _ChannelBase(BaseModel):
 
     @model_validator(mode="after")
     def _env_name(self) -> _ChannelBase:
-        if self.access_method is AccessMethod.ENV and not ENV_NAME_RE.match(self.name):
-            raise SpecError(
-                "name",
-                self.name,
-                "a channel passed as an environment variable is named [A-Za-z_][A-Za-z0-9_]*",
-            )
+        if self.access_method is AccessMethod.ENV:
+            check_env_channel(self.name, "name")
         return self
+
 
 
 class InputSpec(_ChannelBase):

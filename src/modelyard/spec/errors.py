@@ -55,11 +55,13 @@ def from_pydantic(exc: Exception, prefix: str = "") -> SpecError:
         return SpecError(_join(prefix, field or "input"), ctx_error.value, ctx_error.rule)
     msg = err.get("msg", "invalid")
     kind = err.get("type", "")
+    value = err.get("input")
     if kind == "missing":
-        msg = "this field is required"
+        # pydantic reports the enclosing object as the input; the field itself has none.
+        msg, value = "this field is required", None
     elif kind == "extra_forbidden":
         msg = "unknown field"
-    return SpecError(_join(prefix, loc or "input"), err.get("input"), msg)
+    return SpecError(_join(prefix, loc or "input"), value, msg)
 
 
 def _loc(loc: tuple[Any, ...]) -> str:

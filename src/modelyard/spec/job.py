@@ -41,7 +41,7 @@ class JobAlgorithm(BaseModel):
     @field_validator("environments", mode="before")
     @classmethod
     def _envs(cls, v: Any) -> dict[str, str]:
-        return check_environments(normalize_environments(v), "")
+        return check_environments(normalize_environments(v, ""), "")
 
     @property
     def is_reference(self) -> bool:

@@ -23,6 +23,8 @@ def read_document(path: str | Path) -> dict[str, Any]:
         text = p.read_text(encoding="utf-8")
     except OSError as exc:
         raise SpecError("file", str(p), f"cannot be read: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise SpecError("file", str(p), "is not UTF-8 text") from None
     try:
         data = json.loads(text) if p.suffix == ".json" else yaml.safe_load(text)
     except (json.JSONDecodeError, yaml.YAMLError) as exc:

@@ -35,6 +35,10 @@ _TYPE_ALIASES = {t.value.lower(): t for t in ParamType} | {
 }
 
 
+_INTEGER_RULE = "an Integer is a whole number, e.g. 3 (seed S3.4)"
+_FLOAT_RULE = "a Float is a finite number, e.g. 0.01 (not nan or inf) (seed S3.4)"
+
+
 def coerce(value: Any, kind: ParamType, field: str) -> Value:
     """Converts a user-given value to its type; raises SpecError naming the rule."""
     if kind is ParamType.BOOLEAN:
@@ -44,10 +48,10 @@ def coerce(value: Any, kind: ParamType, field: str) -> Value:
             return bool(value)
         if isinstance(value, str) and value.strip() in _TRUE | _FALSE:
             return value.strip() in _TRUE
-        raise SpecError(field, value, "a Boolean is true, false, True, False, 1 or 0")
+        raise SpecError(field, value, "a Boolean is true, false, True, False, 1 or 0 (seed S3.4)")
     if kind is ParamType.INTEGER:
         if isinstance(value, bool):
-            raise SpecError(field, value, "an Integer is a whole number")
+            raise SpecError(field, value, _INTEGER_RULE)
         if isinstance(value, int):
             return value
         if isinstance(value, float) and value.is_integer():
@@ -57,22 +61,22 @@ def coerce(value: Any, kind: ParamType, field: str) -> Value:
                 return int(value.strip())
             except ValueError:
                 pass
-        raise SpecError(field, value, "an Integer is a whole number")
+        raise SpecError(field, value, _INTEGER_RULE)
     if kind is ParamType.FLOAT:
-        if isinstance(value, bool):
-            raise SpecError(field, value, "a Float is a number")
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            raise SpecError(field, value, _FLOAT_RULE)
         try:
             out = float(value)
-        except (TypeError, ValueError):
-            raise SpecError(field, value, "a Float is a number") from None
+        except (ValueError, OverflowError):  # OverflowError: an int beyond float range
+            raise SpecError(field, value, _FLOAT_RULE) from None
         if not math.isfinite(out):
-            raise SpecError(field, value, "a Float is a finite number")
+            raise SpecError(field, value, _FLOAT_RULE)
         return out
     if isinstance(value, bool):
         return "True" if value else "False"
     if isinstance(value, str | int | float):
         return str(value)
-    raise SpecError(field, value, "a String is text")
+    raise SpecError(field, value, "a String is text (seed S3.4)")
 
 
 def render(value: Value) -> str:
@@ -118,21 +122,28 @@ class Constraint(BaseModel):
         if self.valid_type is ValidType.RANGE:
             if self.type not in (ParamType.INTEGER, ParamType.FLOAT):
                 raise SpecError(
-                    "valid_type", "Range", "a Range constraint applies to Integer and Float only"
+                    "valid_type", "Range",
+                    "a Range constraint applies to Integer and Float only (seed S3.6)",
                 )
             if len(self.valid_range) != 2:
                 raise SpecError(
-                    "valid_range", self.valid_range, "a Range constraint is [minimum, maximum]"
+                    "valid_range", self.valid_range,
+                    "a Range constraint is [minimum, maximum] (seed S3.6)",
                 )
             lo, hi = (coerce(v, self.type, f"valid_range[{i}]") for i, v in
                       enumerate(self.valid_range))
             assert isinstance(lo, int | float) and isinstance(hi, int | float)
             if lo > hi:
-                raise SpecError("valid_range", self.valid_range, "the minimum is not above the maximum")
+                raise SpecError(
+                    "valid_range", self.valid_range,
+                    "the minimum of a Range is not above its maximum (seed S3.6)",
+                )
             self.valid_range = [lo, hi]
         elif self.valid_type is ValidType.ENUM:
             if not self.valid_range:
-                raise SpecError("valid_range", [], "an Enum constraint lists at least one value")
+                raise SpecError(
+                    "valid_range", [], "an Enum constraint lists at least one value (seed S3.6)"
+                )
             self.valid_range = [
                 coerce(v, self.type, f"valid_range[{i}]") for i, v in enumerate(self.valid_range)
             ]

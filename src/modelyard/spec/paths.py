@@ -14,7 +14,7 @@ from modelyard.spec.errors import SpecError
 SCHEMES = ("obs", "s3", "file")
 _RULE = (
     "a location is obs://bucket/key, s3://bucket/key, file:///absolute/path or /bucket/key, "
-    "without empty, '.' or '..' components"
+    "without empty, '.' or '..' components (CONTRACT.md paths in specs)"
 )
 
 
@@ -67,6 +67,8 @@ def parse_location(text: str, field: str = "location") -> Location:
     """Parses and checks a location; raises SpecError naming ``field`` when it is malformed."""
     if not isinstance(text, str) or not text.strip():
         raise SpecError(field, text, _RULE)
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in text.strip()):
+        raise SpecError(field, text, "a location has no control characters (newline, NUL...)")
     raw = text.strip()
     if raw.startswith("file://"):
         path = raw[len("file://"):]
@@ -86,7 +88,9 @@ def parse_location(text: str, field: str = "location") -> Location:
         raise SpecError(field, text, _RULE)
     if scheme != "file" and not _valid_bucket(bucket):
         raise SpecError(
-            field, text, "the bucket name must be 3-63 characters of a-z, 0-9, '.' and '-'"
+            field, text,
+            "the bucket name must be 3-63 characters of a-z, 0-9, '.' and '-', starting and "
+            "ending with a letter or digit",
         )
     parts = key.split("/")
     inner = parts[:-1] if key.endswith("/") else parts

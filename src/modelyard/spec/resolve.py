@@ -2,41 +2,54 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any, TypeVar
+
 from pydantic import ValidationError
 
 from modelyard.spec.algorithm import Algorithm, JobConfig, Metadata, check_unique_channels
-from modelyard.spec.channels import InputSpec, OutputSpec
+from modelyard.spec.channels import AccessMethod, InputBinding, check_env_channel
 from modelyard.spec.errors import SpecError, from_pydantic
+from modelyard.spec.job import TrainingJob
 from modelyard.spec.names import check_environments
-from modelyard.spec.parameters import Constraint, Parameter, render
+from modelyard.spec.parameters import Constraint, render
 from modelyard.spec.paths import parse_location
 from modelyard.spec.plan import ChannelPlan, RunPlan
-from modelyard.spec.job import TrainingJob
 
 _CODE_FIELDS = ("code_dir", "boot_file", "command", "engine", "working_dir")
+B = TypeVar("B", bound=InputBinding)
 
 
 def inline_algorithm(job: TrainingJob) -> Algorithm:
     """An inline job (code_dir/boot_file in the job itself) as an ad-hoc algorithm whose
-    hyperparameters are whatever the job sets."""
+    hyperparameters are whatever the job sets.
+
+    Validated as one ``job_config`` document, so a broken rule names the job's own field
+    (``parameters[1].value``), which ``resolve_job`` prefixes with ``algorithm``.
+    """
     ja = job.algorithm
-    params = [
-        Parameter(name=p.name, value=p.value, constraint=p.constraint or Constraint())
-        for p in ja.parameters
-    ]
-    config = JobConfig(
-        code_dir=ja.code_dir,
-        boot_file=ja.boot_file,
-        command=ja.command,
-        engine=ja.engine,
-        working_dir=ja.working_dir,
-        parameters=params,
-        inputs=[InputSpec(name=c.name, access_method=c.access_method or "parameter")
-                for c in ja.inputs],
-        outputs=[OutputSpec(name=c.name, access_method=c.access_method or "parameter",
-                            prefetch_to_local=bool(c.prefetch_to_local)) for c in ja.outputs],
-        parameters_customization=True,
-    )
+    data: dict[str, Any] = {
+        "code_dir": ja.code_dir,
+        "boot_file": ja.boot_file,
+        "command": ja.command,
+        "engine": ja.engine,
+        "working_dir": ja.working_dir,
+        "parameters": [
+            {"name": p.name, "value": p.value, "constraint": p.constraint or Constraint()}
+            for p in ja.parameters
+        ],
+        "inputs": [
+            {"name": c.name, "access_method": c.access_method or AccessMethod.PARAMETER}
+            for c in ja.inputs
+        ],
+        "outputs": [
+            {"name": c.name, "access_method": c.access_method or AccessMethod.PARAMETER,
+             "prefetch_to_local": bool(c.prefetch_to_local)}
+            for c in ja.outputs
+        ],
+        "parameters_customization": True,
+    }
+    config = JobConfig.model_validate(data)
     return Algorithm(metadata=Metadata(name=job.metadata.name), job_config=config)
 
 
@@ -69,11 +82,20 @@ def resolve_job(job: TrainingJob, algorithm: Algorithm | None) -> RunPlan:
     hyperparameters = _resolve_parameters(job, config)
     inputs = _resolve_inputs(job, config)
     outputs = _resolve_outputs(job, config)
+    # _resolve_parameters names the job's own field; this is the safety net.
     check_unique_channels(
         [n for n, _ in hyperparameters], [c.name for c in inputs], [c.name for c in outputs],
         "algorithm",
     )
     envs = check_environments({**config.environments, **ja.environments}, "algorithm.environments")
+    for kind, plans in (("input", inputs), ("output", outputs)):
+        for c in plans:
+            if c.access_method is AccessMethod.ENV and c.name in envs:
+                raise SpecError(
+                    f"algorithm.environments.{c.name}", envs[c.name],
+                    f"{c.name} is the environment variable of {kind} channel {c.name!r} "
+                    "(access_method env); rename the variable (seed S4.2)",
+                )
     auto_stop = job.spec.auto_stop
     return RunPlan(
         job_name=job.metadata.name,
@@ -95,7 +117,10 @@ def resolve_job(job: TrainingJob, algorithm: Algorithm | None) -> RunPlan:
 
 def _resolve_parameters(job: TrainingJob, config: JobConfig) -> list[tuple[str, str]]:
     defined = {p.name: p for p in config.parameters}
-    given: dict[str, tuple[int, object]] = {}
+    channels = {c.name: f"input channel {c.name!r}" for c in config.inputs} | {
+        c.name: f"output channel {c.name!r}" for c in config.outputs
+    }
+    given: dict[str, tuple[int, Any]] = {}
     for i, pv in enumerate(job.algorithm.parameters):
         field = f"algorithm.parameters[{i}]"
         if pv.name in given:
@@ -107,6 +132,13 @@ def _resolve_parameters(job: TrainingJob, config: JobConfig) -> list[tuple[str, 
                 f"{field}.name", pv.name,
                 f"the algorithm defines no such hyperparameter (it defines: {known}) and does "
                 "not allow custom ones (parameters_customization)",
+            )
+        if pv.name not in defined and pv.name in channels:
+            raise SpecError(
+                f"{field}.name", pv.name,
+                f"the name is already used by {channels[pv.name]}; names are unique across "
+                "hyperparameters, inputs and outputs (they share one command line, "
+                "seed S3.1/S4)",
             )
     values: list[tuple[str, str]] = []
     for p in config.parameters:
@@ -121,7 +153,7 @@ def _resolve_parameters(job: TrainingJob, config: JobConfig) -> list[tuple[str, 
                         f"hyperparameter {p.name!r} is required and cannot be removed (seed S3.7)",
                     )
                 continue
-            typed = c.check(value, field)  # type: ignore[arg-type]
+            typed = c.check(value, field)
             if not c.editable and p.value is not None and typed != p.value:
                 raise SpecError(
                     field, value, f"hyperparameter {p.name!r} is not editable; its value is "
@@ -137,9 +169,9 @@ def _resolve_parameters(job: TrainingJob, config: JobConfig) -> list[tuple[str, 
         else:
             continue
         values.append((p.name, render(typed)))
-    for name, (i, value) in given.items():
+    for name, (_, value) in given.items():
         if name not in defined and value is not None:
-            values.append((name, render(value)))  # type: ignore[arg-type]
+            values.append((name, render(value)))
     return values
 
 
@@ -150,11 +182,11 @@ def _resolve_inputs(job: TrainingJob, config: JobConfig) -> list[ChannelPlan]:
         if spec.name not in bound:
             raise SpecError(
                 "algorithm.inputs", spec.name,
-                f"input {spec.name!r} needs a location (remote.obs.obs_url)",
+                f"input {spec.name!r} needs a location (remote.obs.obs_url) (seed S4.2)",
             )
-        binding = bound[spec.name]
-        plans.append(ChannelPlan(name=spec.name, url=binding.remote.url,
-                                 access_method=binding.access_method or spec.access_method))
+        i, binding = bound[spec.name]
+        method = _access_method(binding, spec.access_method, f"algorithm.inputs[{i}]")
+        plans.append(ChannelPlan(name=spec.name, url=binding.remote.url, access_method=method))
     return plans
 
 
@@ -165,18 +197,31 @@ def _resolve_outputs(job: TrainingJob, config: JobConfig) -> list[ChannelPlan]:
         if spec.name not in bound:
             raise SpecError(
                 "algorithm.outputs", spec.name,
-                f"output {spec.name!r} needs a location (remote.obs.obs_url)",
+                f"output {spec.name!r} needs a location (remote.obs.obs_url) (seed S4.3)",
             )
-        b = bound[spec.name]
-        prefetch = b.prefetch_to_local if b.prefetch_to_local is not None else spec.prefetch_to_local
+        i, b = bound[spec.name]
+        method = _access_method(b, spec.access_method, f"algorithm.outputs[{i}]")
+        prefetch = spec.prefetch_to_local if b.prefetch_to_local is None else b.prefetch_to_local
         plans.append(ChannelPlan(name=spec.name, url=_dir_url(b.remote.url),
-                                 access_method=b.access_method or spec.access_method,
-                                 prefetch_to_local=prefetch))
+                                 access_method=method, prefetch_to_local=prefetch))
     return plans
 
 
-def _bindings(bindings: list, known: set[str], kind: str) -> dict:  # type: ignore[type-arg]
-    out = {}
+def _access_method(binding: InputBinding, defined: AccessMethod, field: str) -> AccessMethod:
+    """The binding may switch the access method; ``env`` needs a variable-shaped name."""
+    method = binding.access_method or defined
+    if method is AccessMethod.ENV and binding.access_method is AccessMethod.ENV:
+        try:
+            check_env_channel(binding.name, f"{field}.access_method")
+        except SpecError as exc:
+            raise SpecError(
+                exc.field, binding.access_method.value, f"channel {binding.name!r}: {exc.rule}"
+            ) from None
+    return method
+
+
+def _bindings(bindings: Sequence[B], known: set[str], kind: str) -> dict[str, tuple[int, B]]:
+    out: dict[str, tuple[int, B]] = {}
     for i, b in enumerate(bindings):
         if b.name not in known:
             raise SpecError(
@@ -186,7 +231,7 @@ def _bindings(bindings: list, known: set[str], kind: str) -> dict:  # type: igno
             )
         if b.name in out:
             raise SpecError(f"algorithm.{kind}[{i}].name", b.name, "each channel is bound once")
-        out[b.name] = b
+        out[b.name] = (i, b)
     return out
 
 
