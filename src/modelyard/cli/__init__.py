@@ -1,0 +1,1 @@
+"""The command line: typer + rich, on a server (MODELYARD_URL) or the embedded service."""

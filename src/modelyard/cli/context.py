@@ -1,0 +1,45 @@
+"""Which backend the CLI talks to: a server when MODELYARD_URL is set, else embedded."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from rich.console import Console
+
+from modelyard.cli.backend import Backend, EmbeddedBackend
+from modelyard.settings import Settings
+
+console = Console(highlight=False, soft_wrap=True)
+
+
+@cache
+def settings() -> Settings:
+    return Settings()
+
+
+@cache
+def backend() -> Backend:
+    s = settings()
+    if s.url:
+        from modelyard.client.http import HttpBackend  # the client layer (issue 4)
+
+        return HttpBackend(s.url)
+    return EmbeddedBackend()
+
+
+def parse_pairs(items: list[str] | None, option: str) -> list[tuple[str, str]]:
+    """``name=value`` options; a value may itself contain '='."""
+    from modelyard.cli.errors import UserFacingError
+
+    out = []
+    for item in items or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise UserFacingError(f"{option}: {item!r} is not allowed: use NAME=VALUE")
+        out.append((name, value))
+    return out
+
+
+def short(record: dict[str, Any]) -> str:
+    return str(record.get("metadata", {}).get("id", ""))

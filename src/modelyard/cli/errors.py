@@ -1,0 +1,52 @@
+"""Bad input ends in one line and exit code 2, never a traceback."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+import typer
+import typer.core
+from rich.console import Console
+
+from modelyard.service.errors import ServiceError
+from modelyard.spec.errors import SpecError
+
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+class UserFacingError(Exception):
+    """An error whose message is already what the user should read."""
+
+    def __init__(self, message: str, exit_code: int = 2) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+class ErrorHandlingGroup(typer.core.TyperGroup):
+    """Every command runs inside this group's ``invoke``: one place turns errors into lines."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort, typer.TyperException):
+            raise
+        except SpecError as exc:
+            fail(f"error: {exc.message}", 2)
+        except ServiceError as exc:
+            fail(f"error: {exc.message}", 2)
+        except UserFacingError as exc:
+            fail(f"error: {exc}", exc.exit_code)
+        except KeyboardInterrupt:
+            fail("interrupted", 130)
+        except Exception as exc:
+            if os.environ.get("MODELYARD_DEBUG"):
+                raise
+            fail(f"internal error: {type(exc).__name__}: {exc} (set MODELYARD_DEBUG=1 for "
+                 "details)", 1)
+
+
+def fail(message: str, code: int) -> None:
+    err_console.print(message, markup=False)
+    sys.exit(code)

@@ -1,0 +1,77 @@
+"""``modelyard storage ...``: the transfer engine from the command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+from rich.table import Table
+
+from modelyard.cli.context import console, settings
+from modelyard.cli.errors import UserFacingError
+from modelyard.spec.paths import parse_location
+from modelyard.storage.registry import store_for
+from modelyard.storage.transfer import TransferEngine
+
+app = typer.Typer(no_args_is_help=True)
+
+
+def _is_url(text: str) -> bool:
+    return "://" in text
+
+
+@app.command("cp")
+def cp(src: str, dst: str,
+       recursive: bool = typer.Option(False, "-r", "--recursive", help="Copy a folder/prefix")
+       ) -> None:
+    """Copy between a local path and object storage (obs://, s3://, file://)."""
+    engine = TransferEngine(settings())
+    with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
+                  TransferSpeedColumn(), TimeRemainingColumn(), console=console,
+                  transient=True) as bar:
+        task = bar.add_task(f"{src} → {dst}", total=None)
+
+        def advance(n: int) -> None:
+            bar.advance(task, n)
+
+        if _is_url(src) and not _is_url(dst):
+            loc = parse_location(src, "SRC")
+            if loc.is_dir and not recursive:
+                raise UserFacingError(f"SRC: {src!r} is a prefix; use -r to copy it")
+            report = engine.download(loc, Path(dst), advance)
+        elif not _is_url(src) and _is_url(dst):
+            path = Path(src)
+            if not path.exists():
+                raise UserFacingError(f"SRC: {src!r} does not exist")
+            if path.is_dir() and not recursive:
+                raise UserFacingError(f"SRC: {src!r} is a folder; use -r to copy it")
+            target = parse_location(dst, "DST")
+            if path.is_file() and target.is_dir:
+                target = target.child(path.name)
+                report = engine.upload(path, target.url, advance)
+            else:
+                report = engine.upload(path, target, advance)
+        else:
+            raise UserFacingError("one of SRC and DST is a local path, the other a URL")
+    console.print(f"Copied {report.files} files ({report.bytes} bytes), "
+                  f"skipped {report.skipped} unchanged")
+
+
+@app.command("ls")
+def ls(url: str) -> None:
+    """List objects under a URL."""
+    loc = parse_location(url, "URL")
+    store = store_for(loc, settings())
+    table = Table("SIZE", "KEY")
+    for info in store.list(loc.bucket, loc.key):
+        table.add_row(str(info.size), f"{loc.scheme}://{loc.bucket}/{info.key}"
+                      if loc.scheme != "file" else f"file:///{info.key}")
+    console.print(table)

@@ -1,0 +1,112 @@
+"""Algorithms: create, read, update, delete, per project."""
+
+from __future__ import annotations
+
+import builtins
+import time
+import uuid
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
+
+from modelyard.service.errors import Conflict, NotFound
+from modelyard.service.records import algorithm_record
+from modelyard.spec.algorithm import Algorithm
+from modelyard.spec.loader import parse_algorithm
+from modelyard.spec.status import FINAL_PHASES
+from modelyard.store.db import Database
+from modelyard.store.models import AlgorithmRow, JobRow
+
+
+class AlgorithmService:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def create(self, project: str, data: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+        """Validates and stores an algorithm; returns its record and the spec's warnings."""
+        algorithm = parse_algorithm(data)
+        now = time.time()
+        row = AlgorithmRow(
+            id=str(uuid.uuid4()), project_id=project, name=algorithm.metadata.name,
+            body=_body(algorithm), created_at=now, updated_at=now,
+        )
+        try:
+            with self.db.session() as s:
+                s.add(row)
+        except IntegrityError:
+            raise Conflict(
+                f"metadata.name: {algorithm.metadata.name!r} is not allowed: an algorithm with "
+                "this name exists in this project"
+            ) from None
+        return algorithm_record(row), algorithm.warnings()
+
+    def get_row(self, project: str, ident: str) -> AlgorithmRow:
+        with self.db.session() as s:
+            row = s.scalars(
+                select(AlgorithmRow).where(
+                    AlgorithmRow.project_id == project,
+                    or_(AlgorithmRow.id == ident, AlgorithmRow.name == ident),
+                )
+            ).first()
+        if row is None:
+            raise NotFound("algorithm", ident)
+        return row
+
+    def get(self, project: str, ident: str) -> dict[str, Any]:
+        return algorithm_record(self.get_row(project, ident))
+
+    def model(self, project: str, ident: str) -> tuple[AlgorithmRow, Algorithm]:
+        row = self.get_row(project, ident)
+        return row, parse_algorithm(row.body)
+
+    def list(self, project: str, offset: int = 0, limit: int = 100,
+             name: str | None = None) -> tuple[builtins.list[dict[str, Any]], int]:
+        with self.db.session() as s:
+            q = select(AlgorithmRow).where(AlgorithmRow.project_id == project)
+            if name:
+                q = q.where(AlgorithmRow.name.contains(name))
+            rows = list(s.scalars(q.order_by(AlgorithmRow.created_at.desc())))
+        return [algorithm_record(r) for r in rows[offset:offset + limit]], len(rows)
+
+    def update(self, project: str, ident: str, data: dict[str, Any]) -> dict[str, Any]:
+        row = self.get_row(project, ident)
+        merged = {**row.body, **data}
+        merged["metadata"] = {**row.body.get("metadata", {}), **(data.get("metadata") or {})}
+        algorithm = parse_algorithm(merged)
+        if algorithm.metadata.name != row.name:
+            raise Conflict(
+                f"metadata.name: {algorithm.metadata.name!r} is not allowed: an algorithm "
+                "keeps its name"
+            )
+        with self.db.session() as s:
+            fresh = s.get(AlgorithmRow, row.id)
+            if fresh is None:
+                raise NotFound("algorithm", ident)
+            fresh.body = _body(algorithm)
+            fresh.updated_at = time.time()
+            s.flush()
+            return algorithm_record(fresh)
+
+    def delete(self, project: str, ident: str) -> None:
+        row = self.get_row(project, ident)
+        with self.db.session() as s:
+            busy = s.scalars(
+                select(JobRow.id).where(
+                    JobRow.algorithm_id == row.id,
+                    JobRow.phase.not_in([p.value for p in FINAL_PHASES]),
+                )
+            ).first()
+            if busy:
+                raise Conflict(
+                    f"algorithm {row.name!r} is used by unfinished job {busy}; stop it first"
+                )
+            fresh = s.get(AlgorithmRow, row.id)
+            if fresh is not None:
+                s.delete(fresh)
+
+
+def _body(algorithm: Algorithm) -> dict[str, Any]:
+    body = algorithm.model_dump(mode="json", exclude_none=True)
+    body["metadata"].pop("id", None)
+    return body

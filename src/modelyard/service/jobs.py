@@ -1,0 +1,279 @@
+"""Training jobs: creation (validate, resolve, persist, dispatch), observation, stop, delete.
+
+The runtime is the source of truth for what happens inside a job; this module folds what it
+wrote in the job folder (state.json, events.jsonl) into the database whenever a job is read,
+so nothing depends on a long-lived process having watched the job.
+"""
+
+from __future__ import annotations
+
+import builtins
+import shutil
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import delete, select, update
+
+from modelyard.executors.base import Executor
+from modelyard.runtime.state import JobFolder
+from modelyard.service.algorithms import AlgorithmService
+from modelyard.service.errors import Conflict, NotFound
+from modelyard.service.records import event_record, job_record
+from modelyard.settings import Settings
+from modelyard.spec.errors import SpecError
+from modelyard.spec.loader import parse_job
+from modelyard.spec.paths import parse_location
+from modelyard.spec.plan import RunPlan
+from modelyard.spec.resolve import resolve_job
+from modelyard.spec.status import FINAL_PHASES, EventLevel, EventSource, Phase
+from modelyard.store.db import Database
+from modelyard.store.models import EventRow, JobRow
+
+UNFINISHED = [p.value for p in Phase if p not in FINAL_PHASES]
+
+
+class JobService:
+    def __init__(self, settings: Settings, db: Database, algorithms: AlgorithmService,
+                 executor: Executor) -> None:
+        self.settings = settings
+        self.db = db
+        self.algorithms = algorithms
+        self.executor = executor
+
+    # ----------------------------------------------------------------- create
+    def create(self, project: str, data: dict[str, Any]) -> dict[str, Any]:
+        """Validates the job against its algorithm and stores it, or raises and stores
+        nothing; then hands it to the scheduler."""
+        job = parse_job(data)
+        algorithm_row = algorithm = None
+        if job.algorithm.is_reference:
+            ident = job.algorithm.id or job.algorithm.name or job.algorithm.subscription_id
+            assert ident is not None
+            try:
+                algorithm_row, algorithm = self.algorithms.model(project, ident)
+            except NotFound:
+                field = "algorithm.id" if job.algorithm.id else "algorithm.name"
+                raise SpecError(field, ident, "no such algorithm in this project") from None
+        plan = resolve_job(job, algorithm)
+        job_id = str(uuid.uuid4())
+        plan = plan.model_copy(update={
+            "job_id": job_id, "project_id": project, "upload_period": self.settings.upload_period,
+        })
+        now = time.time()
+        body = job.model_dump(mode="json", exclude_none=True, exclude={"status"})
+        row = JobRow(
+            id=job_id, project_id=project, name=job.metadata.name,
+            description=job.metadata.description,
+            algorithm_id=algorithm_row.id if algorithm_row else None,
+            algorithm_name=algorithm_row.name if algorithm_row else None,
+            body=body, plan=plan.model_dump(mode="json"), phase=Phase.PENDING.value,
+            secondary_phase=None, priority=(job.spec.schedule_policy.priority
+                                            if job.spec.schedule_policy else 1),
+            executor=getattr(self.executor, "name", "local") or "local",
+            job_dir=str(self.settings.jobs_root / job_id), events_offset=0,
+            created_at=now, updated_at=now,
+        )
+        with self.db.session() as s:
+            self._check_outputs_free(s, plan)
+            s.add(row)
+            s.add(_event(job_id, f"Job {job.metadata.name} created", EventSource.JOB))
+        self.dispatch()
+        return self.get(project, job_id)
+
+    def _check_outputs_free(self, s: Any, plan: RunPlan) -> None:
+        """CONTRACT.md: one output location serves one unfinished job at a time."""
+        mine = {o.name: parse_location(o.url).as_dir().url for o in plan.outputs}
+        if not mine:
+            return
+        for other in s.scalars(select(JobRow).where(JobRow.phase.in_(UNFINISHED))):
+            for out in other.plan.get("outputs", []):
+                theirs = parse_location(out["url"]).as_dir().url
+                for name, url in mine.items():
+                    if url.startswith(theirs) or theirs.startswith(url):
+                        raise Conflict(
+                            f"algorithm.outputs.{name}: {url!r} is not allowed: output location "
+                            f"is in use by unfinished job {other.id} ({other.name}); one output "
+                            "location serves one unfinished job at a time"
+                        )
+
+    # --------------------------------------------------------------- dispatch
+    def dispatch(self) -> None:
+        """Starts pending jobs, highest priority first, oldest first within a priority."""
+        with self.db.session() as s:
+            pending = list(s.scalars(
+                select(JobRow).where(JobRow.phase == Phase.PENDING.value)
+                .order_by(JobRow.priority.desc(), JobRow.created_at)
+            ))
+        for row in pending:
+            self._start(row)
+
+    def _start(self, row: JobRow) -> None:
+        # Claim the job first so that two dispatchers never start it twice.
+        with self.db.session() as s:
+            claimed = s.execute(
+                update(JobRow).where(JobRow.id == row.id, JobRow.phase == Phase.PENDING.value)
+                .values(phase=Phase.RUNNING.value, secondary_phase="Starting",
+                        updated_at=time.time())
+            ).rowcount  # type: ignore[attr-defined]
+        if not claimed:
+            return
+        plan = RunPlan.model_validate(row.plan)
+        try:
+            self.executor.submit(plan, Path(row.job_dir))
+        except Exception as exc:
+            self._finish(row.id, Phase.FAILED, f"could not start: {exc}", secondary="CreateFailed")
+
+    # ---------------------------------------------------------------- observe
+    def refresh(self, job_id: str) -> None:
+        """Folds the runtime's state and new events into the database."""
+        with self.db.session() as s:
+            row = s.get(JobRow, job_id)
+        if row is None or Phase(row.phase).is_final or row.secondary_phase == "Queuing":
+            return
+        if row.phase == Phase.PENDING.value:
+            return
+        folder = JobFolder(Path(row.job_dir))
+        events, new_offset = folder.read_events(row.events_offset)
+        state = self.executor.poll(Path(row.job_dir))
+        with self.db.session() as s:
+            if events:
+                moved = s.execute(
+                    update(JobRow).where(JobRow.id == job_id,
+                                         JobRow.events_offset == row.events_offset)
+                    .values(events_offset=new_offset)
+                ).rowcount  # type: ignore[attr-defined]
+                if moved:
+                    for e in events:
+                        s.add(EventRow(job_id=job_id, time=e.time, level=e.level.value,
+                                       source=e.source.value, message=e.message))
+            if state is None:
+                return
+            fresh = s.get(JobRow, job_id)
+            if fresh is None or Phase(fresh.phase).is_final:
+                return
+            phase = state.phase
+            if phase == Phase.PENDING:
+                phase = Phase.RUNNING
+                fresh.secondary_phase = "Creating"
+            else:
+                fresh.secondary_phase = None
+            if fresh.phase == Phase.TERMINATING.value and phase == Phase.RUNNING:
+                phase = Phase.TERMINATING
+            fresh.phase = phase.value
+            fresh.started_at = state.started_at or fresh.started_at
+            fresh.exit_code = state.exit_code
+            fresh.message = state.message or fresh.message
+            if phase.is_final:
+                fresh.ended_at = state.ended_at or time.time()
+                level = EventLevel.INFO if phase == Phase.COMPLETED else EventLevel.ERROR
+                if phase == Phase.TERMINATED:
+                    level = EventLevel.WARNING
+                s.add(_event(job_id, f"Job {phase.value.lower()}"
+                             + (f": {state.message}" if state.message else ""),
+                             EventSource.JOB, level))
+            fresh.updated_at = time.time()
+
+    def _finish(self, job_id: str, phase: Phase, message: str,
+                secondary: str | None = None) -> None:
+        with self.db.session() as s:
+            row = s.get(JobRow, job_id)
+            if row is None or Phase(row.phase).is_final:
+                return
+            row.phase, row.secondary_phase, row.message = phase.value, secondary, message
+            row.ended_at = row.updated_at = time.time()
+            level = EventLevel.ERROR if phase == Phase.FAILED else EventLevel.WARNING
+            s.add(_event(job_id, f"Job {phase.value.lower()}: {message}", EventSource.JOB, level))
+
+    def row(self, project: str, job_id: str) -> JobRow:
+        self.refresh(job_id)
+        with self.db.session() as s:
+            row = s.get(JobRow, job_id)
+        if row is None or row.project_id != project:
+            raise NotFound("training job", job_id)
+        return row
+
+    def get(self, project: str, job_id: str) -> dict[str, Any]:
+        return job_record(self.row(project, job_id))
+
+    def list(self, project: str, offset: int = 0, limit: int = 50,
+             phase: str | None = None) -> tuple[builtins.list[dict[str, Any]], int]:
+        with self.db.session() as s:
+            ids = list(s.scalars(select(JobRow.id).where(
+                JobRow.project_id == project, JobRow.phase.in_(UNFINISHED))))
+        for job_id in ids:
+            self.refresh(job_id)
+        with self.db.session() as s:
+            q = select(JobRow).where(JobRow.project_id == project)
+            if phase:
+                q = q.where(JobRow.phase == phase)
+            rows = list(s.scalars(q.order_by(JobRow.created_at.desc())))
+        return [job_record(r) for r in rows[offset:offset + limit]], len(rows)
+
+    def events(self, project: str, job_id: str, offset: int = 0, limit: int = 1000,
+               level: str | None = None, source: str | None = None
+               ) -> tuple[builtins.list[dict[str, Any]], int]:
+        self.row(project, job_id)
+        with self.db.session() as s:
+            q = select(EventRow).where(EventRow.job_id == job_id)
+            if level:
+                q = q.where(EventRow.level == level)
+            if source:
+                q = q.where(EventRow.source == source)
+            rows = list(s.scalars(q.order_by(EventRow.time, EventRow.id)))
+        return [event_record(r) for r in rows[offset:offset + limit]], len(rows)
+
+    # ------------------------------------------------------------------- logs
+    def log_path(self, project: str, job_id: str, task: str = "worker-0") -> Path:
+        row = self.row(project, job_id)
+        index = int(task.rsplit("-", 1)[-1]) if task.rsplit("-", 1)[-1].isdigit() else 0
+        return JobFolder(Path(row.job_dir)).log_file(job_id, index)
+
+    def log_preview(self, project: str, job_id: str, task: str = "worker-0",
+                    max_bytes: int = 512 * 1024) -> dict[str, Any]:
+        """ModelArts' preview: the last part of the log with its sizes."""
+        path = self.log_path(project, job_id, task)
+        try:
+            size = path.stat().st_size
+            with path.open("rb") as fh:
+                fh.seek(max(0, size - max_bytes))
+                content = fh.read().decode("utf-8", "replace")
+        except FileNotFoundError:
+            size, content = 0, ""
+        return {"content": content, "current_size": len(content.encode()), "full_size": size}
+
+    # ------------------------------------------------------------ stop/delete
+    def stop(self, project: str, job_id: str) -> dict[str, Any]:
+        row = self.row(project, job_id)
+        phase = Phase(row.phase)
+        if phase.is_final:
+            raise Conflict(f"training job {job_id} is already {phase.value}")
+        if phase == Phase.PENDING:
+            self._finish(job_id, Phase.TERMINATED, "stopped before it started")
+        else:
+            with self.db.session() as s:
+                s.execute(update(JobRow).where(JobRow.id == job_id).values(
+                    phase=Phase.TERMINATING.value, updated_at=time.time()))
+                s.add(_event(job_id, "Stop requested", EventSource.JOB, EventLevel.WARNING))
+            self.executor.stop(Path(row.job_dir), self.settings.stop_grace_period)
+        return self.get(project, job_id)
+
+    def delete(self, project: str, job_id: str) -> None:
+        row = self.row(project, job_id)
+        if not Phase(row.phase).is_final:
+            raise Conflict(
+                f"training job {job_id} is {row.phase}; stop it first (it keeps its outputs)"
+            )
+        with self.db.session() as s:
+            fresh = s.get(JobRow, job_id)
+            if fresh is not None:
+                s.execute(delete(EventRow).where(EventRow.job_id == job_id))
+                s.delete(fresh)
+        shutil.rmtree(row.job_dir, ignore_errors=True)
+
+
+def _event(job_id: str, message: str, source: EventSource = EventSource.JOB,
+           level: EventLevel = EventLevel.INFO) -> EventRow:
+    return EventRow(job_id=job_id, time=time.time(), level=level.value, source=source.value,
+                    message=message)

@@ -1,0 +1,66 @@
+"""Rows → the ModelArts v2 JSON shapes the API, CLI and SDK all show."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from modelyard.spec.status import Phase
+from modelyard.store.models import AlgorithmRow, EventRow, JobRow
+
+
+def ms(t: float | None) -> int | None:
+    return None if t is None else int(t * 1000)
+
+
+def algorithm_record(row: AlgorithmRow) -> dict[str, Any]:
+    body = dict(row.body)
+    meta = dict(body.get("metadata") or {})
+    meta.update(id=row.id, name=row.name, workspace_id=row.project_id,
+                create_time=ms(row.created_at), update_time=ms(row.updated_at))
+    body["metadata"] = meta
+    return body
+
+
+def job_record(row: JobRow) -> dict[str, Any]:
+    body = dict(row.body)
+    meta = dict(body.get("metadata") or {})
+    meta.update(id=row.id, name=row.name, workspace_id=row.project_id,
+                create_time=ms(row.created_at), update_time=ms(row.updated_at))
+    body["metadata"] = meta
+    algorithm = dict(body.get("algorithm") or {})
+    if row.algorithm_id:
+        algorithm.update(id=row.algorithm_id, name=row.algorithm_name)
+    body["algorithm"] = algorithm
+    body["kind"] = body.get("kind") or "job"
+    body["status"] = job_status(row)
+    return body
+
+
+def job_status(row: JobRow) -> dict[str, Any]:
+    end = row.ended_at or (None if Phase(row.phase).is_final else time.time())
+    duration = int((end - row.started_at) * 1000) if row.started_at and end else 0
+    status: dict[str, Any] = {
+        "phase": row.phase,
+        "secondary_phase": row.secondary_phase or row.phase,
+        "duration": duration,
+        "start_time": ms(row.started_at),
+        "node_count_metrics": None,
+        "tasks": ["worker-0"],
+        "task_statuses": [
+            {"task": "worker-0", "exit_code": row.exit_code, "message": row.message or ""}
+        ],
+    }
+    if row.message:
+        status["message"] = row.message
+    return status
+
+
+def event_record(row: EventRow) -> dict[str, Any]:
+    return {
+        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(row.time)),
+        "timestamp": ms(row.time),
+        "level": row.level,
+        "source": row.source,
+        "message": row.message,
+    }
