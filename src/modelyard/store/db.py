@@ -37,13 +37,14 @@ class Database:
         self.migrate()
 
     def migrate(self) -> None:
-        """Brings the schema to the newest revision (idempotent)."""
+        """Brings the schema to the newest revisions (idempotent). Areas add their own
+        revisions off 0001, so several heads are normal."""
         with self._migration_lock():
             cfg = Config()
             cfg.set_main_option("script_location", str(MIGRATIONS))
             with self.engine.begin() as conn:
                 cfg.attributes["connection"] = conn
-                command.upgrade(cfg, "head")
+                command.upgrade(cfg, "heads")
 
     @contextmanager
     def _migration_lock(self) -> Iterator[None]:
