@@ -11,6 +11,7 @@ import builtins
 import shutil
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ from modelyard.settings import Settings
 from modelyard.spec.errors import SpecError
 from modelyard.spec.loader import parse_job
 from modelyard.spec.paths import parse_location
-from modelyard.spec.plan import RunPlan
+from modelyard.spec.plan import MountPlan, RunPlan
 from modelyard.spec.resolve import resolve_job
 from modelyard.spec.status import FINAL_PHASES, EventLevel, EventSource, Phase
 from modelyard.store.db import Database
@@ -33,14 +34,24 @@ from modelyard.store.models import EventRow, JobRow
 
 UNFINISHED = [p.value for p in Phase if p not in FINAL_PHASES]
 
+MountResolver = Callable[[str, list[dict[str, Any]]], list[MountPlan]]
+"""Turns a job's ``spec.volumes`` into bind mounts, checking the mount rules (S5.3)."""
+
+
+def no_mounts(project: str, volumes: list[dict[str, Any]]) -> list[MountPlan]:
+    if volumes:
+        raise SpecError("spec.volumes", volumes, "no file systems are configured")
+    return []
+
 
 class JobService:
     def __init__(self, settings: Settings, db: Database, algorithms: AlgorithmService,
-                 executor: Executor) -> None:
+                 executor: Executor, mounts: MountResolver = no_mounts) -> None:
         self.settings = settings
         self.db = db
         self.algorithms = algorithms
         self.executor = executor
+        self.mounts = mounts
 
     # ----------------------------------------------------------------- create
     def create(self, project: str, data: dict[str, Any]) -> dict[str, Any]:
@@ -60,6 +71,7 @@ class JobService:
         job_id = str(uuid.uuid4())
         plan = plan.model_copy(update={
             "job_id": job_id, "project_id": project, "upload_period": self.settings.upload_period,
+            "mounts": self.mounts(project, job.spec.volumes),
         })
         now = time.time()
         body = job.model_dump(mode="json", exclude_none=True, exclude={"status"})
