@@ -74,7 +74,7 @@ def parse_location(text: str, field: str = "location") -> Location:
         path = raw[len("file://"):]
         if not path.startswith("/"):
             raise SpecError(field, text, _RULE)
-        scheme, bucket, key = "file", "", path.lstrip("/")
+        scheme, bucket, key = "file", "", path[1:]  # "file:////x" keeps its empty part
     elif "://" in raw:
         scheme, _, rest = raw.partition("://")
         scheme = scheme.lower()
