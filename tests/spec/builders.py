@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -61,6 +62,13 @@ def inline_job_doc(**algorithm: Any) -> dict[str, Any]:
     return {"metadata": {"name": "job-1"}, "algorithm": body}
 
 
+def same(a: Any, b: Any) -> bool:
+    """Equal and of the same type (so 1 is not True); nan is the same as nan."""
+    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
+        return True
+    return type(a) is type(b) and bool(a == b)
+
+
 def expect_error(
     call: Callable[[], object], field: str, value: Any = _ANY, *phrases: str
 ) -> SpecError:
@@ -71,8 +79,7 @@ def expect_error(
     err = info.value
     assert err.field == field, f"field {err.field!r} != {field!r} ({err.message})"
     if value is not _ANY:
-        assert err.value == value, f"value {err.value!r} != {value!r} ({err.message})"
-        assert type(err.value) is type(value), err.message
+        assert same(err.value, value), f"value {err.value!r} != {value!r} ({err.message})"
     for phrase in phrases:
         assert phrase in err.rule, f"{phrase!r} not in rule {err.rule!r}"
     assert err.message.startswith(f"{field}: "), err.message
