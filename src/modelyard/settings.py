@@ -71,6 +71,10 @@ class Settings(BaseSettings):
     stop_grace_period: float = Field(default=10.0, description="SIGTERM to SIGKILL, seconds")
     python: str = Field(default=sys.executable, description="Interpreter of the default engine")
     transfer_workers: int = Field(default=16, ge=1, le=256)
+    node_cpus: int | None = Field(default=None, ge=1, description="Cores to schedule; all if unset")
+    node_memory_gb: float | None = Field(default=None, gt=0, description="Memory to schedule")
+    node_gpus: int = Field(default=0, ge=0, description="GPUs to schedule")
+    gpu_type: str | None = Field(default=None, description="GPU product name shown in flavors")
 
     @classmethod
     def settings_customise_sources(

@@ -1,0 +1,121 @@
+"""Flavors and engines this installation offers: data, derived from the node's capacity.
+
+Flavor ids follow ModelArts (``modelarts.vm.cpu.2u``) so job JSON written for ModelArts
+keeps working; a flavor is what the scheduler reserves and what the runtime limits a job to.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+from modelyard.settings import Settings
+from modelyard.spec.errors import SpecError
+
+
+@dataclass(frozen=True)
+class Flavor:
+    flavor_id: str
+    cpus: int
+    memory_gb: float
+    gpus: int = 0
+    gpu_type: str | None = None
+
+    def record(self) -> dict[str, Any]:
+        """The ModelArts ``/training-job-flavors`` item shape."""
+        info: dict[str, Any] = {
+            "max_num": 1,
+            "cpu": {"arch": os.uname().machine, "core_num": self.cpus},
+            "memory": {"size": self.memory_gb, "unit": "GB"},
+        }
+        if self.gpus:
+            info["gpu"] = {"unit_num": self.gpus, "product_name": self.gpu_type or "GPU",
+                           "memory": ""}
+        return {
+            "flavor_id": self.flavor_id,
+            "flavor_name": f"{'GPU' if self.gpus else 'CPU'}: {self.cpus} vCPUs "
+                           f"{self.memory_gb:g}GB" + (f", {self.gpus} GPU" if self.gpus else ""),
+            "flavor_type": "GPU" if self.gpus else "CPU",
+            "billing": {"code": "local", "unit_num": 1},
+            "flavor_info": info,
+            "attributes": {},
+        }
+
+
+def node_cpus(settings: Settings) -> int:
+    return settings.node_cpus or os.cpu_count() or 1
+
+
+def node_memory_gb(settings: Settings) -> float:
+    if settings.node_memory_gb:
+        return settings.node_memory_gb
+    try:
+        pages, size = os.sysconf("SC_PHYS_PAGES"), os.sysconf("SC_PAGE_SIZE")
+        return round(pages * size / 2**30, 1)
+    except (ValueError, OSError):
+        return 4.0
+
+
+def flavors(settings: Settings) -> list[Flavor]:
+    """CPU flavors of 1, 2, 4... cores up to the node, and GPU flavors when it has GPUs."""
+    cpus, mem = node_cpus(settings), node_memory_gb(settings)
+    per_core = max(1.0, min(4.0, mem / cpus))
+    out = []
+    c = 1
+    while c <= cpus:
+        out.append(Flavor(f"modelarts.vm.cpu.{c}u", c, round(min(mem, c * per_core), 1)))
+        c *= 2
+    if cpus not in {f.cpus for f in out}:
+        out.append(Flavor(f"modelarts.vm.cpu.{cpus}u", cpus, round(mem, 1)))
+    for g in range(1, settings.node_gpus + 1):
+        if g & (g - 1) == 0:  # 1, 2, 4, 8 GPUs
+            gcpu = max(1, cpus * g // settings.node_gpus)
+            out.append(Flavor(f"modelarts.vm.gpu.{g}x", gcpu,
+                              round(mem * g / settings.node_gpus, 1), g, settings.gpu_type))
+    return out
+
+
+def default_flavor(settings: Settings) -> Flavor:
+    return flavors(settings)[0]
+
+
+def flavor(settings: Settings, flavor_id: str | None) -> Flavor:
+    """The flavor a job asked for (the smallest one when it asked for none)."""
+    if not flavor_id:
+        return default_flavor(settings)
+    for f in flavors(settings):
+        if f.flavor_id == flavor_id:
+            return f
+    known = ", ".join(f.flavor_id for f in flavors(settings))
+    raise SpecError("spec.resource.flavor_id", flavor_id,
+                    f"no such flavor on this installation (available: {known})")
+
+
+@dataclass(frozen=True)
+class EngineInfo:
+    engine_name: str
+    engine_version: str
+    python: str
+
+    @property
+    def engine_id(self) -> str:
+        return f"{self.engine_name}-{self.engine_version}"
+
+    def record(self) -> dict[str, Any]:
+        """The ModelArts ``/training-job-engines`` item shape."""
+        return {
+            "engine_id": self.engine_id,
+            "engine_name": self.engine_name,
+            "engine_version": self.engine_version,
+            "v1_compatible": False,
+            "run_user": str(os.getuid()),
+            "image_info": {"cpu_image_url": "", "gpu_image_url": "", "image_version": ""},
+            "tags": [{"key": "python", "value": self.python}],
+        }
+
+
+def engines(settings: Settings) -> list[EngineInfo]:
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    return [EngineInfo("python", version, settings.python)]
