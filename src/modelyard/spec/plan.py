@@ -53,3 +53,13 @@ class RunPlan(BaseModel):
     flavor_id: str | None = None
     upload_period: float = 30.0
     max_run_seconds: int | None = None
+    cpus: int | None = None
+    """Cores of the job's flavor: the runtime pins the job to them and sets thread counts."""
+    memory_gb: float | None = None
+    """Memory of the job's flavor: the runtime accounts for it (and limits where it can)."""
+    gpus: int = 0
+    hang_seconds: float | None = None
+    """With fault-tolerance/hang-retry: no log output and no CPU progress for this long ends
+    the attempt as hung (the service then restarts it)."""
+    attempt: int = 0
+    """0 for the first run, n for the n-th restart; the runtime appends to the same log."""
