@@ -75,6 +75,21 @@ class Settings(BaseSettings):
     node_memory_gb: float | None = Field(default=None, gt=0, description="Memory to schedule")
     node_gpus: int = Field(default=0, ge=0, description="GPUs to schedule")
     gpu_type: str | None = Field(default=None, description="GPU product name shown in flavors")
+    # Server and access (issue 4).
+    host: str = Field(default="127.0.0.1", description="Address `modelyard server` binds to")
+    port: int = Field(default=8000, ge=1, le=65535, description="Port of `modelyard server`")
+    api_keys: SecretStr | None = Field(
+        default=None, description="Server: accepted keys, 'AK1:SK1,AK2:SK2'; unset = local mode"
+    )
+    api_keys_file: Path | None = Field(
+        default=None, description="Server: file of AK:SK lines, added to api_keys"
+    )
+    signature_max_skew: float = Field(default=900.0, gt=0, description="X-Sdk-Date window, s")
+    watch_interval: float = Field(default=1.0, gt=0, description="Server: seconds between "
+                                  "dispatch/refresh passes over unfinished jobs")
+    access_key: str | None = Field(default=None, description="Client: access key (AK)")
+    secret_key: SecretStr | None = Field(default=None, description="Client: secret key (SK)")
+    project: str = Field(default="default", description="Client: project_id to work in")
 
     @classmethod
     def settings_customise_sources(
@@ -106,3 +121,13 @@ class Settings(BaseSettings):
     @property
     def database_url(self) -> str:
         return self.db_url or f"sqlite:///{self.home / 'modelyard.db'}"
+
+    def api_key_map(self) -> dict[str, str]:
+        """The server's keys {AK: SK} from ``api_keys`` and ``api_keys_file``; empty means
+        single-user local mode (unsigned requests accepted, loopback only)."""
+        from modelyard.auth import parse_keys
+
+        keys = parse_keys(self.api_keys.get_secret_value()) if self.api_keys else {}
+        if self.api_keys_file is not None:
+            keys.update(parse_keys(self.api_keys_file.read_text(encoding="utf-8")))
+        return keys
