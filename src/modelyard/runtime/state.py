@@ -10,6 +10,8 @@ Job folder layout (``$MODELYARD_HOME/jobs/<job id>/``)::
     state.json      RuntimeState (written by the runtime)
     events.jsonl    one RuntimeEvent per line (appended by the runtime)
     runtime.out     the runtime's own stdout/stderr (diagnostics only)
+    runtime.pid     {"pid", "start_time"} of the runtime, written by the executor that started it
+    stop.json       a StopRequest, written by whoever asks the runtime to stop (then SIGTERM)
     home/           becomes /home/ma-user (code, inputs, outputs, log)
     cache/          becomes /cache
 """
@@ -30,16 +32,28 @@ PLAN_FILE = "plan.json"
 STATE_FILE = "state.json"
 EVENTS_FILE = "events.jsonl"
 RUNTIME_OUT = "runtime.out"
+RUNTIME_PID = "runtime.pid"
+STOP_FILE = "stop.json"
 
 
 class RuntimeState(BaseModel):
     phase: Phase = Phase.PENDING
     runtime_pid: int | None = None
+    runtime_start_time: int | None = None
+    """Start time of ``runtime_pid`` in clock ticks after boot (/proc/<pid>/stat field 22):
+    tells a live runtime from another process that reuses its pid."""
     user_pgid: int | None = None
+    sandbox: str | None = None
+    """How the user's process runs: 'bwrap' or 'none' (None before it is decided)."""
     started_at: float | None = None
     ended_at: float | None = None
     exit_code: int | None = None
     message: str = ""
+    reason: str | None = None
+    """Why a final phase was reached: completed, exit_code, signal, staging,
+    staging_transient, hang, stopped, auto_stop, or lost (set by the executor when the
+    runtime vanished). The service's retry policy decides on it."""
+    attempt: int = 0
     updated_at: float = Field(default_factory=time.time)
 
 
@@ -48,6 +62,14 @@ class RuntimeEvent(BaseModel):
     level: EventLevel = EventLevel.INFO
     source: EventSource = EventSource.PLATFORM
     message: str
+
+
+class StopRequest(BaseModel):
+    """Why a job is being stopped and how long its processes get to exit after SIGTERM."""
+
+    reason: str = "stopped"
+    grace_seconds: float | None = None
+    time: float = Field(default_factory=time.time)
 
 
 def log_name(job_id: str, task_index: int = 0) -> str:
@@ -90,6 +112,16 @@ class JobFolder:
     def read_state(self) -> RuntimeState | None:
         try:
             return RuntimeState.model_validate_json((self.root / STATE_FILE).read_text())
+        except (FileNotFoundError, ValueError):
+            return None
+
+    def write_stop_request(self, request: StopRequest) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        _atomic_write(self.root / STOP_FILE, request.model_dump_json())
+
+    def read_stop_request(self) -> StopRequest | None:
+        try:
+            return StopRequest.model_validate_json((self.root / STOP_FILE).read_text())
         except (FileNotFoundError, ValueError):
             return None
 
