@@ -18,12 +18,16 @@ from typing import Any
 from sqlalchemy import delete, select, update
 
 from modelyard.executors.base import Executor
-from modelyard.runtime.state import JobFolder
+from modelyard.runtime.layout import Tree
+from modelyard.runtime.state import JobFolder, RuntimeState
 from modelyard.service.algorithms import AlgorithmService
+from modelyard.service.catalog import flavor, node_cpus, node_memory_gb
 from modelyard.service.errors import Conflict, NotFound
-from modelyard.service.records import event_record, job_record
+from modelyard.service.records import event_record, job_record, ms
+from modelyard.service.scheduler import Scheduler
 from modelyard.settings import Settings
 from modelyard.spec.errors import SpecError
+from modelyard.spec.fault_tolerance import retry_policy
 from modelyard.spec.loader import parse_job
 from modelyard.spec.paths import parse_location
 from modelyard.spec.plan import MountPlan, RunPlan
@@ -52,6 +56,7 @@ class JobService:
         self.algorithms = algorithms
         self.executor = executor
         self.mounts = mounts
+        self.scheduler = Scheduler(settings, db)
 
     # ----------------------------------------------------------------- create
     def create(self, project: str, data: dict[str, Any]) -> dict[str, Any]:
@@ -68,10 +73,15 @@ class JobService:
                 field = "algorithm.id" if job.algorithm.id else "algorithm.name"
                 raise SpecError(field, ident, "no such algorithm in this project") from None
         plan = resolve_job(job, algorithm)
+        policy = retry_policy(job.metadata.annotations)
+        size = flavor(self.settings, job.spec.resource.flavor_id)
+        self._check_fits_node(size.flavor_id, size.cpus, size.memory_gb, size.gpus)
         job_id = str(uuid.uuid4())
         plan = plan.model_copy(update={
             "job_id": job_id, "project_id": project, "upload_period": self.settings.upload_period,
-            "mounts": self.mounts(project, job.spec.volumes),
+            "mounts": self.mounts(project, job.spec.volumes), "flavor_id": size.flavor_id,
+            "cpus": size.cpus, "memory_gb": size.memory_gb, "gpus": size.gpus,
+            "hang_seconds": policy.hang_seconds,
         })
         now = time.time()
         body = job.model_dump(mode="json", exclude_none=True, exclude={"status"})
@@ -85,7 +95,8 @@ class JobService:
                                             if job.spec.schedule_policy else 1),
             executor=getattr(self.executor, "name", "local") or "local",
             job_dir=str(self.settings.jobs_root / job_id), events_offset=0,
-            created_at=now, updated_at=now,
+            created_at=now, updated_at=now, cpus=size.cpus, memory_gb=size.memory_gb,
+            gpus=size.gpus, attempt=0, running_records=[],
         )
         with self.db.session() as s:
             self._check_outputs_free(s, plan)
@@ -93,6 +104,16 @@ class JobService:
             s.add(_event(job_id, f"Job {job.metadata.name} created", EventSource.JOB))
         self.dispatch()
         return self.get(project, job_id)
+
+    def _check_fits_node(self, flavor_id: str, cpus: int, memory_gb: float, gpus: int) -> None:
+        """A job bigger than the whole node would queue forever: refuse it at submit."""
+        have = (node_cpus(self.settings), node_memory_gb(self.settings), self.settings.node_gpus)
+        if cpus > have[0] or memory_gb > have[1] or gpus > have[2]:
+            raise SpecError(
+                "spec.resource.flavor_id", flavor_id,
+                f"needs {cpus} CPU, {memory_gb:g} GB, {gpus} GPU but the node has "
+                f"{have[0]} CPU, {have[1]:g} GB, {have[2]} GPU",
+            )
 
     def _check_outputs_free(self, s: Any, plan: RunPlan) -> None:
         """CONTRACT.md: one output location serves one unfinished job at a time."""
@@ -112,23 +133,21 @@ class JobService:
 
     # --------------------------------------------------------------- dispatch
     def dispatch(self) -> None:
-        """Starts pending jobs, highest priority first, oldest first within a priority."""
-        with self.db.session() as s:
-            pending = list(s.scalars(
-                select(JobRow).where(JobRow.phase == Phase.PENDING.value)
-                .order_by(JobRow.priority.desc(), JobRow.created_at)
-            ))
-        for row in pending:
-            self._start(row)
+        """Starts the pending jobs that fit, in queue order (see Scheduler)."""
+        self.scheduler.dispatch(self._start)
 
     def _start(self, row: JobRow) -> None:
         # Claim the job first so that two dispatchers never start it twice.
+        now = time.time()
+        records = [*(row.running_records or []), {"start_at": ms(now), "start_type": "init"}]
         with self.db.session() as s:
             claimed = s.execute(
                 update(JobRow).where(JobRow.id == row.id, JobRow.phase == Phase.PENDING.value)
-                .values(phase=Phase.RUNNING.value, secondary_phase="Starting",
-                        updated_at=time.time())
+                .values(phase=Phase.RUNNING.value, secondary_phase="Creating", message=None,
+                        updated_at=now, running_records=records)
             ).rowcount  # type: ignore[attr-defined]
+            if claimed:
+                s.add(_event(row.id, f"Job scheduled with flavor {row.plan.get('flavor_id')}"))
         if not claimed:
             return
         plan = RunPlan.model_validate(row.plan)
@@ -139,16 +158,18 @@ class JobService:
 
     # ---------------------------------------------------------------- observe
     def refresh(self, job_id: str) -> None:
-        """Folds the runtime's state and new events into the database."""
+        """Folds the runtime's state and new events into the database, and applies the
+        retry policy when an attempt has ended."""
         with self.db.session() as s:
             row = s.get(JobRow, job_id)
-        if row is None or Phase(row.phase).is_final or row.secondary_phase == "Queuing":
-            return
-        if row.phase == Phase.PENDING.value:
+        if row is None or Phase(row.phase).is_final or row.phase == Phase.PENDING.value:
             return
         folder = JobFolder(Path(row.job_dir))
         events, new_offset = folder.read_events(row.events_offset)
         state = self.executor.poll(Path(row.job_dir))
+        if state is not None and state.attempt < row.attempt:
+            state = None  # the previous attempt's last word; the new one has not spoken yet
+        outcome = None
         with self.db.session() as s:
             if events:
                 moved = s.execute(
@@ -160,32 +181,105 @@ class JobService:
                     for e in events:
                         s.add(EventRow(job_id=job_id, time=e.time, level=e.level.value,
                                        source=e.source.value, message=e.message))
-            if state is None:
-                return
             fresh = s.get(JobRow, job_id)
-            if fresh is None or Phase(fresh.phase).is_final:
+            if state is None or fresh is None or Phase(fresh.phase).is_final:
                 return
-            phase = state.phase
-            if phase == Phase.PENDING:
-                phase = Phase.RUNNING
-                fresh.secondary_phase = "Creating"
-            else:
-                fresh.secondary_phase = None
-            if fresh.phase == Phase.TERMINATING.value and phase == Phase.RUNNING:
-                phase = Phase.TERMINATING
-            fresh.phase = phase.value
-            fresh.started_at = state.started_at or fresh.started_at
-            fresh.exit_code = state.exit_code
-            fresh.message = state.message or fresh.message
-            if phase.is_final:
-                fresh.ended_at = state.ended_at or time.time()
-                level = EventLevel.INFO if phase == Phase.COMPLETED else EventLevel.ERROR
-                if phase == Phase.TERMINATED:
-                    level = EventLevel.WARNING
-                s.add(_event(job_id, f"Job {phase.value.lower()}"
-                             + (f": {state.message}" if state.message else ""),
-                             EventSource.JOB, level))
-            fresh.updated_at = time.time()
+            outcome = self._fold_state(s, fresh, state)
+        if outcome == "restart":
+            self._restart(job_id, state)
+        elif outcome == "final":
+            if state.reason == "lost":
+                self._salvage_outputs(job_id)
+            self.dispatch()  # its resources are free again
+
+    def _fold_state(self, s: Any, row: JobRow, state: RuntimeState) -> str | None:
+        phase = state.phase
+        if phase == Phase.PENDING:
+            phase, row.secondary_phase = Phase.RUNNING, "Creating"
+        elif not phase.is_final:
+            row.secondary_phase = None
+        if row.phase == Phase.TERMINATING.value and phase == Phase.RUNNING:
+            phase = Phase.TERMINATING
+        row.started_at = row.started_at or state.started_at
+        row.exit_code = state.exit_code
+        row.message = state.message or row.message
+        row.updated_at = time.time()
+        if not phase.is_final:
+            row.phase = phase.value
+            return None
+        records = [dict(r) for r in row.running_records or []] or [{"start_at": None}]
+        records[-1].update(end_at=ms(state.ended_at or time.time()),
+                           end_reason=state.reason or phase.value.lower(),
+                           exit_code=state.exit_code, message=state.message)
+        policy = retry_policy((row.body.get("metadata") or {}).get("annotations") or {})
+        stopping = row.phase == Phase.TERMINATING.value
+        if phase == Phase.FAILED and not stopping and policy.should_restart(row.attempt,
+                                                                            state.reason):
+            row.attempt += 1
+            records.append({"start_at": ms(time.time()), "start_type": "restart",
+                            "recovery": "job_retry"})
+            row.running_records = records
+            row.phase, row.secondary_phase = Phase.RUNNING.value, "Restarting"
+            s.add(_event(row.id, f"Attempt {row.attempt} failed ({state.reason}: "
+                         f"{state.message or 'no message'}); restarting from the last "
+                         f"checkpoint (restart {row.attempt} of {policy.retries})",
+                         EventSource.JOB, EventLevel.WARNING))
+            return "restart"
+        row.running_records = records
+        row.phase, row.secondary_phase = phase.value, None
+        row.ended_at = state.ended_at or time.time()
+        level = {Phase.COMPLETED: EventLevel.INFO,
+                 Phase.TERMINATED: EventLevel.WARNING}.get(phase, EventLevel.ERROR)
+        s.add(_event(row.id, f"Job {phase.value.lower()}"
+                     + (f": {state.message}" if state.message else ""), EventSource.JOB, level))
+        return "final"
+
+    def _restart(self, job_id: str, state: RuntimeState) -> None:
+        """Runs the job again in its folder, outputs pre-downloaded so the code resumes
+        from its last checkpoint (seed S7.3)."""
+        if state.reason == "lost":
+            self._salvage_outputs(job_id)
+        with self.db.session() as s:
+            row = s.get(JobRow, job_id)
+        assert row is not None
+        plan = RunPlan.model_validate(row.plan)
+        plan = plan.model_copy(update={
+            "attempt": row.attempt,
+            "outputs": [o.model_copy(update={"prefetch_to_local": True}) for o in plan.outputs],
+        })
+        JobFolder(Path(row.job_dir)).write_state(RuntimeState(attempt=row.attempt))
+        try:
+            self.executor.submit(plan, Path(row.job_dir))
+        except Exception as exc:
+            self._finish(job_id, Phase.FAILED, f"could not restart: {exc}")
+
+    def _salvage_outputs(self, job_id: str) -> None:
+        """A runtime that died could not upload its outputs; what it left on disk is
+        uploaded here so that no checkpoint is lost."""
+        from modelyard.storage.transfer import TransferEngine
+
+        with self.db.session() as s:
+            row = s.get(JobRow, job_id)
+        if row is None:
+            return
+        folder = JobFolder(Path(row.job_dir))
+        tree = Tree(folder.home, folder.cache)
+        engine = TransferEngine(self.settings)
+        for out in RunPlan.model_validate(row.plan).outputs:
+            local = tree.output_dir(out.name)
+            if not local.is_dir():
+                continue
+            try:
+                report = engine.upload(local, out.url)
+                message = (f"Uploaded what the lost runtime left of output {out.name}: "
+                           f"{report.files} files to {out.url}")
+                level = EventLevel.INFO
+            except Exception as exc:
+                message = (f"Could not upload output {out.name} to {out.url}: {exc}; the "
+                           f"files stay in {local}")
+                level = EventLevel.ERROR
+            with self.db.session() as s:
+                s.add(_event(job_id, message, EventSource.PLATFORM, level))
 
     def _finish(self, job_id: str, phase: Phase, message: str,
                 secondary: str | None = None) -> None:
@@ -207,7 +301,8 @@ class JobService:
         return row
 
     def get(self, project: str, job_id: str) -> dict[str, Any]:
-        return job_record(self.row(project, job_id))
+        row = self.row(project, job_id)
+        return job_record(row, self.scheduler.queue_position(row))
 
     def list(self, project: str, offset: int = 0, limit: int = 50,
              phase: str | None = None) -> tuple[builtins.list[dict[str, Any]], int]:

@@ -22,7 +22,7 @@ def algorithm_record(row: AlgorithmRow) -> dict[str, Any]:
     return body
 
 
-def job_record(row: JobRow) -> dict[str, Any]:
+def job_record(row: JobRow, queue_position: int | None = None) -> dict[str, Any]:
     body = dict(row.body)
     meta = dict(body.get("metadata") or {})
     meta.update(id=row.id, name=row.name, workspace_id=row.project_id,
@@ -33,11 +33,11 @@ def job_record(row: JobRow) -> dict[str, Any]:
         algorithm.update(id=row.algorithm_id, name=row.algorithm_name)
     body["algorithm"] = algorithm
     body["kind"] = body.get("kind") or "job"
-    body["status"] = job_status(row)
+    body["status"] = job_status(row, queue_position)
     return body
 
 
-def job_status(row: JobRow) -> dict[str, Any]:
+def job_status(row: JobRow, queue_position: int | None = None) -> dict[str, Any]:
     end = row.ended_at or (None if Phase(row.phase).is_final else time.time())
     duration = int((end - row.started_at) * 1000) if row.started_at and end else 0
     status: dict[str, Any] = {
@@ -53,6 +53,12 @@ def job_status(row: JobRow) -> dict[str, Any]:
     }
     if row.message:
         status["message"] = row.message
+    if queue_position is not None:
+        status["queue_position"] = queue_position
+    status["running_records"] = row.running_records or []
+    status["attempt"] = row.attempt
+    status["resource"] = {"flavor_id": row.plan.get("flavor_id"), "cpus": row.cpus,
+                          "memory_gb": row.memory_gb, "gpus": row.gpus}
     return status
 
 

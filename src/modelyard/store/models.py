@@ -49,6 +49,12 @@ class JobRow(Base):
     updated_at: Mapped[float] = mapped_column(Float)
     started_at: Mapped[float | None] = mapped_column(Float, nullable=True)
     ended_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    # Scheduling and fault tolerance (migration 0004).
+    cpus: Mapped[int] = mapped_column(Integer, default=1)
+    memory_gb: Mapped[float] = mapped_column(Float, default=1.0)
+    gpus: Mapped[int] = mapped_column(Integer, default=0)
+    attempt: Mapped[int] = mapped_column(Integer, default=0)
+    running_records: Mapped[list[Any]] = mapped_column(JSON, default=list)
 
 
 class EventRow(Base):
