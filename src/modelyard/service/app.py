@@ -6,6 +6,7 @@ from functools import cached_property
 
 from modelyard.executors.base import Executor
 from modelyard.service.algorithms import AlgorithmService
+from modelyard.service.filesystems import FileSystemService
 from modelyard.service.jobs import JobService
 from modelyard.settings import Settings
 from modelyard.store.db import Database
@@ -34,7 +35,13 @@ class Service:
 
     @cached_property
     def jobs(self) -> JobService:
-        return JobService(self.settings, self.db, self.algorithms, self.executor)
+        return JobService(self.settings, self.db, self.algorithms, self.executor,
+                          mounts=self.filesystems.resolve_mounts)
+
+    @cached_property
+    def filesystems(self) -> FileSystemService:
+        return FileSystemService(self.settings, self.db,
+                                 refresh_job=lambda job_id: self.jobs.refresh(job_id))
 
     def close(self) -> None:
         self.db.dispose()
