@@ -2,5 +2,6 @@
 
 pytest_plugins = [
     "fixtures.home",
+    "fixtures.jobs",
     "fixtures.seaweed",
 ]

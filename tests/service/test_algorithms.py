@@ -7,7 +7,6 @@ from typing import Any
 import pytest
 
 from modelyard.service import Conflict, NotFound, Service
-from modelyard.settings import Settings
 from modelyard.spec import SpecError
 
 
@@ -21,11 +20,6 @@ def algorithm(name: str = "digits", **config: Any) -> dict[str, Any]:
         **config,
     }
     return {"metadata": {"name": name}, "job_config": job_config}
-
-
-@pytest.fixture
-def service(settings: Settings) -> Service:
-    return Service(settings)
 
 
 def test_create_get_by_name_and_id(service: Service) -> None:
