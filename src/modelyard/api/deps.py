@@ -1,0 +1,72 @@
+"""What every router needs: the service, the project a request works in, and JSON bodies that
+the spec layer (not FastAPI) validates."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import Depends, Header, Path, Request
+from pydantic import BaseModel
+
+from modelyard.api.errors import FORBIDDEN, ApiError
+from modelyard.service.app import Service
+from modelyard.spec.errors import SpecError
+
+PROJECT_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+
+
+def get_service(request: Request) -> Service:
+    service: Service = request.app.state.service
+    return service
+
+
+ServiceDep = Annotated[Service, Depends(get_service)]
+
+
+def project(
+    project_id: Annotated[str, Path(pattern=PROJECT_PATTERN,
+                                    description="Project (workspace); scopes every record")],
+    x_project_id: Annotated[str | None, Header(alias="X-Project-Id")] = None,
+) -> str:
+    """The path's project_id. The official SDK also sends X-Project-Id; when both are given
+    they must agree, so a client configured for one project never writes into another."""
+    if x_project_id is not None and x_project_id != project_id:
+        raise ApiError(403, FORBIDDEN,
+                       f"X-Project-Id {x_project_id!r} does not match the path's project_id "
+                       f"{project_id!r}")
+    return project_id
+
+
+ProjectDep = Annotated[str, Depends(project)]
+
+
+async def json_object(request: Request) -> dict[str, Any]:
+    """The body as a JSON object; its contents are the spec layer's to judge."""
+    raw = await request.body()
+    if not raw.strip():
+        raise SpecError("body", None, "a JSON object is required")
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise SpecError("body", None, "the body is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise SpecError("body", data, "must be a JSON object")
+    return data
+
+
+BodyDep = Annotated[dict[str, Any], Depends(json_object)]
+
+# Models whose JSON schema documents a request body; added to the OpenAPI components.
+BODY_MODELS: dict[str, type[BaseModel]] = {}
+
+
+def documented_body(model: type[BaseModel], description: str = "") -> dict[str, Any]:
+    """``openapi_extra`` for a route whose body is parsed by ``json_object``."""
+    BODY_MODELS[model.__name__] = model
+    return {"requestBody": {
+        "required": True,
+        "description": description,
+        "content": {"application/json": {
+            "schema": {"$ref": f"#/components/schemas/{model.__name__}"}}},
+    }}

@@ -1,0 +1,11 @@
+"""Router registry: each module here exposes ``router`` (a FastAPI APIRouter).
+
+To add an area (search, file systems, console...), add one module and one line below; the
+app factory mounts them in this order.
+"""
+
+ROUTERS: list[str] = [
+    "modelyard.api.routers.meta",
+    "modelyard.api.routers.algorithms",
+    "modelyard.api.routers.jobs",
+]

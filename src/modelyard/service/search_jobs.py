@@ -1,0 +1,130 @@
+"""Training-job search (``POST /v2/{project_id}/training-job-searches``).
+
+The query is ModelArts': offset, limit (1-50), sort_by, order, and filters of the form
+``{"key": "name", "operator": "like", "value": ["digits"]}`` with the operators between,
+like, in and not. Filters become SQL, so a project with many jobs is searched in the database.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy.orm import InstrumentedAttribute
+
+from modelyard.service.app import Service
+from modelyard.service.jobs import UNFINISHED
+from modelyard.service.records import job_record
+from modelyard.spec.errors import SpecError
+from modelyard.spec.loader import parse
+from modelyard.store.models import JobRow
+
+Operator = Literal["between", "like", "in", "not"]
+
+STRING_KEYS: dict[str, InstrumentedAttribute[Any]] = {
+    "id": JobRow.id,
+    "name": JobRow.name,
+    "description": JobRow.description,
+    "phase": JobRow.phase,
+    "status": JobRow.phase,
+    "secondary_phase": JobRow.secondary_phase,
+    "algorithm_id": JobRow.algorithm_id,
+    "algorithm_name": JobRow.algorithm_name,
+}
+# Times are milliseconds in the API (like every ModelArts time) and seconds in the table.
+TIME_KEYS: dict[str, InstrumentedAttribute[Any]] = {
+    "create_time": JobRow.created_at,
+    "update_time": JobRow.updated_at,
+}
+SORT_COLUMNS: dict[str, InstrumentedAttribute[Any]] = {
+    "create_time": JobRow.created_at, "update_time": JobRow.updated_at, "name": JobRow.name,
+    "phase": JobRow.phase, "status": JobRow.phase,
+}
+SORT_KEYS = (*SORT_COLUMNS, "duration")  # duration is computed, so sorted in Python
+
+
+class SearchFilter(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    key: str
+    operator: Operator = "in"
+    value: list[str] = Field(min_length=1, max_length=100)
+
+
+class JobSearch(BaseModel):
+    """The request body of a training-job search."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    offset: int = Field(default=0, ge=0)
+    limit: int = Field(default=10, ge=1, le=50)
+    sort_by: str = "create_time"
+    order: Literal["asc", "desc"] = "desc"
+    group_by: str = ""
+    workspace_id: str | None = None
+    filters: list[SearchFilter] = Field(default_factory=list, max_length=20)
+
+
+def _condition(i: int, f: SearchFilter) -> ColumnElement[bool]:
+    where = f"filters[{i}]"
+    if f.key in TIME_KEYS:
+        column = TIME_KEYS[f.key]
+        if f.operator != "between" or len(f.value) != 2:
+            raise SpecError(f"{where}.operator", f.operator,
+                            f"{f.key} is filtered with 'between' and two times in ms")
+        try:
+            low, high = (float(v) / 1000 for v in f.value)
+        except ValueError:
+            raise SpecError(f"{where}.value", f.value, "times are milliseconds since "
+                            "1970-01-01 UTC") from None
+        return column.between(low, high)
+    if f.key not in STRING_KEYS:
+        known = ", ".join([*STRING_KEYS, *TIME_KEYS])
+        raise SpecError(f"{where}.key", f.key, f"unknown filter key (known: {known})")
+    column = STRING_KEYS[f.key]
+    if f.operator == "in":
+        return column.in_(f.value)
+    if f.operator == "not":
+        return column.is_(None) | column.not_in(f.value)
+    if f.operator == "like":
+        # Any of the values, as a case-insensitive substring.
+        return or_(*(func.lower(column).contains(v.lower(), autoescape=True) for v in f.value))
+    if len(f.value) != 2:
+        raise SpecError(f"{where}.value", f.value, "'between' takes exactly two values")
+    return column.between(f.value[0], f.value[1])
+
+
+def search_jobs(service: Service, project: str, data: dict[str, Any]) -> dict[str, Any]:
+    """Runs a search; returns the ModelArts list envelope. Unfinished jobs of the project
+    are refreshed first so phases in the answer are current."""
+    query = parse(JobSearch, data)
+    if query.sort_by not in SORT_KEYS:
+        raise SpecError("sort_by", query.sort_by, f"sort by one of {', '.join(SORT_KEYS)}")
+    conditions = [JobRow.project_id == project]
+    conditions += [_condition(i, f) for i, f in enumerate(query.filters)]
+    with service.db.session() as s:
+        unfinished = list(s.scalars(select(JobRow.id).where(
+            JobRow.project_id == project, JobRow.phase.in_(UNFINISHED))))
+    for job_id in unfinished:
+        service.jobs.refresh(job_id)
+    desc = query.order == "desc"
+    with service.db.session() as s:
+        total = s.scalar(select(func.count()).select_from(JobRow).where(and_(*conditions))) or 0
+        q = select(JobRow).where(and_(*conditions))
+        if query.sort_by == "duration":
+            rows = list(s.scalars(q))
+        else:
+            column = SORT_COLUMNS[query.sort_by]
+            order: list[ColumnElement[Any]] = [column.desc() if desc else column.asc(),
+                     JobRow.created_at.desc() if desc else JobRow.created_at.asc()]
+            rows = list(s.scalars(q.order_by(*order).offset(query.offset).limit(query.limit)))
+    records = [job_record(r) for r in rows]
+    if query.sort_by == "duration":
+        records.sort(key=lambda r: r["status"]["duration"], reverse=desc)
+        records = records[query.offset:query.offset + query.limit]
+    return {
+        "total": total, "count": len(records), "limit": query.limit, "offset": query.offset,
+        "sort_by": query.sort_by, "order": query.order, "group_by": query.group_by,
+        "workspace_id": project, "items": records,
+    }
