@@ -18,7 +18,6 @@ Job folder layout (``$MODELYARD_HOME/jobs/<job id>/``)::
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from pathlib import Path

@@ -1,0 +1,158 @@
+"""Runs each job's runtime as a local process, detached from whoever started it.
+
+``submit`` starts ``python -m modelyard.runtime <job folder>`` in its own session, with
+its output in ``runtime.out``, so the job keeps running when the CLI process or the server
+that started it exits. Nothing is kept in memory that a restarted server would need: the
+runtime's pid and start time are in the job folder, and ``poll`` compares them with /proc to
+tell a live runtime from a dead one (and from an unrelated process that reused the pid).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from modelyard.executors.base import Executor
+from modelyard.runtime import procs
+from modelyard.runtime.report import Reason
+from modelyard.runtime.state import (
+    RUNTIME_OUT,
+    RUNTIME_PID,
+    STOP_FILE,
+    JobFolder,
+    RuntimeEvent,
+    RuntimeState,
+    StopRequest,
+)
+from modelyard.settings import Settings
+from modelyard.spec.plan import RunPlan
+from modelyard.spec.status import EventLevel, EventSource, Phase
+
+LOST_MESSAGE = "runtime exited unexpectedly (lost)"
+
+
+class LocalExecutor(Executor):
+    name = "local"
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._children: dict[Path, subprocess.Popen[bytes]] = {}
+
+    # ---------------------------------------------------------------- submit
+    def submit(self, plan: RunPlan, job_dir: Path) -> None:
+        job_dir = Path(job_dir).resolve()
+        folder = JobFolder(job_dir)
+        folder.write_plan(plan)
+        (job_dir / RUNTIME_PID).unlink(missing_ok=True)
+        (job_dir / STOP_FILE).unlink(missing_ok=True)
+        # A fresh state, so that nobody mistakes a previous attempt's last word for this one's.
+        folder.write_state(RuntimeState(attempt=plan.attempt))
+        with open(job_dir / RUNTIME_OUT, "ab") as out:
+            child = subprocess.Popen(
+                [sys.executable, "-m", "modelyard.runtime", str(job_dir)],
+                cwd=job_dir, env=self._runtime_env(), stdin=subprocess.DEVNULL,
+                stdout=out, stderr=out, start_new_session=True, close_fds=True)
+        self._children[job_dir] = child
+        info = {"pid": child.pid, "start_time": procs.start_time(child.pid)}
+        tmp = job_dir / f".{RUNTIME_PID}.tmp"
+        tmp.write_text(json.dumps(info))
+        os.replace(tmp, job_dir / RUNTIME_PID)
+
+    def _runtime_env(self) -> dict[str, str]:
+        """The caller's environment plus this executor's settings as ``MODELYARD_*``
+        variables, so the runtime (which reads only the environment) sees the same
+        installation even when the settings were built in code."""
+        env = dict(os.environ)
+        for name, value in self.settings.model_dump().items():
+            if isinstance(value, str | int | float | bool | Path):
+                env[f"MODELYARD_{name.upper()}"] = str(value)
+        return env
+
+    # ------------------------------------------------------------------ poll
+    def poll(self, job_dir: Path) -> RuntimeState | None:
+        job_dir = Path(job_dir).resolve()
+        self._reap(job_dir)
+        folder = JobFolder(job_dir)
+        state = folder.read_state()
+        if state is not None and state.phase.is_final:
+            return state
+        pid, start = self._runtime_id(job_dir, state)
+        if pid is None:
+            return state
+        if procs.is_alive(pid, start):
+            return state or RuntimeState(runtime_pid=pid, runtime_start_time=start)
+        # Dead. It may have written its final state between our two reads.
+        state = folder.read_state()
+        if state is not None and state.phase.is_final:
+            return state
+        return self._mark_lost(folder, state, pid, start)
+
+    def _runtime_id(self, job_dir: Path, state: RuntimeState | None
+                    ) -> tuple[int | None, int | None]:
+        try:
+            info = json.loads((job_dir / RUNTIME_PID).read_text())
+            return int(info["pid"]), info.get("start_time")
+        except (FileNotFoundError, ValueError, KeyError, TypeError):
+            pass
+        if state is not None and state.runtime_pid is not None:
+            return state.runtime_pid, state.runtime_start_time
+        return None, None
+
+    def _mark_lost(self, folder: JobFolder, state: RuntimeState | None, pid: int,
+                   start: int | None) -> RuntimeState:
+        """Records that the runtime died without a final word, and kills what is left of
+        the job (its process group), so that nothing runs unwatched."""
+        lost = (state or RuntimeState()).model_copy(update={
+            "phase": Phase.FAILED, "reason": Reason.LOST, "message": LOST_MESSAGE,
+            "ended_at": time.time(), "runtime_pid": pid, "runtime_start_time": start,
+        })
+        if lost.user_pgid:
+            procs.kill_group(lost.user_pgid, signal.SIGKILL)
+        folder.write_state(lost)
+        folder.append_event(RuntimeEvent(
+            message=f"The runtime (pid {pid}) exited unexpectedly; the job is lost",
+            level=EventLevel.ERROR, source=EventSource.PLATFORM))
+        return lost
+
+    def _reap(self, job_dir: Path) -> None:
+        """Collects the exit status of runtimes this process started (no zombies)."""
+        child = self._children.get(job_dir)
+        if child is not None and child.poll() is not None:
+            del self._children[job_dir]
+
+    # ------------------------------------------------------------------ stop
+    def stop(self, job_dir: Path, grace_seconds: float) -> None:
+        job_dir = Path(job_dir).resolve()
+        folder = JobFolder(job_dir)
+        state = folder.read_state()
+        if state is not None and state.phase.is_final:
+            return
+        folder.write_stop_request(StopRequest(grace_seconds=grace_seconds))
+        pid, start = self._runtime_id(job_dir, state)
+        if pid is not None and procs.is_alive(pid, start):
+            procs.signal_all([pid], signal.SIGTERM)
+            return
+        # No runtime to forward the stop: end what is left of the job ourselves.
+        if state is not None and state.user_pgid:
+            procs.kill_group(state.user_pgid, signal.SIGTERM)
+            time.sleep(min(grace_seconds, 1.0))
+            procs.kill_group(state.user_pgid, signal.SIGKILL)
+        self.poll(job_dir)
+
+    def wait(self, job_dir: Path, timeout: float | None = None,
+             interval: float = 0.2) -> RuntimeState | None:
+        """Polls until the job's phase is final (or ``timeout`` passes); for the CLI's
+        ``--wait`` and for tests."""
+        end = None if timeout is None else time.monotonic() + timeout
+        while True:
+            state = self.poll(job_dir)
+            if state is not None and state.phase.is_final:
+                return state
+            if end is not None and time.monotonic() >= end:
+                return state
+            time.sleep(interval)

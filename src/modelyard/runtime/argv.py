@@ -1,0 +1,141 @@
+"""CONTRACT.md "Arguments" and "Environment variables": the one place that knows them.
+
+Everything a job's process receives from the platform (argv, environment, working
+directory) is computed here from the plan and the layout, as plain data, so that tests can
+compare it with the contract without starting anything.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from modelyard.runtime.layout import Layout
+from modelyard.spec.algorithm import Mode
+from modelyard.spec.channels import AccessMethod
+from modelyard.spec.plan import RunPlan
+
+SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+# Passed through from the runtime's own environment: locale, time zone and proxies only.
+# Nothing else (in particular no MODELYARD_* or AWS_* credentials) reaches user code.
+PASS_THROUGH = ("LANG", "LC_ALL", "LC_CTYPE", "TZ", "http_proxy", "https_proxy", "no_proxy",
+                "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY")
+DEFAULT_MASTER_PORT = 29500
+
+
+@dataclass(frozen=True)
+class TaskInfo:
+    """Which task of the job this is, and where its peers are."""
+
+    index: int = 0
+    hosts: tuple[str, ...] = ()
+    current_ip: str = "127.0.0.1"
+    num_gpus: int = 0
+    master_port: int = DEFAULT_MASTER_PORT
+
+
+@dataclass(frozen=True)
+class Launch:
+    argv: list[str]
+    env: dict[str, str]
+    cwd: str
+    shell: bool = False
+    """True for command mode (argv already starts with /bin/sh)."""
+
+
+def hp_env_name(name: str) -> str:
+    """``MA_HP_<NAME>`` (ours): upper case, characters not allowed in a variable name
+    (the ``-`` of S3.3 names) become ``_``."""
+    return "MA_HP_" + re.sub(r"[^A-Za-z0-9_]", "_", name).upper()
+
+
+def tokens(plan: RunPlan, layout: Layout) -> list[str]:
+    """``--name=value`` per hyperparameter, then per input, then per output whose access
+    method is ``parameter`` (order: ours)."""
+    out = [f"--{name}={value}" for name, value in plan.hyperparameters]
+    for ch in plan.inputs:
+        if ch.access_method == AccessMethod.PARAMETER:
+            out.append(f"--{ch.name}={layout.job.input_dir(ch.name)}")
+    for ch in plan.outputs:
+        if ch.access_method == AccessMethod.PARAMETER:
+            out.append(f"--{ch.name}={layout.job.output_dir(ch.name)}")
+    return out
+
+
+def build_launch(plan: RunPlan, layout: Layout, *, python: str, code_name: str | None,
+                 layer: Path | None = None, task: TaskInfo | None = None,
+                 base_env: Mapping[str, str] | None = None) -> Launch:
+    """The process to start for ``plan``. ``python`` and ``layer`` are paths as the job sees
+    them; ``code_name`` is the folder under ``MA_JOB_DIR`` holding the code (None without a
+    code directory)."""
+    task = task or TaskInfo()
+    env = build_env(plan, layout, python=python, layer=layer, task=task,
+                    base_env=os.environ if base_env is None else base_env)
+    cwd = layout.translate(plan.working_dir) if plan.working_dir else str(layout.job.home)
+    args = tokens(plan, layout)
+    boot_mode = plan.mode in (Mode.PRESET, Mode.PRESET_CUSTOM_IMAGE) or not plan.command
+    if plan.boot_file and code_name is not None and boot_mode:
+        boot = layout.job.code_dir(code_name) / plan.boot_file
+        return Launch([python, str(boot), *args], env, cwd)
+    if plan.command:
+        # The tokens become the shell's positional parameters: never part of the string.
+        return Launch(["/bin/sh", "-c", plan.command + ' "$@"', "sh", *args], env, cwd,
+                      shell=True)
+    raise ValueError("a run plan needs a boot file or a command")
+
+
+def build_env(plan: RunPlan, layout: Layout, *, python: str, layer: Path | None,
+              task: TaskInfo, base_env: Mapping[str, str]) -> dict[str, str]:
+    job = layout.job
+    env = {k: base_env[k] for k in PASS_THROUGH if k in base_env}
+    env.setdefault("LANG", "C.UTF-8")
+    path = [str(Path(python).parent), SYSTEM_PATH]
+    if layer is not None:
+        path.insert(0, str(layer / "bin"))
+    env["PATH"] = ":".join(path)
+    user = dict(plan.environments)
+    user_pythonpath = user.pop("PYTHONPATH", "")
+    env.update(user)
+
+    hosts = task.hosts or (task.current_ip,)
+    env.update({
+        "HOME": str(job.home),
+        "MA_HOME": str(job.home),
+        "MA_JOB_DIR": str(job.job_dir),
+        "MA_MOUNT_PATH": str(job.mount_path),
+        "MA_LOG_DIR": str(job.log_dir),
+        "MA_CURRENT_IP": task.current_ip,
+        "MA_NUM_GPUS": str(task.num_gpus),
+        "MA_NUM_HOSTS": str(plan.node_count),
+        "MA_TASK_NAME": "worker",
+        "MA_CURRENT_INSTANCE_NAME": f"modelarts-job-{plan.job_id}-worker-{task.index}",
+        "VC_TASK_INDEX": str(task.index),
+        "VC_WORKER_NUM": str(plan.node_count),
+        "VC_WORKER_HOSTS": ",".join(hosts),
+        "PYTHONUNBUFFERED": "1",
+    })
+    pythonpath = [str(job.job_dir)]
+    if layer is not None:
+        pythonpath.append(str(layer))
+    if user_pythonpath:
+        pythonpath.append(user_pythonpath)
+    env["PYTHONPATH"] = ":".join(pythonpath)
+    if plan.mode == Mode.PRESET_CUSTOM_IMAGE:  # seed S2.4
+        env["PATH"] = f"{job.home}/anaconda/bin:{env['PATH']}"
+        ld = env.get("LD_LIBRARY_PATH", "")
+        env["LD_LIBRARY_PATH"] = f"{job.home}/anaconda/lib" + (f":{ld}" if ld else "")
+    if plan.node_count > 1:  # the torch launcher's variables (ours)
+        env.update({"MASTER_ADDR": hosts[0], "MASTER_PORT": str(task.master_port),
+                    "WORLD_SIZE": str(plan.node_count), "RANK": str(task.index)})
+    for name, value in plan.hyperparameters:
+        env[hp_env_name(name)] = value
+    for ch in plan.inputs:
+        if ch.access_method == AccessMethod.ENV:
+            env[ch.name] = str(job.input_dir(ch.name))
+    for ch in plan.outputs:
+        if ch.access_method == AccessMethod.ENV:
+            env[ch.name] = str(job.output_dir(ch.name))
+    return env

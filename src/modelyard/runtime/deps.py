@@ -1,0 +1,112 @@
+"""The requirements layer (CONTRACT.md "Dependencies", seed S1.2).
+
+A ``requirements.txt`` (or ``pip-requirements.txt``) at the top of the code directory is
+installed with ``pip install --target`` into ``$MODELYARD_HOME/envs/<sha256 of the file>``
+and put on ``PYTHONPATH`` after ``MA_JOB_DIR``. The folder only ever appears complete: pip
+installs into a private temporary folder that is renamed into place, under a lock file, so
+two jobs with the same file install once and a crashed install leaves nothing half-made.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import shutil
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from modelyard.runtime.report import StagingError
+
+REQUIREMENT_FILES = ("requirements.txt", "pip-requirements.txt")
+LAYER_MOUNT = Path("/modelyard/envs")
+"""Where layers appear inside the sandbox (outside every read-only host folder)."""
+PIP_CONFIG_MOUNT = Path("/modelyard/pip.conf")
+PIP_PASS_THROUGH_PREFIX = "PIP_"
+
+
+@dataclass(frozen=True)
+class Layer:
+    key: str
+    path: Path
+    """Host path of the finished layer."""
+    cached: bool
+
+
+def find_requirements(code_dir: Path) -> Path | None:
+    for name in REQUIREMENT_FILES:
+        path = code_dir / name
+        if path.is_file():
+            return path
+    return None
+
+
+def has_requirements(req: Path) -> bool:
+    """False for a file with only blank lines and comments (pip would refuse it)."""
+    for line in req.read_text(errors="replace").splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            return True
+    return False
+
+
+def layer_key(req: Path) -> str:
+    return hashlib.sha256(req.read_bytes()).hexdigest()
+
+
+def ensure_layer(req: Path, envs_root: Path, install: Callable[[Path, str], int],
+                 wait_tick: Callable[[], None] = lambda: None) -> Layer:
+    """Returns the layer for ``req``, calling ``install(target, key)`` to build it when it is
+    not cached; ``install`` returns pip's exit code. ``wait_tick`` is called while waiting
+    for another job's install of the same file (it may raise to give up)."""
+    key = layer_key(req)
+    final = envs_root / key
+    if final.is_dir():
+        return Layer(key, final, cached=True)
+    envs_root.mkdir(parents=True, exist_ok=True)
+    with open(envs_root / f"{key}.lock", "w") as lock:
+        while True:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                wait_tick()
+                time.sleep(0.2)
+        if final.is_dir():  # another job finished it while we waited
+            return Layer(key, final, cached=True)
+        for stale in envs_root.glob(f".{key}.tmp-*"):
+            shutil.rmtree(stale, ignore_errors=True)
+        tmp = envs_root / f".{key}.tmp-{os.getpid()}"
+        tmp.mkdir()
+        try:
+            rc = install(tmp, key)
+            if rc != 0:
+                raise StagingError(
+                    f"Installing {req.name} failed (pip exit code {rc}); see the log")
+            os.rename(tmp, final)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return Layer(key, final, cached=False)
+
+
+def pip_command(python: str, target: Path, requirements: Path) -> list[str]:
+    return [python, "-m", "pip", "install", "--target", str(target), "-r", str(requirements),
+            "--no-input", "--no-cache-dir", "--disable-pip-version-check",
+            "--progress-bar", "off"]
+
+
+def pip_config(env: Mapping[str, str]) -> tuple[dict[str, str], Path | None]:
+    """pip's settings from the runtime's own environment: ``PIP_*`` variables and the
+    runtime user's pip.conf. A job's HOME is its own, so without this pip would forget the
+    index the installation is configured for."""
+    extra = {k: v for k, v in env.items() if k.startswith(PIP_PASS_THROUGH_PREFIX)}
+    config = extra.pop("PIP_CONFIG_FILE", None)
+    if config and Path(config).is_file():
+        return extra, Path(config)
+    home = Path(env.get("HOME", "/root"))
+    xdg = Path(env.get("XDG_CONFIG_HOME") or home / ".config")
+    for candidate in (xdg / "pip" / "pip.conf", home / ".pip" / "pip.conf"):
+        if candidate.is_file():
+            return extra, candidate
+    return extra, None

@@ -1,0 +1,107 @@
+"""Starting, watching and stopping one process of a job (pip, or the user's code).
+
+Each process gets its own session and process group. In the sandbox the host sees
+``bwrap`` (monitor) -> ``bwrap`` (PID 1 of the namespace) -> the job's processes. Signals
+for a graceful stop go to the job's processes only: bubblewrap does not forward SIGTERM, it
+dies of it and takes the namespace down with SIGKILL, which would rob the code of its
+chance to save a checkpoint. After the grace period everything is SIGKILLed; killing the
+monitor also kills the namespace's PID 1, and with it every process inside, including those
+that left the process group.
+
+Without the sandbox a stop reaches the process group and every descendant still attached
+to the tree; a process that both leaves the group and is orphaned escapes (use the
+sandbox). The child also gets PR_SET_PDEATHSIG so that it dies with the runtime.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import signal
+import subprocess
+from collections.abc import Callable
+
+from modelyard.runtime import procs
+from modelyard.runtime.sandbox import SandboxSpec, build_command
+
+_PR_SET_PDEATHSIG = 1
+try:
+    _LIBC: ctypes.CDLL | None = ctypes.CDLL(None, use_errno=True)
+except OSError:  # pragma: no cover - not Linux
+    _LIBC = None
+
+
+def _die_with_parent() -> None:
+    if _LIBC is not None:
+        _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
+class JobProcess:
+    def __init__(self, argv: list[str], env: dict[str, str], cwd: str, log_fd: int,
+                 bwrap: str | None = None, spec: SandboxSpec | None = None) -> None:
+        self.sandboxed = bwrap is not None
+        if bwrap is not None:
+            assert spec is not None
+            cmd = build_command(bwrap, spec, argv)
+            preexec: Callable[[], None] | None = None
+            popen_cwd: str | None = "/"
+        else:
+            cmd, preexec, popen_cwd = argv, _die_with_parent, cwd
+        self.popen = subprocess.Popen(
+            cmd, env=env, cwd=popen_cwd, stdin=subprocess.DEVNULL, stdout=log_fd,
+            stderr=log_fd, start_new_session=True, preexec_fn=preexec, close_fds=True)
+        self.pid = self.popen.pid
+        self.pgid = self.popen.pid
+
+    def poll(self) -> int | None:
+        """The exit code once the process has ended: shell convention, 128+N for death by
+        signal N (bubblewrap reports it that way too)."""
+        rc = self.popen.poll()
+        if rc is None:
+            return None
+        return 128 - rc if rc < 0 else rc
+
+    @property
+    def signaled(self) -> bool:
+        """True if the job's main process died of a signal (bubblewrap reports that as
+        128+N, indistinguishable from ``exit(128+N)``, which means the same by convention)."""
+        rc = self.popen.returncode
+        return rc is not None and (rc < 0 or (self.sandboxed and 128 < rc <= 128 + 64))
+
+    def job_pids(self) -> list[int]:
+        """The job's own processes (without bubblewrap's two)."""
+        stats = procs.all_stats()
+        if self.sandboxed:
+            out: list[int] = []
+            for init in procs.descendants(self.pid, stats):
+                if _ppid(stats, init) == self.pid:
+                    out.extend(procs.descendants(init, stats))
+            return out
+        tree = [self.pid, *procs.descendants(self.pid, stats)]
+        return list(dict.fromkeys(tree + procs.group_members(self.pgid, stats)))
+
+    def terminate(self) -> int:
+        """SIGTERM to the job's processes; how many there were (0 while the sandbox is
+        still starting them: try again)."""
+        return procs.signal_all(self.job_pids(), signal.SIGTERM)
+
+    def kill(self) -> None:
+        """SIGKILL to everything: the job's processes, the group, and bubblewrap."""
+        pids = self.job_pids()
+        if self.sandboxed:
+            pids += procs.descendants(self.pid)
+        procs.signal_all(pids, signal.SIGKILL)
+        procs.kill_group(self.pgid, signal.SIGKILL)
+        procs.signal_all([self.pid], signal.SIGKILL)
+
+    def reap(self) -> None:
+        """After the main process ended: nothing of the job may outlive it (as when a
+        container stops)."""
+        procs.kill_group(self.pgid, signal.SIGKILL)
+        try:
+            self.popen.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
+
+def _ppid(stats: list[procs.ProcStat], pid: int) -> int | None:
+    return next((s.ppid for s in stats if s.pid == pid), None)

@@ -1,0 +1,500 @@
+"""One job from plan to final state: stage, install, run, watch, upload, report.
+
+The runner is written so that every way a job can end (exit code, staging error, stop
+request, auto_stop, a bug in the runtime) goes through the same last two steps: the final
+output upload, then the final state. The control plane therefore never sees a final phase
+before the outputs are in place, and never sees a job stuck in Running because the runtime
+raised.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shlex
+import signal
+import socket
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+from modelyard.runtime import procs, sandbox
+from modelyard.runtime.argv import TaskInfo, build_env, build_launch
+from modelyard.runtime.code import check_code_dir_limits, download_code
+from modelyard.runtime.deps import (
+    LAYER_MOUNT,
+    PIP_CONFIG_MOUNT,
+    Layer,
+    ensure_layer,
+    find_requirements,
+    has_requirements,
+    layer_key,
+    pip_command,
+    pip_config,
+)
+from modelyard.runtime.layout import Layout, make_layout
+from modelyard.runtime.outputs import OutputChannel, OutputUploader
+from modelyard.runtime.process import JobProcess
+from modelyard.runtime.report import (
+    Reason,
+    Reporter,
+    StagingError,
+    Stopped,
+    human_size,
+    plural,
+)
+from modelyard.runtime.sandbox import Bind, SandboxSpec
+from modelyard.runtime.state import JobFolder, RuntimeState, StopRequest
+from modelyard.settings import Settings
+from modelyard.spec.errors import SpecError
+from modelyard.spec.paths import parse_location
+from modelyard.spec.plan import RunPlan
+from modelyard.spec.status import EventLevel, EventSource, Phase
+from modelyard.storage import TransferEngine, TransferReport, TransientError
+
+T = TypeVar("T")
+_TICK = 0.1
+
+
+class Runner:
+    def __init__(self, job_dir: Path, settings: Settings) -> None:
+        self.folder = JobFolder(job_dir)
+        self.settings = settings
+        pid = os.getpid()
+        self.state = RuntimeState(runtime_pid=pid, runtime_start_time=procs.start_time(pid))
+        self.engine = TransferEngine(settings)
+        self._stop: StopRequest | None = None
+        self._kill_now = False
+        self._hang_message = ""
+        self._reporter: Reporter | None = None
+        self.uploader: OutputUploader | None = None
+        self.bwrap: str | None = None
+        self.proc: JobProcess | None = None
+
+    # ------------------------------------------------------------------ stop
+    def request_stop(self, request: StopRequest | None = None) -> None:
+        """Called from the SIGTERM handler: only records the wish (the main loop acts on
+        it). A second request skips what is left of the grace period."""
+        if self._stop is None:
+            self._stop = request or self.folder.read_stop_request() or StopRequest()
+        else:
+            self._kill_now = True
+
+    def _check(self) -> None:
+        if self._stop is not None:
+            raise Stopped(self._stop.reason)
+
+    def _progress(self, _n: int) -> None:
+        self._check()
+
+    @property
+    def reporter(self) -> Reporter:
+        assert self._reporter is not None
+        return self._reporter
+
+    # ------------------------------------------------------------------- run
+    def run(self) -> RuntimeState:
+        try:
+            plan = self.folder.read_plan()
+        except Exception as exc:
+            return self._finish(Phase.FAILED, Reason.STAGING, None,
+                                f"cannot read the run plan: {_line(exc)}")
+        self.state.attempt = plan.attempt
+        self.folder.write_state(self.state)
+        self._reporter = Reporter(self.folder, self.folder.log_file(plan.job_id))
+        code: int | None = None
+        try:
+            code = self._run(plan)
+            phase, reason, message = self._outcome(code)
+        except Stopped as exc:
+            phase, reason, message = self._stopped_outcome()
+            self.reporter.warning(f"Stopped before the job's code ran ({exc})")
+        except StagingError as exc:
+            phase, message = Phase.FAILED, str(exc)
+            reason = Reason.STAGING_TRANSIENT if exc.transient else Reason.STAGING
+            self.reporter.error(message)
+        except SpecError as exc:
+            phase, reason, message = Phase.FAILED, Reason.STAGING, str(exc)
+            self.reporter.error(message)
+        except Exception as exc:
+            traceback.print_exc(file=sys.stderr)  # runtime.out, for us; not the user's log
+            phase, reason = Phase.FAILED, Reason.STAGING
+            message = f"internal error in the runtime: {_line(exc)}"
+            self.reporter.error(message)
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+        phase, message = self._final_upload(phase, message)
+        return self._finish(phase, reason, code, message)
+
+    def _outcome(self, code: int) -> tuple[Phase, str, str]:
+        if self._stop is not None:
+            return self._stopped_outcome()
+        if code == 0:
+            return Phase.COMPLETED, Reason.COMPLETED, ""
+        assert self.proc is not None
+        if self.proc.signaled:
+            return (Phase.FAILED, Reason.SIGNAL,
+                    f"Process was killed by signal {_signal_name(code - 128)} (exit code {code})")
+        return Phase.FAILED, Reason.EXIT_CODE, f"Process exited with code {code}"
+
+    def _stopped_outcome(self) -> tuple[Phase, str, str]:
+        assert self._stop is not None
+        why = self._stop.reason
+        if why == Reason.HANG:
+            return Phase.FAILED, Reason.HANG, self._hang_message
+        if why == Reason.AUTO_STOP:
+            return Phase.TERMINATED, Reason.AUTO_STOP, "auto_stop"
+        return Phase.TERMINATED, Reason.STOPPED, why
+
+    def _run(self, plan: RunPlan) -> int:
+        r = self.reporter
+        r.info(f"Runtime started for job {plan.job_id} on {socket.gethostname()}")
+        if plan.engine is not None and plan.engine.image_url:
+            raise StagingError("custom images need an image runtime, not available yet "
+                               f"(image_url {plan.engine.image_url})")
+        if plan.node_count > 1:
+            raise StagingError(f"multi-node jobs (node_count={plan.node_count}) need a cluster "
+                               "executor; the local executor runs one node")
+        self.bwrap, warning = sandbox.choose(self.settings.sandbox)
+        layout = make_layout(self.folder, self.bwrap is not None)
+        layout.create()
+        self.state.sandbox = "bwrap" if self.bwrap else "none"
+        self.folder.write_state(self.state)
+        if warning:
+            r.warning(f"Running without a sandbox: {warning}. /home/ma-user is "
+                      f"{layout.host.home} and every MA_* variable points there; scripts that "
+                      "hard-code /home/ma-user need the sandbox")
+        self._check_mounts(plan)
+        channels = [OutputChannel(ch.name, ch.url, layout.host.output_dir(ch.name))
+                    for ch in plan.outputs]
+        for ch in channels:
+            ch.local.mkdir(parents=True, exist_ok=True)
+        self.uploader = OutputUploader(channels, self.settings, r, plan.upload_period,
+                                       self._open_files)
+        code_name = self._stage_code(plan, layout)
+        self._stage_inputs(plan, layout)
+        self._prefetch_outputs(plan, layout)
+        self.uploader.mark_present()
+        layer = self._install_requirements(plan, layout, code_name)
+        return self._run_user(plan, layout, code_name, layer)
+
+    # --------------------------------------------------------------- staging
+    def _check_mounts(self, plan: RunPlan) -> None:
+        if plan.mounts and self.bwrap is None:
+            raise StagingError("file-system mounts need the sandbox (bubblewrap), which is "
+                               "not in use")
+        for m in plan.mounts:
+            if not Path(m.source).is_dir():
+                raise StagingError(f"Mount {m.target}: the storage location {m.source} does "
+                                   "not exist (seed S5.3)")
+            target = Path(m.target)
+            if sandbox.is_visible(target) and not target.is_dir():
+                raise StagingError(f"Mount {m.target}: cannot be created inside the read-only "
+                                   "host system folders; choose a path such as /mnt/data")
+
+    def _transfer(self, what: str, fn: Callable[[], T]) -> T:
+        """Runs a transfer; storage failures become one clear line naming ``what``."""
+        try:
+            return fn()
+        except (Stopped, StagingError, SpecError):
+            raise
+        except Exception as exc:
+            raise StagingError(f"{what} failed: {_line(exc)}", _transient(exc)) from exc
+
+    def _stage_code(self, plan: RunPlan, layout: Layout) -> str | None:
+        if not plan.code_dir:
+            return None
+        r = self.reporter
+        loc = parse_location(plan.code_dir, "code_dir").as_dir()
+        listing = self._transfer(f"Listing the code directory {loc.url}",
+                                 lambda: check_code_dir_limits(loc.url, self.settings))
+        for warning in listing.warnings:
+            r.warning(warning)
+        self._check()
+        dest = layout.host.code_dir(loc.name)
+        r.info(f"Downloading code from {loc.url} to {layout.job.code_dir(loc.name)}")
+        t0 = time.monotonic()
+        nbytes = self._transfer(
+            f"Downloading code from {loc.url}",
+            lambda: download_code(listing, dest, self.settings, self._progress))
+        r.info(f"Downloaded code: {plural(len(listing.objects), 'file')} "
+               f"({human_size(nbytes)}) in {time.monotonic() - t0:.1f} s")
+        if plan.boot_file and not (dest / plan.boot_file).is_file():
+            raise StagingError(f"The boot file {plan.boot_file} is not in the code directory "
+                               f"{loc.url}")
+        return loc.name
+
+    def _download(self, what: str, url: str, dest: Path) -> TransferReport:
+        dest.mkdir(parents=True, exist_ok=True)
+        t0 = time.monotonic()
+        report = self._transfer(f"Downloading {what} from {url}",
+                                lambda: self.engine.download(url, dest, self._progress))
+        if report.files:
+            self.reporter.info(f"Downloaded {what}: {plural(report.files, 'file')} "
+                               f"({human_size(report.bytes)}) in {time.monotonic() - t0:.1f} s")
+        return report
+
+    def _stage_inputs(self, plan: RunPlan, layout: Layout) -> None:
+        for ch in plan.inputs:
+            self._check()
+            self.reporter.info(f"Downloading input {ch.name} from {ch.url}")
+            if not self._download(f"input {ch.name}", ch.url,
+                                  layout.host.input_dir(ch.name)).files:
+                raise StagingError(f"Input {ch.name}: there is nothing at {ch.url}")
+
+    def _prefetch_outputs(self, plan: RunPlan, layout: Layout) -> None:
+        """Seed S7.3: what is already at the output location is there before the code
+        starts, so it finds its last checkpoint."""
+        for ch in plan.outputs:
+            if not ch.prefetch_to_local:
+                continue
+            self._check()
+            self.reporter.info(f"Pre-downloading output {ch.name} from {ch.url} "
+                               "(prefetch_to_local)")
+            if not self._download(f"output {ch.name}", ch.url,
+                                  layout.host.output_dir(ch.name)).files:
+                self.reporter.info(f"Output {ch.name}: nothing at {ch.url} yet")
+
+    # ---------------------------------------------------------- requirements
+    def _install_requirements(self, plan: RunPlan, layout: Layout,
+                              code_name: str | None) -> Layer | None:
+        if code_name is None:
+            return None
+        req = find_requirements(layout.host.code_dir(code_name))
+        if req is None or not has_requirements(req):
+            return None
+        r = self.reporter
+        short = layer_key(req)[:12]
+
+        def install(target: Path, key: str) -> int:
+            r.info(f"Installing {req.name} into a new environment layer ({short})")
+            return self._run_pip(plan, layout, code_name, req, target, key)
+
+        t0 = time.monotonic()
+        layer = ensure_layer(req, self.settings.envs_root, install, self._check)
+        if layer.cached:
+            r.info(f"{req.name}: using the cached environment layer {short}, nothing to "
+                   "install")
+        else:
+            r.info(f"Installed {req.name} in {time.monotonic() - t0:.1f} s (layer {short})")
+        return layer
+
+    def _run_pip(self, plan: RunPlan, layout: Layout, code_name: str, req: Path,
+                 target: Path, key: str) -> int:
+        python = self.settings.python
+        extra, config = pip_config(os.environ)
+        binds: list[Bind] = []
+        if self.bwrap:
+            target_seen = LAYER_MOUNT / key
+            binds = [*self._python_binds(), Bind(target, target_seen, read_only=False)]
+            if config is not None:
+                binds.append(Bind(config, PIP_CONFIG_MOUNT))
+                extra["PIP_CONFIG_FILE"] = str(PIP_CONFIG_MOUNT)
+        else:
+            target_seen = target
+            if config is not None:
+                extra["PIP_CONFIG_FILE"] = str(config)
+        env = build_env(plan, layout, python=python, layer=None, task=self._task(),
+                        base_env=os.environ) | extra
+        argv = pip_command(python, target_seen, layout.to_job(req))
+        self.reporter.line("Command: " + shlex.join(argv))
+        proc = self._spawn(layout, argv, env, str(layout.job.code_dir(code_name)), binds)
+        code = self._supervise(proc, None)
+        self._check()
+        return code
+
+    # -------------------------------------------------------------- the code
+    def _run_user(self, plan: RunPlan, layout: Layout, code_name: str | None,
+                  layer: Layer | None) -> int:
+        r = self.reporter
+        python = self.settings.python
+        binds = self._python_binds() if self.bwrap else []
+        layer_seen = None
+        if layer is not None:
+            layer_seen = LAYER_MOUNT / layer.key if self.bwrap else layer.path
+            if self.bwrap:
+                binds.append(Bind(layer.path, layer_seen))
+        binds += [Bind(Path(m.source), Path(m.target), m.read_only) for m in plan.mounts]
+        launch = build_launch(plan, layout, python=python, code_name=code_name,
+                              layer=layer_seen, task=self._task(), base_env=os.environ)
+        self._check_cwd(plan, layout, launch.cwd)
+        self._check()
+        r.line("Command: " + shlex.join(launch.argv))
+        assert self.uploader is not None
+        proc = self._spawn(layout, launch.argv, launch.env, launch.cwd, binds)
+        self.proc = proc
+        self.state.phase = Phase.RUNNING
+        self.state.started_at = time.time()
+        self.state.user_pgid = proc.pgid
+        self.folder.write_state(self.state)
+        r.info("Job started", EventSource.TASK)
+        self.uploader.start()
+        deadline = (time.monotonic() + plan.max_run_seconds) if plan.max_run_seconds else None
+        code = self._supervise(proc, deadline, plan.max_run_seconds, plan.hang_seconds)
+        self.uploader.stop()
+        if self._stop is not None:
+            r.warning(f"Process ended with code {code} after the stop request", EventSource.TASK)
+        else:
+            r.event(f"Process exited with code {code}",
+                    EventLevel.INFO if code == 0 else EventLevel.ERROR, EventSource.TASK)
+        return code
+
+    def _check_cwd(self, plan: RunPlan, layout: Layout, cwd: str) -> None:
+        path = Path(cwd)
+        if any(path == Path(m.target) or Path(m.target) in path.parents for m in plan.mounts):
+            return
+        if not layout.to_host(path).is_dir():
+            raise StagingError(f"The working directory {cwd} does not exist")
+
+    def _python_binds(self) -> list[Bind]:
+        return [Bind(p, p) for p in sandbox.python_roots(self.settings.python)]
+
+    def _spawn(self, layout: Layout, argv: list[str], env: dict[str, str], cwd: str,
+               binds: list[Bind]) -> JobProcess:
+        log_fd = self.reporter.log_fd
+        if self.bwrap is None:
+            return JobProcess(argv, env, cwd, log_fd)
+        spec = SandboxSpec(home=layout.host.home, cache=layout.host.cache, cwd=cwd,
+                           binds=binds, hide=[self.settings.home.resolve()])
+        return JobProcess(argv, env, cwd, log_fd, self.bwrap, spec)
+
+    def _supervise(self, proc: JobProcess, deadline: float | None,
+                   max_seconds: int | None = None, hang_seconds: float | None = None) -> int:
+        """Waits for ``proc``; acts on stop requests, auto_stop and hangs: SIGTERM, then
+        SIGKILL after the grace period (or at once on a second stop request)."""
+        r = self.reporter
+        stop_since: float | None = None
+        term_sent = killed = False
+        grace = 0.0
+        watch = HangWatch(proc, self.reporter.log_file, hang_seconds) if hang_seconds else None
+        while (code := proc.poll()) is None:
+            now = time.monotonic()
+            if self._stop is None and deadline is not None and now >= deadline:
+                self._stop = StopRequest(reason=Reason.AUTO_STOP)
+                r.warning(f"auto_stop: the job reached its maximum run time ({max_seconds} s)")
+            if self._stop is None and watch is not None and watch.hung(now):
+                self._hang_message = (f"hang: no log output and no CPU progress for "
+                                      f"{hang_seconds:g} s")
+                self._stop = StopRequest(reason=Reason.HANG)
+                r.error(f"The job looks hung ({self._hang_message})")
+            if self._stop is not None and stop_since is None:
+                stop_since = now
+                grace = (self._stop.grace_seconds if self._stop.grace_seconds is not None
+                         else self.settings.stop_grace_period)
+                self.state.phase = Phase.TERMINATING
+                self.folder.write_state(self.state)
+                r.warning(f"Stopping ({self._stop.reason}): SIGTERM to the job's processes, "
+                          f"SIGKILL after {grace:g} s")
+            if stop_since is not None and not term_sent:
+                term_sent = proc.terminate() > 0
+            if stop_since is not None and not killed and (
+                    self._kill_now or now - stop_since >= grace):
+                r.warning("Grace period over: SIGKILL to every process of the job")
+                proc.kill()
+                killed = True
+            time.sleep(_TICK)
+        proc.reap()
+        return code
+
+    def _open_files(self) -> set[tuple[int, int]]:
+        proc = self.proc
+        return procs.open_for_writing(proc.job_pids()) if proc is not None else set()
+
+    def _task(self) -> TaskInfo:
+        ip = current_ip()
+        return TaskInfo(index=0, hosts=(ip,), current_ip=ip, num_gpus=num_gpus())
+
+    # ------------------------------------------------------------------- end
+    def _final_upload(self, phase: Phase, message: str) -> tuple[Phase, str]:
+        if self.uploader is None or not self.uploader.channels:
+            return phase, message
+        self.uploader.stop()
+        result = self.uploader.sync(final=True)
+        if not result.files and not result.errors:
+            self.reporter.line("Outputs: nothing new to upload")
+        for error in result.errors or []:
+            self.reporter.error(f"Final upload failed: {error}; the files stay in the job "
+                                "folder")
+        if result.errors:
+            summary = "final upload failed: " + "; ".join(result.errors)
+            if phase == Phase.COMPLETED:
+                return Phase.FAILED, summary
+            return phase, f"{message}; {summary}" if message else summary
+        return phase, message
+
+    def _finish(self, phase: Phase, reason: str, code: int | None,
+                message: str) -> RuntimeState:
+        self.state.phase = phase
+        self.state.reason = reason
+        self.state.exit_code = code
+        self.state.message = message
+        self.state.ended_at = time.time()
+        self.folder.write_state(self.state)
+        if self._reporter is not None:
+            self._reporter.line(f"Job {phase.value.lower()}" + (f": {message}" if message else ""))
+            self._reporter.close()
+        return self.state
+
+
+class HangWatch:
+    """Hang detection (issue 5, fault-tolerance/hang-retry): a job is hung when its log has
+    not grown and its processes have used no CPU for ``seconds``."""
+
+    def __init__(self, proc: JobProcess, log_file: Path, seconds: float) -> None:
+        self.proc = proc
+        self.log_file = log_file
+        self.seconds = seconds
+        self._last: tuple[int, int] | None = None
+        self._since = time.monotonic()
+        self._checked = 0.0
+
+    def hung(self, now: float) -> bool:
+        if now - self._checked < 1.0:
+            return False
+        self._checked = now
+        try:
+            size = self.log_file.stat().st_size
+        except OSError:
+            size = 0
+        progress = (size, procs.cpu_ticks(self.proc.job_pids()))
+        if progress != self._last:
+            self._last, self._since = progress, now
+            return False
+        return now - self._since >= self.seconds
+
+
+def _transient(exc: BaseException) -> bool:
+    """Worth a retry: the store could not be reached, as opposed to a mistake in the job."""
+    if isinstance(exc, TransientError | ConnectionError | TimeoutError):
+        return True
+    name = type(exc).__name__
+    return any(word in name for word in ("Connection", "Timeout", "Throttl"))
+
+
+def current_ip() -> str:
+    """The address other nodes would reach this one at (no packet is sent)."""
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.connect(("10.255.255.255", 1))
+            return str(s.getsockname()[0])
+    except OSError:
+        return "127.0.0.1"
+
+
+def num_gpus() -> int:
+    return len(glob.glob("/dev/nvidia[0-9]*"))
+
+
+def _signal_name(num: int) -> str:
+    try:
+        return signal.Signals(num).name
+    except ValueError:
+        return str(num)
+
+
+def _line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__

@@ -1,0 +1,145 @@
+"""The bubblewrap sandbox: real ``/home/ma-user`` paths, the host read-only, the job's own
+folders writable, and a PID namespace so that stopping a job kills all of it.
+
+Not ``--ro-bind / /``: then ``/home/ma-user`` and ``/cache`` could not be created (a mount
+point inside a read-only bind must already exist). Instead the new root is bubblewrap's
+empty tmpfs, selected top-level host folders are bound read-only, symlinked ones (``/bin ->
+usr/bin``) are recreated as symlinks, and everything else (other users' homes, /root,
+/tmp, /work, /var...) is simply absent. The engine's Python installation is bound at its
+own path, read-only, because venvs refer to their base interpreter by absolute path.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+from modelyard.runtime.layout import CACHE, MA_HOME
+from modelyard.runtime.report import StagingError
+
+SYSTEM_DIRS = ("usr", "etc", "opt", "bin", "sbin", "lib", "lib32", "lib64", "libx32")
+"""Top-level host folders the job sees (read-only)."""
+_PROBE_TIMEOUT = 20.0
+
+
+@dataclass(frozen=True)
+class Bind:
+    source: Path
+    target: Path
+    read_only: bool = True
+
+
+@dataclass
+class SandboxSpec:
+    """What one sandboxed process sees beyond the read-only host system."""
+
+    home: Path
+    cache: Path
+    cwd: str = str(MA_HOME)
+    binds: list[Bind] = field(default_factory=list)
+    hide: list[Path] = field(default_factory=list)
+    """Host folders that would be visible through a system folder and must not be."""
+
+
+def find_bwrap() -> str | None:
+    return shutil.which("bwrap") or (
+        "/usr/bin/bwrap" if os.access("/usr/bin/bwrap", os.X_OK) else None)
+
+
+def system_binds() -> list[str]:
+    args: list[str] = []
+    for name in SYSTEM_DIRS:
+        path = Path("/") / name
+        if path.is_symlink():
+            args += ["--symlink", os.readlink(path), str(path)]
+        elif path.is_dir():
+            args += ["--ro-bind", str(path), str(path)]
+    resolv = Path("/etc/resolv.conf")
+    if resolv.is_symlink():  # e.g. into /run/systemd/resolve, which is not bound
+        real = resolv.resolve()
+        if real.is_file() and not is_visible(real):
+            args += ["--ro-bind", str(real), str(real)]
+    return args
+
+
+def is_visible(path: Path) -> bool:
+    """True if ``path`` lies inside a system folder the sandbox binds."""
+    real = path.resolve()
+    return any(real == Path("/") / d or Path("/") / d in real.parents
+               for d in SYSTEM_DIRS if (Path("/") / d).is_dir()
+               and not (Path("/") / d).is_symlink())
+
+
+def build_command(bwrap: str, spec: SandboxSpec, argv: list[str]) -> list[str]:
+    args = [bwrap, "--unshare-pid", "--unshare-ipc", "--die-with-parent", *system_binds(),
+            "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/dev/shm", "--tmpfs", "/tmp"]
+    for dev in sorted(glob.glob("/dev/nvidia*")):
+        args += ["--dev-bind", dev, dev]
+    for hidden in spec.hide:
+        if hidden.is_dir() and is_visible(hidden):
+            args += ["--tmpfs", str(hidden)]
+    args += ["--bind", str(spec.home), str(MA_HOME), "--bind", str(spec.cache), str(CACHE)]
+    for b in spec.binds:
+        if b.read_only and b.source == b.target and is_visible(b.source):
+            continue
+        args += ["--ro-bind" if b.read_only else "--bind", str(b.source), str(b.target)]
+    args += ["--chdir", spec.cwd, "--", *argv]
+    return args
+
+
+@cache
+def probe(bwrap: str) -> str | None:
+    """None if bubblewrap can build our kind of sandbox here, else why not. Once per
+    process: the answer does not change while a runtime runs."""
+    cmd = [bwrap, "--unshare-pid", "--unshare-ipc", "--die-with-parent", *system_binds(),
+           "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--dir", str(MA_HOME),
+           "--", "/bin/sh", "-c", "true"]
+    try:
+        res = subprocess.run(cmd, capture_output=True, text=True, timeout=_PROBE_TIMEOUT,
+                             stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return str(exc)
+    if res.returncode != 0:
+        return (res.stderr.strip() or f"exit code {res.returncode}").splitlines()[-1]
+    return None
+
+
+def choose(mode: str) -> tuple[str | None, str | None]:
+    """Resolves the ``sandbox`` setting to (bwrap path or None, warning or None).
+
+    ``auto`` falls back to no sandbox with a warning; ``bwrap`` insists (the job fails
+    when bubblewrap does not work); ``none`` never sandboxes.
+    """
+    if mode == "none":
+        return None, "sandbox is off (sandbox=none)"
+    bwrap = find_bwrap()
+    reason = "bubblewrap (bwrap) is not installed" if bwrap is None else probe(bwrap)
+    if bwrap is not None and reason is None:
+        return bwrap, None
+    if mode == "bwrap":
+        raise StagingError(f"The sandbox was required (sandbox=bwrap) but does not work "
+                           f"here: {reason}")
+    return None, f"bubblewrap does not work here ({reason})"
+
+
+@cache
+def python_roots(python: str) -> tuple[Path, ...]:
+    """The folders an interpreter needs: its prefix and, for a venv, its base install."""
+    code = ("import sys, os, json; print(json.dumps([sys.prefix, sys.base_prefix, "
+            "sys.exec_prefix, sys.base_exec_prefix, os.path.realpath(sys.executable)]))")
+    try:
+        res = subprocess.run([python, "-I", "-c", code], capture_output=True, text=True,
+                             timeout=60, stdin=subprocess.DEVNULL)
+        found = json.loads(res.stdout)
+    except (OSError, ValueError, subprocess.TimeoutExpired) as exc:
+        raise StagingError(f"The engine's Python {python} does not run: {exc}") from None
+    candidates = {Path(p) for p in found[:4]} | {Path(found[4]).parent.parent}
+    candidates.add(Path(python).parent.parent)
+    roots = sorted(p for p in candidates if p.is_dir() and p != Path("/"))
+    return tuple(r for r in roots if not any(o in r.parents for o in roots))
