@@ -1,0 +1,96 @@
+"""The queue: capacity, FIFO within priority, a message that says why a job waits."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from fixtures.jobs import algorithm_for, final, job_for, wait_for
+from modelyard.service import Service
+from modelyard.settings import Settings
+
+pytestmark = pytest.mark.slow
+
+SLEEPER = """
+import argparse, time
+p = argparse.ArgumentParser()
+p.add_argument("--sleep", type=float, default=0)
+a, _ = p.parse_known_args()
+print("started", flush=True)
+time.sleep(a.sleep)
+"""
+
+
+@pytest.fixture
+def settings(home) -> Settings:  # type: ignore[no-untyped-def]
+    return Settings(home=home, upload_period=1.0, stop_grace_period=3.0, node_cpus=2,
+                    node_memory_gb=8)
+
+
+@pytest.fixture
+def sleeper(service: Service, code) -> str:  # type: ignore[no-untyped-def]
+    url = code("sleeper", SLEEPER)
+    service.algorithms.create("p", algorithm_for(url, "sleeper", outputs=[], parameters=[
+        {"name": "sleep", "value": 0, "constraint": {"type": "Float"}}]))
+    return "sleeper"
+
+
+def run(service: Service, name: str, seconds: float, flavor: str, priority: int = 1) -> str:
+    data = job_for("sleeper", "unused", name=name,
+                   parameters=[{"name": "sleep", "value": seconds}],
+                   spec={"resource": {"flavor_id": flavor},
+                         "schedule_policy": {"priority": priority}})
+    data["algorithm"]["outputs"] = []
+    return str(service.jobs.create("p", data)["metadata"]["id"])
+
+
+def test_flavors_come_from_node_capacity(service: Service, settings: Settings) -> None:
+    from modelyard.service.catalog import flavors
+
+    ids = [f.flavor_id for f in flavors(settings)]
+    assert ids == ["modelarts.vm.cpu.1u", "modelarts.vm.cpu.2u"]
+
+
+def test_job_waits_with_reason_and_position_then_runs(service: Service, sleeper: str) -> None:
+    big = run(service, "big", 60, "modelarts.vm.cpu.2u")
+    wait_for(service, big, lambda r: r["status"]["phase"] == "Running", project="p")
+    low = run(service, "low", 0, "modelarts.vm.cpu.1u", priority=1)
+    high = run(service, "high", 0, "modelarts.vm.cpu.1u", priority=3)
+    low_rec, high_rec = service.jobs.get("p", low), service.jobs.get("p", high)
+    assert low_rec["status"]["phase"] == "Pending"
+    assert low_rec["status"]["secondary_phase"] == "Queuing"
+    assert high_rec["status"]["queue_position"] == 1  # priority 3 goes first
+    assert low_rec["status"]["queue_position"] == 2
+    assert high_rec["status"]["message"].startswith("Job queued: waiting for 1 CPU, 4 GB; 0 CPU")
+    assert "behind job high" in low_rec["status"]["message"]
+    events = [e["message"] for e in service.jobs.events("p", high)[0]]
+    assert any(m.startswith("Job queued") for m in events)
+    service.jobs.stop("p", big)
+    for job in (high, low):
+        assert wait_for(service, job, final, project="p")["status"]["phase"] == "Completed"
+    started = {j: service.jobs.get("p", j)["status"]["start_time"] for j in (high, low)}
+    assert started[high] <= started[low]
+
+
+def test_bigger_than_the_node_is_refused(service: Service, sleeper: str,
+                                         settings: Settings) -> None:
+    from modelyard.spec import SpecError
+
+    settings.node_gpus = 0
+    with pytest.raises(SpecError, match="flavor_id"):
+        run(service, "gpu", 1, "modelarts.vm.gpu.1x")
+
+
+def test_more_jobs_than_cores_never_overcommit(service: Service, sleeper: str) -> None:
+    ids = [run(service, f"j{i}", 1.5, "modelarts.vm.cpu.1u") for i in range(5)]
+    most = 0
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        phases = [service.jobs.get("p", j)["status"]["phase"] for j in ids]
+        most = max(most, phases.count("Running"))
+        if all(p == "Completed" for p in phases):
+            break
+        time.sleep(0.2)
+    assert all(service.jobs.get("p", j)["status"]["phase"] == "Completed" for j in ids)
+    assert 1 <= most <= 2
