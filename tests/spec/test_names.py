@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from modelyard.spec import SpecError, parse_algorithm
+from modelyard.spec import SpecError, parse_algorithm, parse_job
 from modelyard.spec.names import (
     check_description,
     check_env_name,
@@ -51,6 +51,12 @@ def test_metadata_name_rule() -> None:
     expect_error(lambda: parse_algorithm(doc), "metadata.name", "n" * 65, "1-64 characters")
     doc["metadata"]["name"] = "n" * 64
     assert parse_algorithm(doc).metadata.name == "n" * 64
+
+
+@pytest.mark.parametrize("name", ["my job", "job.1", "j" * 65, ""])
+def test_job_names_follow_the_same_rule(name: str) -> None:
+    doc = {"metadata": {"name": name}, "algorithm": {"id": "a"}}
+    expect_error(lambda: parse_job(doc), "metadata.name", name, "1-64 characters")
 
 
 def test_metadata_name_is_required() -> None:

@@ -172,6 +172,16 @@ def test_not_editable_keeps_its_value() -> None:
     assert plan.hyperparameters == [("arch", "resnet50"), ("lr", "0.1")]
 
 
+def test_not_editable_cannot_be_removed() -> None:
+    algorithm = make_algorithm(parameters=[param("arch", "resnet50", editable=False),
+                                           param("tag", None, editable=False)])
+    expect_error(lambda: plan_of(bound(parameters=values(("arch", None))), algorithm),
+                 "algorithm.parameters[0].value", None, "'arch' is not editable",
+                 "cannot be removed")
+    plan = plan_of(bound(parameters=values(("tag", None))), algorithm)  # nothing to keep
+    assert plan.hyperparameters == [("arch", "resnet50")]
+
+
 def test_a_hyperparameter_is_set_once() -> None:
     job = bound(parameters=values(("lr", "0.1"), ("lr", "0.2")))
     expect_error(lambda: plan_of(job), "algorithm.parameters[1].name", "lr", "at most once")

@@ -152,12 +152,17 @@ def _resolve_parameters(job: TrainingJob, config: JobConfig) -> list[tuple[str, 
                         field, None,
                         f"hyperparameter {p.name!r} is required and cannot be removed (seed S3.7)",
                     )
+                if not c.editable and p.value is not None:
+                    raise SpecError(
+                        field, None, f"hyperparameter {p.name!r} is not editable; its value is "
+                        f"{render(p.value)} and cannot be removed (seed S3.2)",
+                    )
                 continue
             typed = c.check(value, field)
             if not c.editable and p.value is not None and typed != p.value:
                 raise SpecError(
                     field, value, f"hyperparameter {p.name!r} is not editable; its value is "
-                    f"{render(p.value)}",
+                    f"{render(p.value)} (seed S3.2)",
                 )
         elif p.value is not None:
             typed = p.value
