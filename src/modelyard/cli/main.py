@@ -17,6 +17,7 @@ app = typer.Typer(
 app.add_typer(algorithm.app, name="algorithm", help="Define and manage algorithms.")
 app.add_typer(job.app, name="job", help="Run and manage training jobs.")
 app.add_typer(storage.app, name="storage", help="Copy and list object storage.")
+app.command("server")(__import__("modelyard.cli.server", fromlist=["serve"]).serve)
 
 
 def main() -> None:

@@ -1,0 +1,90 @@
+"""``modelyard server``: the control plane over HTTP (FastAPI + uvicorn).
+
+Without API keys it is a single-user local server: it binds to loopback only, accepts
+unsigned requests, and refuses any other address, because anyone who can reach it could run
+code as this user. With keys (MODELYARD_API_KEYS or MODELYARD_API_KEYS_FILE) every request must
+carry an SDK-HMAC-SHA256 signature and any address may be used.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+
+import typer
+
+from modelyard.cli.errors import UserFacingError
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def serve(
+    host: str | None = typer.Option(None, "--host", help="Address (default 127.0.0.1)"),
+    port: int | None = typer.Option(None, "--port", help="Port (default 8000)"),
+    db: str | None = typer.Option(
+        None, "--db", help="Database URL, e.g. postgresql+psycopg://user:pw@host/db "
+        "(default: SQLite in MODELYARD_HOME)"),
+) -> None:
+    """Serve the REST API (ModelArts v2 shape) and run jobs."""
+    import uvicorn
+
+    from modelyard.api import create_app
+    from modelyard.service.app import Service
+    from modelyard.service.watcher import Watcher
+    from modelyard.settings import Settings
+
+    overrides: dict[str, object] = {}
+    if host is not None:
+        overrides["host"] = host
+    if port is not None:
+        overrides["port"] = port
+    if db is not None:
+        overrides["db_url"] = db
+    settings = Settings(**overrides)  # type: ignore[arg-type]
+    try:
+        keys = settings.api_key_map()
+    except (OSError, ValueError) as exc:
+        raise UserFacingError(f"API keys: {exc}") from None
+    if not keys and not is_loopback(settings.host):
+        raise UserFacingError(
+            f"--host: {settings.host!r} is not allowed: without API keys the server serves "
+            "loopback only; set MODELYARD_API_KEYS=AK:SK (or MODELYARD_API_KEYS_FILE) to "
+            "listen on other addresses")
+    logging.basicConfig(level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    service = Service(settings)
+    app = create_app(settings, service)
+    where = f"http://{settings.host}:{settings.port}"
+    if keys:
+        typer.echo(f"ModelYard server on {where} ({len(keys)} API key(s); requests must be "
+                   "signed with SDK-HMAC-SHA256)")
+    else:
+        typer.echo(f"ModelYard server on {where}: no API keys configured, single-user local "
+                   "mode (loopback only, unsigned requests accepted)")
+    typer.echo(f"API docs: {where}/docs · home: {settings.home} · "
+               f"database: {_safe_url(settings.database_url)}")
+    watcher = Watcher(service, settings.watch_interval)
+    watcher.start()
+    try:
+        uvicorn.run(app, host=settings.host, port=settings.port, log_level="info",
+                    timeout_graceful_shutdown=5)
+    finally:
+        watcher.stop()
+        service.close()
+
+
+def _safe_url(url: str) -> str:
+    """The database URL without its password."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return url.split("@")[-1]
