@@ -8,4 +8,5 @@ ROUTERS: list[str] = [
     "modelyard.api.routers.meta",
     "modelyard.api.routers.algorithms",
     "modelyard.api.routers.jobs",
+    "modelyard.api.routers.filesystems",
 ]
