@@ -4,4 +4,5 @@ pytest_plugins = [
     "fixtures.home",
     "fixtures.jobs",
     "fixtures.seaweed",
+    "fixtures.server",
 ]
