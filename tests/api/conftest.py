@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -12,8 +11,6 @@ from fastapi.testclient import TestClient
 from modelyard.api import create_app
 from modelyard.service.app import Service
 from modelyard.settings import Settings
-
-FINAL = {"Completed", "Failed", "Terminated", "Abnormal"}
 
 
 @pytest.fixture
@@ -30,13 +27,3 @@ def code_dir(tmp_path: Path) -> Path:
 
     return write_code(tmp_path / "algo")
 
-
-def wait_final(api: TestClient, project: str, job_id: str, timeout: float = 60) -> dict[str, Any]:
-    import time
-
-    deadline = time.monotonic() + timeout
-    while True:
-        record: dict[str, Any] = api.get(f"/v2/{project}/training-jobs/{job_id}").json()
-        if record["status"]["phase"] in FINAL or time.monotonic() > deadline:
-            return record
-        time.sleep(0.2)
