@@ -46,6 +46,7 @@ from modelyard.store.db import Database
 from modelyard.store.fs_models import FileSystemRow, FsTaskRow
 from modelyard.store.models import JobRow
 
+DEFAULT_PROJECT = "default"  # service.app.DEFAULT_PROJECT; not imported: app imports us
 AVAILABLE = "available"
 UNAVAILABLE = "unavailable"
 UNFINISHED = [p.value for p in Phase if p not in FINAL_PHASES]
@@ -72,12 +73,19 @@ class FileSystemService:
         """Where file systems live when no ``--path`` is given."""
         return self.settings.home / "fs"
 
+    def default_path(self, project: str, name: str) -> Path:
+        """``fs/<name>`` for the default project; ``fs/@<project>/<name>`` for others, so
+        two projects may use the same name ('@' is never part of a name)."""
+        if project == DEFAULT_PROJECT:
+            return self.root / name
+        return self.root / f"@{project}" / name
+
     # --------------------------------------------------------------- registry
     def create(self, project: str, name: str, path: str | Path | None = None,
                description: str | None = None) -> dict[str, Any]:
         check_name(name, "name")
         managed = path is None
-        directory = self.root / name if path is None else self._check_path(path)
+        directory = self.default_path(project, name) if path is None else self._check_path(path)
         with self.db.session() as s:
             if s.scalar(select(FileSystemRow).where(FileSystemRow.project_id == project,
                                                     FileSystemRow.name == name)):
