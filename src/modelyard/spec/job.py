@@ -32,6 +32,7 @@ class JobAlgorithm(BaseModel):
     environments: dict[str, str] = Field(default_factory=dict)
     parameters_customization: bool | None = None
     working_dir: str | None = None
+    policies: dict[str, Any] | None = None  # ModelArts: policies.auto_search (spec/autosearch)
 
     @field_validator("code_dir")
     @classmethod
