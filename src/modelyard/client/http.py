@@ -70,7 +70,8 @@ class ModelYardClient:
 
     def __init__(self, url: str | None = None, *, access_key: str | None = None,
                  secret_key: str | None = None, project: str | None = None,
-                 timeout: float = 60.0, settings: Settings | None = None) -> None:
+                 timeout: float = 60.0, settings: Settings | None = None,
+                 transport: httpx.BaseTransport | None = None) -> None:
         s = settings or Settings()
         self.url = (url or s.url or "http://127.0.0.1:8000").rstrip("/")
         self.project = project or s.project
@@ -78,7 +79,7 @@ class ModelYardClient:
         sk = secret_key or (s.secret_key.get_secret_value() if s.secret_key else None)
         auth = SdkHmacAuth(ak, sk) if ak and sk else None
         self._http = httpx.Client(base_url=self.url, auth=auth, timeout=timeout,
-                                  headers={"X-Project-Id": self.project})
+                                  headers={"X-Project-Id": self.project}, transport=transport)
 
     def close(self) -> None:
         self._http.close()
