@@ -96,6 +96,8 @@ def test_delete_refuses_unfinished_then_removes(service: Service, code, settings
     job_id = rec["metadata"]["id"]
     with pytest.raises(Conflict, match="stop it first"):
         service.jobs.delete("p", job_id)
+    wait_for(service, job_id, lambda r: "trained" in service.jobs.log_preview("p", job_id)
+             ["content"])
     service.jobs.stop("p", job_id)
     wait_for(service, job_id, final)
     service.jobs.delete("p", job_id)

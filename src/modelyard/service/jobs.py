@@ -101,6 +101,7 @@ class JobService:
         with self.db.session() as s:
             self._check_outputs_free(s, plan)
             s.add(row)
+            s.flush()  # the job row before its first event (foreign key)
             s.add(_event(job_id, f"Job {job.metadata.name} created", EventSource.JOB))
         self.dispatch()
         return self.get(project, job_id)
@@ -133,7 +134,13 @@ class JobService:
 
     # --------------------------------------------------------------- dispatch
     def dispatch(self) -> None:
-        """Starts the pending jobs that fit, in queue order (see Scheduler)."""
+        """Brings running jobs up to date (their resources may be free by now), then
+        starts the pending jobs that fit, in queue order (see Scheduler)."""
+        with self.db.session() as s:
+            active = list(s.scalars(select(JobRow.id).where(
+                JobRow.phase.in_([Phase.RUNNING.value, Phase.TERMINATING.value]))))
+        for job_id in active:
+            self.refresh(job_id, dispatch=False)
         self.scheduler.dispatch(self._start)
 
     def _start(self, row: JobRow) -> None:
@@ -157,7 +164,7 @@ class JobService:
             self._finish(row.id, Phase.FAILED, f"could not start: {exc}", secondary="CreateFailed")
 
     # ---------------------------------------------------------------- observe
-    def refresh(self, job_id: str) -> None:
+    def refresh(self, job_id: str, dispatch: bool = True) -> None:
         """Folds the runtime's state and new events into the database, and applies the
         retry policy when an attempt has ended."""
         with self.db.session() as s:
@@ -190,7 +197,8 @@ class JobService:
         elif outcome == "final":
             if state.reason == "lost":
                 self._salvage_outputs(job_id)
-            self.dispatch()  # its resources are free again
+            if dispatch:
+                self.dispatch()  # its resources are free again
 
     def _fold_state(self, s: Any, row: JobRow, state: RuntimeState) -> str | None:
         phase = state.phase
@@ -296,6 +304,10 @@ class JobService:
         self.refresh(job_id)
         with self.db.session() as s:
             row = s.get(JobRow, job_id)
+        if row is not None and row.phase == Phase.PENDING.value:
+            self.dispatch()  # a queued job moves when the jobs ahead of it end
+            with self.db.session() as s:
+                row = s.get(JobRow, job_id)
         if row is None or row.project_id != project:
             raise NotFound("training job", job_id)
         return row
