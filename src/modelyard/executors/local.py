@@ -34,6 +34,7 @@ from modelyard.spec.plan import RunPlan
 from modelyard.spec.status import EventLevel, EventSource, Phase
 
 LOST_MESSAGE = "runtime exited unexpectedly (lost)"
+_STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
 
 
 class LocalExecutor(Executor):
@@ -52,11 +53,18 @@ class LocalExecutor(Executor):
         (job_dir / STOP_FILE).unlink(missing_ok=True)
         # A fresh state, so that nobody mistakes a previous attempt's last word for this one's.
         folder.write_state(RuntimeState(attempt=plan.attempt))
-        with open(job_dir / RUNTIME_OUT, "ab") as out:
-            child = subprocess.Popen(
-                [sys.executable, "-m", "modelyard.runtime", str(job_dir)],
-                cwd=job_dir, env=self._runtime_env(), stdin=subprocess.DEVNULL,
-                stdout=out, stderr=out, start_new_session=True, close_fds=True)
+        # The runtime starts with SIGTERM blocked (the mask survives exec) and unblocks it
+        # once its handler is in place: a stop that comes right after submit is then a clean
+        # stop, not a runtime killed before it could record anything.
+        old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+        try:
+            with open(job_dir / RUNTIME_OUT, "ab") as out:
+                child = subprocess.Popen(
+                    [sys.executable, "-m", "modelyard.runtime", str(job_dir)],
+                    cwd=job_dir, env=self._runtime_env(), stdin=subprocess.DEVNULL,
+                    stdout=out, stderr=out, start_new_session=True, close_fds=True)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
         self._children[job_dir] = child
         info = {"pid": child.pid, "start_time": procs.start_time(child.pid)}
         tmp = job_dir / f".{RUNTIME_PID}.tmp"

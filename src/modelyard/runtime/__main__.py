@@ -29,6 +29,9 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    # An executor starts us with these blocked so that an early stop waits for the handler;
+    # unblocking also keeps the block from reaching the job's processes.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
     runner.run()
     return 0
 

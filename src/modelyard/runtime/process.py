@@ -51,6 +51,9 @@ class JobProcess:
             stderr=log_fd, start_new_session=True, preexec_fn=preexec, close_fds=True)
         self.pid = self.popen.pid
         self.pgid = self.popen.pid
+        self._seen: dict[int, int] = {}
+        """Every process of the job ever listed, with its start time: killed at the end
+        even if it left the group and the tree (without the sandbox)."""
 
     def poll(self) -> int | None:
         """The exit code once the process has ended: shell convention, 128+N for death by
@@ -75,9 +78,13 @@ class JobProcess:
             for init in procs.descendants(self.pid, stats):
                 if _ppid(stats, init) == self.pid:
                     out.extend(procs.descendants(init, stats))
-            return out
-        tree = [self.pid, *procs.descendants(self.pid, stats)]
-        return list(dict.fromkeys(tree + procs.group_members(self.pgid, stats)))
+        else:
+            tree = [self.pid, *procs.descendants(self.pid, stats)]
+            out = list(dict.fromkeys(tree + procs.group_members(self.pgid, stats)))
+        starts = {s.pid: s.start_time for s in stats}
+        for pid in out:
+            self._seen.setdefault(pid, starts[pid])
+        return out
 
     def terminate(self) -> int:
         """SIGTERM to the job's processes; how many there were (0 while the sandbox is
@@ -97,6 +104,8 @@ class JobProcess:
         """After the main process ended: nothing of the job may outlive it (as when a
         container stops)."""
         procs.kill_group(self.pgid, signal.SIGKILL)
+        procs.signal_all([pid for pid, start in self._seen.items()
+                          if procs.is_alive(pid, start)], signal.SIGKILL)
         try:
             self.popen.wait(timeout=5)
         except subprocess.TimeoutExpired:

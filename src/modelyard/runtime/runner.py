@@ -370,8 +370,12 @@ class Runner:
         term_sent = killed = False
         grace = 0.0
         watch = HangWatch(proc, self.reporter.log_file, hang_seconds) if hang_seconds else None
+        listed = 0.0
         while (code := proc.poll()) is None:
             now = time.monotonic()
+            if now - listed >= 1.0:  # remember the job's processes, to kill strays at the end
+                proc.job_pids()
+                listed = now
             if self._stop is None and deadline is not None and now >= deadline:
                 self._stop = StopRequest(reason=Reason.AUTO_STOP)
                 r.warning(f"auto_stop: the job reached its maximum run time ({max_seconds} s)")
