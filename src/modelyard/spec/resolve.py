@@ -158,7 +158,11 @@ def _resolve_parameters(job: TrainingJob, config: JobConfig) -> list[tuple[str, 
                         f"{render(p.value)} and cannot be removed (seed S3.2)",
                     )
                 continue
-            typed = c.check(value, field)
+            try:
+                typed = c.check(value, field)
+            except SpecError as exc:  # say which hyperparameter: the user wrote its name
+                raise SpecError(exc.field, exc.value, f"hyperparameter {p.name!r}: {exc.rule}")\
+                    from None
             if not c.editable and p.value is not None and typed != p.value:
                 raise SpecError(
                     field, value, f"hyperparameter {p.name!r} is not editable; its value is "
