@@ -8,6 +8,7 @@ from modelyard.executors.base import Executor
 from modelyard.service.algorithms import AlgorithmService
 from modelyard.service.filesystems import FileSystemService
 from modelyard.service.jobs import JobService
+from modelyard.service.search.service import SearchService
 from modelyard.settings import Settings
 from modelyard.store.db import Database
 
@@ -35,8 +36,15 @@ class Service:
 
     @cached_property
     def jobs(self) -> JobService:
-        return JobService(self.settings, self.db, self.algorithms, self.executor,
+        jobs = JobService(self.settings, self.db, self.algorithms, self.executor,
                           mounts=self.filesystems.resolve_mounts)
+        jobs.search_hook = lambda *args: self.search.hook(*args)
+        return jobs
+
+    @cached_property
+    def search(self) -> SearchService:
+        """Automatic search (seed S6): searches are jobs whose trials are jobs."""
+        return SearchService(self.settings, self.db, self.jobs)
 
     @cached_property
     def filesystems(self) -> FileSystemService:

@@ -49,6 +49,8 @@ def no_mounts(project: str, volumes: list[dict[str, Any]]) -> list[MountPlan]:
 
 
 class JobService:
+    search_hook: Callable[..., dict[str, Any] | None] | None = None  # set by Service
+
     def __init__(self, settings: Settings, db: Database, algorithms: AlgorithmService,
                  executor: Executor, mounts: MountResolver = no_mounts) -> None:
         self.settings = settings
@@ -73,6 +75,10 @@ class JobService:
                 field = "algorithm.id" if job.algorithm.id else "algorithm.name"
                 raise SpecError(field, ident, "no such algorithm in this project") from None
         plan = resolve_job(job, algorithm)
+        if self.search_hook is not None:  # policies.auto_search: the job becomes a search
+            search = self.search_hook(project, data, job, algorithm_row, algorithm, plan)
+            if search is not None:
+                return search
         policy = retry_policy(job.metadata.annotations)
         size = flavor(self.settings, job.spec.resource.flavor_id)
         self._check_fits_node(size.flavor_id, size.cpus, size.memory_gb, size.gpus)
