@@ -252,14 +252,17 @@ def export(
 @app.command("tasks")
 def tasks(name: str) -> None:
     """List a file system's data tasks, newest first (failed ones with their error)."""
-    table = Table("TASK", "TYPE", "STATUS", "FROM → TO", "FILES", "SIZE", "SKIPPED", "RATE",
-                  "STARTED")
+    table = Table()
+    for column in ("TASK", "TYPE", "STATUS"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("FROM → TO", overflow="fold")
+    for column in ("FILES", "SIZE", "SKIPPED", "RATE"):
+        table.add_column(column, no_wrap=True, justify="right")
     failures = []
     for t in fs_backend().tasks(name):
         p = t["progress"]
         table.add_row(t["id"][:8], t["type"], t["status"], f"{t['src']} → {t['dest']}",
-                      str(p["files"]), _size(p["bytes"]), str(p["skipped"]), _rate(t),
-                      _when(t.get("start_time") or t.get("create_time")))
+                      str(p["files"]), _size(p["bytes"]), str(p["skipped"]), _rate(t))
         if t.get("message"):
             failures.append(f"{t['id']}: {t['message']}")
     console.print(table)
