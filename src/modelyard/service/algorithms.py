@@ -7,7 +7,7 @@ import time
 import uuid
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from modelyard.service.errors import Conflict, NotFound
@@ -62,12 +62,15 @@ class AlgorithmService:
 
     def list(self, project: str, offset: int = 0, limit: int = 100,
              name: str | None = None) -> tuple[builtins.list[dict[str, Any]], int]:
+        where = [AlgorithmRow.project_id == project]
+        if name:
+            where.append(AlgorithmRow.name.contains(name))
         with self.db.session() as s:
-            q = select(AlgorithmRow).where(AlgorithmRow.project_id == project)
-            if name:
-                q = q.where(AlgorithmRow.name.contains(name))
-            rows = list(s.scalars(q.order_by(AlgorithmRow.created_at.desc())))
-        return [algorithm_record(r) for r in rows[offset:offset + limit]], len(rows)
+            total = s.scalar(select(func.count()).select_from(AlgorithmRow).where(*where)) or 0
+            rows = list(s.scalars(select(AlgorithmRow).where(*where)
+                                  .order_by(AlgorithmRow.created_at.desc(), AlgorithmRow.id)
+                                  .offset(offset).limit(limit)))
+        return [algorithm_record(r) for r in rows], total
 
     def update(self, project: str, ident: str, data: dict[str, Any]) -> dict[str, Any]:
         row = self.get_row(project, ident)

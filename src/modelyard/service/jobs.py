@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 
 from modelyard.executors.base import Executor
 from modelyard.runtime.layout import Tree
@@ -324,17 +324,22 @@ class JobService:
 
     def list(self, project: str, offset: int = 0, limit: int = 50,
              phase: str | None = None) -> tuple[builtins.list[dict[str, Any]], int]:
+        """One page, newest first, and the total; running jobs are brought up to date."""
         with self.db.session() as s:
             ids = list(s.scalars(select(JobRow.id).where(
-                JobRow.project_id == project, JobRow.phase.in_(UNFINISHED))))
+                JobRow.project_id == project,
+                JobRow.phase.in_([Phase.RUNNING.value, Phase.TERMINATING.value]))))
         for job_id in ids:
             self.refresh(job_id)
+        where = [JobRow.project_id == project]
+        if phase:
+            where.append(JobRow.phase == phase)
         with self.db.session() as s:
-            q = select(JobRow).where(JobRow.project_id == project)
-            if phase:
-                q = q.where(JobRow.phase == phase)
-            rows = list(s.scalars(q.order_by(JobRow.created_at.desc())))
-        return [job_record(r) for r in rows[offset:offset + limit]], len(rows)
+            total = s.scalar(select(func.count()).select_from(JobRow).where(*where)) or 0
+            rows = list(s.scalars(select(JobRow).where(*where)
+                                  .order_by(JobRow.created_at.desc(), JobRow.id)
+                                  .offset(offset).limit(limit)))
+        return [job_record(r) for r in rows], total
 
     def events(self, project: str, job_id: str, offset: int = 0, limit: int = 1000,
                level: str | None = None, source: str | None = None
