@@ -97,3 +97,11 @@ def test_without_sandbox_every_path_points_into_the_job_folder(tmp_path: Path) -
 @pytest.mark.parametrize(("name", "env"), [("lr", "MA_HP_LR"), ("batch-size", "MA_HP_BATCH_SIZE")])
 def test_hp_env_names(name: str, env: str) -> None:
     assert hp_env_name(name) == env
+
+
+def test_thread_counts_follow_the_flavor_unless_the_user_set_them() -> None:
+    env = build_launch(plan(cpus=2, environments={"MKL_NUM_THREADS": "1"}), SANDBOX,
+                       python=PY, code_name="demo-code", base_env={}).env
+    assert env["OMP_NUM_THREADS"] == "2" and env["MKL_NUM_THREADS"] == "1"
+    env = build_launch(plan(), SANDBOX, python=PY, code_name="demo-code", base_env={}).env
+    assert "OMP_NUM_THREADS" not in env

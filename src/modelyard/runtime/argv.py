@@ -24,6 +24,10 @@ SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 PASS_THROUGH = ("LANG", "LC_ALL", "LC_CTYPE", "TZ", "http_proxy", "https_proxy", "no_proxy",
                 "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY")
 DEFAULT_MASTER_PORT = 29500
+THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+               "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS")
+"""Set to the flavor's cores (unless the user set them): numeric libraries otherwise start
+one thread per host core and a 2-core job on a 64-core node thrashes (issue 5, ours)."""
 
 
 @dataclass(frozen=True)
@@ -99,6 +103,9 @@ def build_env(plan: RunPlan, layout: Layout, *, python: str, layer: Path | None,
     user = dict(plan.environments)
     user_pythonpath = user.pop("PYTHONPATH", "")
     env.update(user)
+    if plan.cpus:
+        for var in THREAD_VARS:
+            env.setdefault(var, str(plan.cpus))
 
     hosts = task.hosts or (task.current_ip,)
     env.update({
