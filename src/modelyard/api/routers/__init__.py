@@ -9,4 +9,5 @@ ROUTERS: list[str] = [
     "modelyard.api.routers.algorithms",
     "modelyard.api.routers.jobs",
     "modelyard.api.routers.filesystems",
+    "modelyard.api.routers.search",
 ]
