@@ -95,12 +95,11 @@ def _bulk_warnings(loc: Location, objects: list[ObjectInfo]) -> list[str]:
     return warnings
 
 
-def download_code(listing: CodeListing, dest: Path, settings: Settings,
+def download_code(listing: CodeListing, dest: Path, engine: TransferEngine,
                   progress: Callable[[int], None] | None = None) -> int:
     """Downloads the checked code directory into ``dest``; returns the bytes moved."""
     dest.mkdir(parents=True, exist_ok=True)
-    report = TransferEngine(settings).download(listing.location, dest, progress)
-    return report.bytes
+    return engine.download(listing.location, dest, progress).bytes
 
 
 def _size(n: int) -> str:

@@ -202,6 +202,8 @@ class Runner:
         except (Stopped, StagingError, SpecError):
             raise
         except Exception as exc:
+            if self._stop is not None:  # our own Stopped, wrapped by a transfer worker
+                raise Stopped(self._stop.reason) from exc
             raise StagingError(f"{what} failed: {_line(exc)}", _transient(exc)) from exc
 
     def _stage_code(self, plan: RunPlan, layout: Layout) -> str | None:
@@ -219,7 +221,7 @@ class Runner:
         t0 = time.monotonic()
         nbytes = self._transfer(
             f"Downloading code from {loc.url}",
-            lambda: download_code(listing, dest, self.settings, self._progress))
+            lambda: download_code(listing, dest, self.engine, self._progress))
         r.info(f"Downloaded code: {plural(len(listing.objects), 'file')} "
                f"({human_size(nbytes)}) in {time.monotonic() - t0:.1f} s")
         if plan.boot_file and not (dest / plan.boot_file).is_file():
@@ -437,6 +439,10 @@ class Runner:
         self.state.message = message
         self.state.ended_at = time.time()
         self.folder.write_state(self.state)
+        for engine in (self.engine, self.uploader.engine if self.uploader else None):
+            close = getattr(engine, "close", None)
+            if close is not None:
+                close()
         if self._reporter is not None:
             self._reporter.line(f"Job {phase.value.lower()}" + (f": {message}" if message else ""))
             self._reporter.close()
@@ -472,6 +478,8 @@ class HangWatch:
 
 def _transient(exc: BaseException) -> bool:
     """Worth a retry: the store could not be reached, as opposed to a mistake in the job."""
+    if getattr(exc, "transient", False):  # storage's TransferError knows
+        return True
     if isinstance(exc, TransientError | ConnectionError | TimeoutError):
         return True
     name = type(exc).__name__
