@@ -55,6 +55,10 @@ class S3Settings(BaseSettings):
         default=None,
         validation_alias=AliasChoices("MODELYARD_S3_SECRET_KEY", "AWS_SECRET_ACCESS_KEY"),
     )
+    addressing_style: str = Field(
+        default="auto", validation_alias=AliasChoices("MODELYARD_S3_ADDRESSING_STYLE"),
+        description="'path', 'virtual' or 'auto' (path-style for a custom endpoint)",
+    )
 
 
 class Settings(BaseSettings):
@@ -71,6 +75,13 @@ class Settings(BaseSettings):
     stop_grace_period: float = Field(default=10.0, description="SIGTERM to SIGKILL, seconds")
     python: str = Field(default=sys.executable, description="Interpreter of the default engine")
     transfer_workers: int = Field(default=16, ge=1, le=256)
+    transfer_attempts: int = Field(default=10, ge=1, description="Tries per file on transient errors")
+    transfer_retry_deadline: float = Field(
+        default=300.0, gt=0, description="Seconds a transfer keeps retrying through an outage")
+    transfer_multipart_threshold: int = Field(default=16 * 1024**2, ge=5 * 1024**2)
+    transfer_multipart_chunksize: int = Field(default=16 * 1024**2, ge=5 * 1024**2)
+    transfer_part_concurrency: int = Field(
+        default=16, ge=1, le=256, description="Concurrent requests per S3 endpoint")
     node_cpus: int | None = Field(default=None, ge=1, description="Cores to schedule; all if unset")
     node_memory_gb: float | None = Field(default=None, gt=0, description="Memory to schedule")
     node_gpus: int = Field(default=0, ge=0, description="GPUs to schedule")

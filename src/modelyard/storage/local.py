@@ -4,22 +4,30 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 from modelyard.storage.base import ObjectInfo, ObjectStore, Progress
 
 _CHUNK = 1 << 20
+PART_PREFIX = ".modelyard-part-"
+"""Temporary files being written start with this; listings and uploads ignore them."""
 
 
 class FolderStore(ObjectStore):
     """Buckets are folders under ``root`` (``root/<bucket>/<key>``). With ``root=/`` and an
-    empty bucket this is ``file://``."""
+    empty bucket this is ``file://``.
+
+    There is no content etag: a copy keeps the source's modification time, so "same size and
+    same mtime" is how the transfer engine recognises an unchanged file here."""
 
     def __init__(self, root: Path, scheme: str = "obs") -> None:
         self.root = Path(root)
         self.scheme = scheme
+
+    def __repr__(self) -> str:
+        return f"FolderStore(root={str(self.root)!r}, scheme={self.scheme!r})"
 
     def _path(self, bucket: str, key: str) -> Path:
         return self.root / bucket / key if bucket else self.root / key
@@ -29,20 +37,32 @@ class FolderStore(ObjectStore):
         start = self._path(bucket, prefix)
         if start.is_file():
             yield self._info(start, base)
+            if not prefix.endswith("/"):
+                # "data/a" also matches "data/a.csv" and "data/ab/x", as in S3.
+                yield from self._walk(start.parent, base, prefix, skip=start)
             return
         # A prefix may end mid-name ("data/tr" matches "data/train.csv"), as in S3.
         folder = start if prefix.endswith("/") or not prefix else start.parent
+        yield from self._walk(folder, base, prefix)
+
+    def _walk(self, folder: Path, base: Path, prefix: str,
+              skip: Path | None = None) -> Iterator[ObjectInfo]:
         if not folder.is_dir():
             return
         for dirpath, dirnames, filenames in os.walk(folder):
             dirnames.sort()
             for name in sorted(filenames):
+                if name.startswith(PART_PREFIX):
+                    continue
                 path = Path(dirpath) / name
-                if name.startswith(".modelyard-part-"):
+                if path == skip:
                     continue
                 rel = path.relative_to(base).as_posix()
                 if rel.startswith(prefix):
-                    yield self._info(path, base)
+                    try:
+                        yield self._info(path, base)
+                    except FileNotFoundError:  # deleted while we walked
+                        continue
 
     def _info(self, path: Path, base: Path) -> ObjectInfo:
         st = path.stat()
@@ -55,7 +75,8 @@ class FolderStore(ObjectStore):
             return None
         return self._info(path, self._path(bucket, ""))
 
-    def get(self, bucket: str, key: str, dest: Path, progress: Progress | None = None) -> None:
+    def get(self, bucket: str, key: str, dest: Path, progress: Progress | None = None,
+            *, size: int | None = None) -> None:
         _copy_atomic(self._path(bucket, key), dest, progress)
 
     def put(self, src: Path, bucket: str, key: str, progress: Progress | None = None) -> ObjectInfo:
@@ -70,22 +91,28 @@ class FolderStore(ObjectStore):
         if bucket:
             self._path(bucket, "").mkdir(parents=True, exist_ok=True)
 
-    def local_etag(self, path: Path) -> str | None:
-        return None
+    def server_copy(self, src_bucket: str, src_key: str, bucket: str, key: str) -> bool:
+        _copy_atomic(self._path(src_bucket, src_key), self._path(bucket, key), None)
+        return True
 
 
 def _copy_atomic(src: Path, dest: Path, progress: Progress | None) -> None:
     """Streams ``src`` to a hidden temporary next to ``dest`` and renames it into place, so a
-    reader sees the old file or the new one, never half of it."""
+    reader sees the old file or the new one, never half of it.
+
+    The copy gets the mtime ``src`` had *before* reading: if ``src`` changes while we copy,
+    its mtime moves past the copy's and the next incremental round sends it again."""
+    st = src.stat()
     dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(f".modelyard-part-{dest.name}.{os.getpid()}")
+    tmp = dest.with_name(f"{PART_PREFIX}{dest.name}.{os.getpid()}.{threading.get_ident()}")
     try:
         with src.open("rb") as fin, tmp.open("wb") as fout:
             while chunk := fin.read(_CHUNK):
                 fout.write(chunk)
                 if progress:
                     progress(len(chunk))
-        shutil.copystat(src, tmp)
+        os.chmod(tmp, st.st_mode & 0o7777)
+        os.utime(tmp, ns=(st.st_atime_ns, st.st_mtime_ns))
         os.replace(tmp, dest)
     finally:
         tmp.unlink(missing_ok=True)

@@ -1,5 +1,13 @@
-"""Which store serves a location: ``obs://`` is the configured store (embedded folder or
-S3-compatible endpoint), ``s3://`` always the S3 endpoint, ``file://`` the local disk."""
+"""Which store serves a location.
+
+- ``file://`` is the local disk.
+- ``obs://`` is the configured object store: the embedded folder store under
+  ``$MODELYARD_HOME/obs`` when ``obs_backend == 'local'`` (the default), the S3-compatible
+  endpoint of ``Settings.s3`` when ``obs_backend == 's3'``. Configuring an endpoint alone does
+  not move ``obs://``: the switch is explicit, so a stray ``AWS_ENDPOINT_URL`` in the
+  environment never redirects a job's outputs.
+- ``s3://`` is always the S3 endpoint (AWS S3 itself when no endpoint URL is set).
+"""
 
 from __future__ import annotations
 
@@ -13,12 +21,21 @@ from modelyard.storage.local import FolderStore
 
 
 def store_for(location: Location, settings: Settings) -> ObjectStore:
+    """A new store for ``location``. Stores hold connections: reuse one per scheme (the
+    transfer engine does) rather than calling this per object."""
     if location.scheme == "file":
         return FolderStore(Path("/"), scheme="file")
     if location.scheme == "obs" and settings.obs_backend == "local":
         return FolderStore(settings.obs_root, scheme="obs")
-    if location.scheme in ("obs", "s3"):
-        raise SpecError(
-            "location", location.url, "no S3 endpoint is configured (set AWS_ENDPOINT_URL)"
+    if location.scheme == "s3" or (location.scheme == "obs" and settings.obs_backend == "s3"):
+        from modelyard.storage.s3 import S3Store  # boto3 loads only when S3 is used
+
+        return S3Store(
+            settings.s3, scheme=location.scheme,
+            multipart_threshold=settings.transfer_multipart_threshold,
+            multipart_chunksize=settings.transfer_multipart_chunksize,
+            max_concurrency=settings.transfer_part_concurrency,
         )
+    if location.scheme == "obs":
+        raise SpecError("obs_backend", settings.obs_backend, "must be 'local' or 's3'")
     raise SpecError("location", location.url, "unknown storage scheme")

@@ -1,0 +1,104 @@
+"""Which remote etag a local file version corresponds to, so incremental syncs skip
+unchanged files without reading them.
+
+Deciding "unchanged" by content means an MD5 over the local file; for a 1 GiB checkpoint
+that costs more than a re-sync should. After every transfer the engine records
+(path, size, mtime_ns, inode) -> etag as seen on the store; next time, if the file still
+has that exact stat and the remote still has that etag, nothing is read. Anything else
+falls back to hashing. The cache is an optimisation only: any failure disables it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+import threading
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS etags (
+    path TEXT NOT NULL,
+    etag TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    ino INTEGER NOT NULL,
+    PRIMARY KEY (path, etag)
+)
+"""
+
+
+class EtagCache:
+    """One connection, used by one transfer call (the engine opens one per call)."""
+
+    def __init__(self, db: Path | None) -> None:
+        self._db = db
+        self._conn: sqlite3.Connection | None = None
+        self._pending: list[tuple[str, str, int, int, int]] = []
+        self._lock = threading.Lock()
+        self._broken = db is None
+
+    def _connect(self) -> sqlite3.Connection | None:
+        if self._broken or self._db is None:
+            return None
+        if self._conn is None:
+            try:
+                self._db.parent.mkdir(parents=True, exist_ok=True)
+                conn = sqlite3.connect(self._db, timeout=10, check_same_thread=False)
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute(_SCHEMA)
+                self._conn = conn
+            except (sqlite3.Error, OSError) as exc:
+                log.debug("etag cache disabled: %s", exc)
+                self._broken = True
+                return None
+        return self._conn
+
+    def known(self, path: Path, st: os.stat_result, etag: str) -> bool:
+        with self._lock:
+            conn = self._connect()
+            if conn is None:
+                return False
+            try:
+                row = conn.execute(
+                    "SELECT 1 FROM etags WHERE path=? AND etag=? AND size=? AND mtime_ns=? "
+                    "AND ino=?", (_key(path), etag, st.st_size, st.st_mtime_ns, st.st_ino),
+                ).fetchone()
+            except sqlite3.Error as exc:
+                log.debug("etag cache disabled: %s", exc)
+                self._broken = True
+                return False
+            return row is not None
+
+    def add(self, path: Path, st: os.stat_result, etag: str) -> None:
+        with self._lock:
+            self._pending.append((_key(path), etag, st.st_size, st.st_mtime_ns, st.st_ino))
+
+    def flush(self) -> None:
+        """Writes what was added; older versions of the same paths are forgotten."""
+        with self._lock:
+            rows, self._pending = self._pending, []
+            conn = self._connect() if rows else None
+            if conn is None:
+                return
+            try:
+                with conn:
+                    conn.executemany(
+                        "DELETE FROM etags WHERE path=? AND NOT (size=? AND mtime_ns=? AND ino=?)",
+                        [(p, s, m, i) for p, _, s, m, i in rows])
+                    conn.executemany("INSERT OR REPLACE INTO etags VALUES (?, ?, ?, ?, ?)", rows)
+            except sqlite3.Error as exc:
+                log.debug("etag cache not updated: %s", exc)
+
+    def close(self) -> None:
+        self.flush()
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+
+def _key(path: Path) -> str:
+    return os.fspath(path.absolute())

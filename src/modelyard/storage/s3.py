@@ -1,0 +1,394 @@
+"""S3-compatible object storage (AWS S3, Huawei OBS, MinIO, SeaweedFS) through boto3.
+
+Large files go through s3transfer's TransferManager: multipart uploads and ranged,
+concurrent downloads that stream from and to disk, so no file is ever held in memory.
+botocore retries once at most; the transfer engine owns retries, so that its backoff and
+deadline are the only ones that apply.
+
+Credentials are handed to boto3 and nowhere else: errors are rebuilt from the error code and
+the location, and any text we pass on is scrubbed of the keys first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    HTTPClientError,
+    IncompleteReadError,
+    NoCredentialsError,
+    PartialCredentialsError,
+    ResponseStreamingError,
+)
+from botocore.exceptions import (
+    ConnectionError as BotoConnectionError,
+)
+from s3transfer.exceptions import RetriesExceededError
+from s3transfer.manager import TransferConfig, TransferManager
+from s3transfer.subscribers import BaseSubscriber
+from s3transfer.utils import ChunksizeAdjuster
+
+from modelyard.settings import S3Settings
+from modelyard.storage.base import (
+    NotFoundError,
+    ObjectInfo,
+    ObjectStore,
+    Progress,
+    StorageError,
+    TransientError,
+)
+from modelyard.storage.local import PART_PREFIX
+
+MiB = 1024 * 1024
+
+_TRANSIENT_CODES = frozenset({
+    "SlowDown", "Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequests",
+    "RequestThrottled", "RequestTimeout", "InternalError", "ServiceUnavailable",
+    "OperationAborted", "500", "502", "503", "504",
+})
+_DENIED_CODES = frozenset({
+    "AccessDenied", "403", "Forbidden", "InvalidAccessKeyId", "SignatureDoesNotMatch",
+    "InvalidToken", "ExpiredToken", "AllAccessDisabled",
+})
+_NOT_FOUND_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
+# Part sizes other tools use by default, tried when recognising their multipart ETags.
+_COMMON_PART_SIZES = (5 * MiB, 8 * MiB, 15 * MiB, 16 * MiB, 50 * MiB, 64 * MiB, 100 * MiB)
+
+
+class BucketNotFoundError(NotFoundError):
+    """The bucket itself is missing (a typo, or it was never created)."""
+
+
+class S3Store(ObjectStore):
+    """One S3-compatible endpoint. ``scheme`` is what users wrote (``s3`` or ``obs``) and
+    only shows in messages; the same bucket/key means the same object either way."""
+
+    def __init__(self, s3: S3Settings, scheme: str = "s3", *,
+                 multipart_threshold: int = 16 * MiB, multipart_chunksize: int = 16 * MiB,
+                 max_concurrency: int = 16, connect_timeout: float = 10.0,
+                 read_timeout: float = 60.0) -> None:
+        self.scheme = scheme
+        self.endpoint_url = s3.endpoint_url
+        self.multipart_threshold = multipart_threshold
+        self.multipart_chunksize = multipart_chunksize
+        self.max_concurrency = max_concurrency
+        self._secrets = [v.get_secret_value() for v in (s3.access_key_id, s3.secret_access_key)
+                         if v is not None and v.get_secret_value()]
+        style = s3.addressing_style
+        if style == "auto":
+            style = "path" if s3.endpoint_url else "auto"
+        config = Config(
+            s3={"addressing_style": style},
+            signature_version="s3v4",
+            retries={"total_max_attempts": 2, "mode": "standard"},
+            max_pool_connections=max_concurrency + 8,
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            tcp_keepalive=True,
+        )
+        self.client = _new_client(
+            "s3", endpoint_url=s3.endpoint_url, config=config,
+            region_name=s3.region or "us-east-1",
+            aws_access_key_id=_secret(s3.access_key_id),
+            aws_secret_access_key=_secret(s3.secret_access_key),
+        )
+        self._region = s3.region
+        self._tm: TransferManager | None = None
+        self._tm_lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"S3Store(scheme={self.scheme!r}, endpoint={self.endpoint_display!r})"
+
+    @property
+    def endpoint_display(self) -> str:
+        """The endpoint for messages: without any user:password part."""
+        if not self.endpoint_url:
+            return "AWS S3"
+        parts = urlsplit(self.endpoint_url)
+        host = parts.hostname or ""
+        if parts.port:
+            host = f"{host}:{parts.port}"
+        return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+    @property
+    def transfer_config(self) -> TransferConfig:
+        return TransferConfig(
+            multipart_threshold=self.multipart_threshold,
+            multipart_chunksize=self.multipart_chunksize,
+            max_request_concurrency=self.max_concurrency,
+            max_submission_concurrency=min(self.max_concurrency, 8),
+            io_chunksize=1 * MiB,
+            max_in_memory_upload_chunks=max(4, self.max_concurrency),
+            max_in_memory_download_chunks=max(4, self.max_concurrency),
+            num_download_attempts=1,
+        )
+
+    def _manager(self) -> TransferManager:
+        with self._tm_lock:
+            if self._tm is None:
+                self._tm = TransferManager(self.client, self.transfer_config)
+            return self._tm
+
+    def close(self) -> None:
+        with self._tm_lock:
+            if self._tm is not None:
+                self._tm.shutdown(cancel=True)
+                self._tm = None
+
+    # --- errors --------------------------------------------------------------------------
+
+    def redact(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text
+
+    def error(self, exc: BaseException, op: str, bucket: str, key: str = "") -> StorageError:
+        """Turns a botocore/s3transfer exception into a StorageError naming the location."""
+        url = self.url(bucket, key)
+        if isinstance(exc, StorageError):
+            return exc
+        if isinstance(exc, RetriesExceededError) and exc.last_exception is not None:
+            return self.error(exc.last_exception, op, bucket, key)
+        if isinstance(exc, ClientError):
+            err = exc.response.get("Error", {})
+            code = str(err.get("Code") or "")
+            status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+            what = f"{code or 'error'} (HTTP {status})" if status else (code or "error")
+            if code in _TRANSIENT_CODES or status in (429, 500, 502, 503, 504):
+                return TransientError(f"{op} {url}: the endpoint is busy or failing: {what}", url)
+            if code == "NoSuchBucket":
+                return BucketNotFoundError(
+                    f"{op} {url}: the bucket {bucket!r} does not exist at "
+                    f"{self.endpoint_display}", url)
+            if code in _NOT_FOUND_CODES:
+                return NotFoundError(f"{op} {url}: no such object", url)
+            if code in _DENIED_CODES or status == 403:
+                return StorageError(
+                    f"{op} {url}: access denied by {self.endpoint_display} ({code}); check "
+                    "the access key, the secret key and the bucket's permissions", url)
+            return StorageError(f"{op} {url} failed: {what}", url)
+        if isinstance(exc, NoCredentialsError | PartialCredentialsError):
+            return StorageError(
+                f"{op} {url}: no S3 credentials are configured (set AWS_ACCESS_KEY_ID and "
+                "AWS_SECRET_ACCESS_KEY or MODELYARD_S3_ACCESS_KEY/_SECRET_KEY)", url)
+        if isinstance(exc, BotoConnectionError | HTTPClientError | IncompleteReadError
+                      | ResponseStreamingError | ConnectionError | TimeoutError):
+            return TransientError(
+                f"{op} {url}: cannot reach {self.endpoint_display}: "
+                f"{type(exc).__name__}", url)
+        if isinstance(exc, BotoCoreError):
+            return StorageError(f"{op} {url} failed: {self.redact(str(exc))}", url)
+        if isinstance(exc, OSError):
+            raise exc  # a local disk problem: not ours to rename
+        return StorageError(f"{op} {url} failed: {type(exc).__name__}: "
+                            f"{self.redact(str(exc))}", url)
+
+    # --- the interface -------------------------------------------------------------------
+
+    def list(self, bucket: str, prefix: str) -> Iterator[ObjectInfo]:
+        try:
+            pages = self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=bucket, Prefix=prefix, PaginationConfig={"PageSize": 1000})
+            for page in pages:
+                for obj in page.get("Contents", ()):
+                    yield ObjectInfo(key=obj["Key"], size=int(obj["Size"]),
+                                     etag=_etag(obj.get("ETag")),
+                                     mtime=obj["LastModified"].timestamp())
+        except Exception as exc:
+            raise self.error(exc, "listing", bucket, prefix) from None
+
+    def stat(self, bucket: str, key: str) -> ObjectInfo | None:
+        try:
+            head = self.client.head_object(Bucket=bucket, Key=key)
+        except Exception as exc:
+            err = self.error(exc, "reading", bucket, key)
+            if isinstance(err, NotFoundError):
+                return None
+            raise err from None
+        return ObjectInfo(key=key, size=int(head["ContentLength"]), etag=_etag(head.get("ETag")),
+                          mtime=head["LastModified"].timestamp())
+
+    def get(self, bucket: str, key: str, dest: Path, progress: Progress | None = None,
+            *, size: int | None = None) -> None:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dest.with_name(f"{PART_PREFIX}{dest.name}.{os.getpid()}.{threading.get_ident()}")
+        try:
+            with tmp.open("wb") as fh:
+                future = self._manager().download(
+                    bucket, key, fh, subscribers=[_Subscriber(progress, size)])
+                self._wait(future, "downloading", bucket, key)
+            os.replace(tmp, dest)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def put(self, src: Path, bucket: str, key: str, progress: Progress | None = None) -> ObjectInfo:
+        size = src.stat().st_size
+        future = self._manager().upload(str(src), bucket, key,
+                                        subscribers=[_Subscriber(progress, None)])
+        self._wait(future, "uploading to", bucket, key)
+        return ObjectInfo(key=key, size=size)
+
+    def delete(self, bucket: str, key: str) -> None:
+        try:
+            self.client.delete_object(Bucket=bucket, Key=key)
+        except Exception as exc:
+            err = self.error(exc, "deleting", bucket, key)
+            if not isinstance(err, NotFoundError) or isinstance(err, BucketNotFoundError):
+                raise err from None
+
+    def ensure_bucket(self, bucket: str) -> None:
+        try:
+            self.client.head_bucket(Bucket=bucket)
+            return
+        except Exception as exc:
+            err = self.error(exc, "checking bucket", bucket)
+            if not isinstance(err, NotFoundError):
+                raise err from None
+        kwargs: dict[str, Any] = {"Bucket": bucket}
+        if self._region and self._region != "us-east-1" and not self.endpoint_url:
+            kwargs["CreateBucketConfiguration"] = {"LocationConstraint": self._region}
+        try:
+            self.client.create_bucket(**kwargs)
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code")
+            if code not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+                raise self.error(exc, "creating bucket", bucket) from None
+        except Exception as exc:
+            raise self.error(exc, "creating bucket", bucket) from None
+
+    def server_copy(self, src_bucket: str, src_key: str, bucket: str, key: str) -> bool:
+        future = self._manager().copy({"Bucket": src_bucket, "Key": src_key}, bucket, key)
+        self._wait(future, "copying to", bucket, key)
+        return True
+
+    def _wait(self, future: Any, op: str, bucket: str, key: str) -> None:
+        try:
+            future.result()
+        except BaseException as exc:
+            future.cancel()
+            if not isinstance(exc, Exception):
+                raise
+            raise self.error(exc, op, bucket, key) from None
+
+    def local_etag(self, path: Path) -> str | None:
+        """The ETag S3 gives ``path`` when we upload it with our multipart settings."""
+        size = path.stat().st_size
+        if size < self.multipart_threshold:
+            return _file_etags(path, [None])[0]
+        chunk = ChunksizeAdjuster().adjust_chunksize(self.multipart_chunksize, size)
+        return _file_etags(path, [chunk])[0]
+
+    def same_content(self, path: Path, info: ObjectInfo) -> bool | None:
+        """Compares by ETag. A multipart ETag (``md5-of-part-md5s-N``) depends on the part
+        size the uploader chose, so ours and other tools' common sizes are tried, all in one
+        pass over the file."""
+        if info.etag is None:
+            return None
+        size = path.stat().st_size
+        if size != info.size:
+            return False
+        if "-" not in info.etag:
+            return _file_etags(path, [None])[0] == info.etag
+        try:
+            parts = int(info.etag.rsplit("-", 1)[1])
+        except ValueError:
+            return None
+        if parts < 1:
+            return None
+        candidates = {ChunksizeAdjuster().adjust_chunksize(self.multipart_chunksize, size),
+                      *_COMMON_PART_SIZES}
+        exact = math.ceil(size / parts)
+        candidates.add(math.ceil(exact / MiB) * MiB)
+        fitting = sorted(c for c in candidates if c > 0 and math.ceil(size / c) == parts)
+        if not fitting:
+            return None
+        return info.etag in _file_etags(path, list(fitting))
+
+
+_SESSION: boto3.session.Session | None = None
+_SESSION_LOCK = threading.Lock()
+
+
+def _new_client(*args: Any, **kwargs: Any) -> Any:
+    """A client from one process-wide boto3 session: the session caches the parsed service
+    model, which makes a new client ten times cheaper. Credentials are given per client,
+    never kept in the session. Sessions are not thread-safe, hence the lock."""
+    global _SESSION
+    with _SESSION_LOCK:
+        if _SESSION is None:
+            _SESSION = boto3.session.Session()
+        return _SESSION.client(*args, **kwargs)
+
+
+def _secret(value: Any) -> str | None:
+    return value.get_secret_value() if value is not None else None
+
+
+def _etag(raw: str | None) -> str | None:
+    return raw.strip('"') if raw else None
+
+
+class _PartHasher:
+    """MD5s of consecutive ``part_size`` pieces of a stream, for multipart ETags."""
+
+    def __init__(self, part_size: int) -> None:
+        self.part_size = part_size
+        self.digests: list[bytes] = []
+        self._cur = hashlib.md5(usedforsecurity=False)
+        self._filled = 0
+
+    def update(self, block: bytes) -> None:
+        view = memoryview(block)
+        while view:
+            take = min(len(view), self.part_size - self._filled)
+            self._cur.update(view[:take])
+            self._filled += take
+            view = view[take:]
+            if self._filled == self.part_size:
+                self.digests.append(self._cur.digest())
+                self._cur, self._filled = hashlib.md5(usedforsecurity=False), 0
+
+    def etag(self) -> str:
+        digests = self.digests + ([self._cur.digest()] if self._filled else [])
+        joined = hashlib.md5(b"".join(digests), usedforsecurity=False).hexdigest()
+        return f"{joined}-{len(digests)}"
+
+
+def _file_etags(path: Path, part_sizes: list[int | None]) -> list[str]:
+    """S3 ETags of ``path`` for each part size (None: a single-part upload), reading once."""
+    whole = hashlib.md5(usedforsecurity=False)
+    hashers = {ps: _PartHasher(ps) for ps in part_sizes if ps is not None}
+    with path.open("rb") as fh:
+        while block := fh.read(MiB):
+            whole.update(block)
+            for h in hashers.values():
+                h.update(block)
+    return [whole.hexdigest() if ps is None else hashers[ps].etag() for ps in part_sizes]
+
+
+class _Subscriber(BaseSubscriber):
+    """Feeds s3transfer progress to our callback and, for downloads, hands over the size
+    we already know from the listing so no HeadObject is needed."""
+
+    def __init__(self, progress: Progress | None, size: int | None) -> None:
+        self._progress = progress
+        self._size = size
+
+    def on_queued(self, future: Any, **kwargs: Any) -> None:
+        if self._size is not None:
+            future.meta.provide_transfer_size(self._size)
+
+    def on_progress(self, future: Any, bytes_transferred: int, **kwargs: Any) -> None:
+        if self._progress is not None and bytes_transferred:
+            self._progress(bytes_transferred)

@@ -1,0 +1,58 @@
+"""Every ObjectStore backend runs the same conformance suite: the embedded obs:// folder
+store, file://, and S3 against a real SeaweedFS."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from modelyard.settings import Settings
+from modelyard.spec.paths import parse_location
+from modelyard.storage.base import ObjectStore
+from modelyard.storage.local import FolderStore
+from modelyard.storage.registry import store_for
+
+from .conformance import StoreConformance
+
+
+class TestFolderStoreObs(StoreConformance):
+    @pytest.fixture
+    def store(self, settings: Settings) -> ObjectStore:
+        store = store_for(parse_location("obs://bucket/x"), settings)
+        assert isinstance(store, FolderStore)
+        return store
+
+    @pytest.fixture
+    def bucket(self, store: ObjectStore) -> str:
+        store.ensure_bucket("bucket")
+        return "bucket"
+
+
+class TestFolderStoreFile(StoreConformance):
+    @pytest.fixture
+    def store(self, settings: Settings) -> ObjectStore:
+        return store_for(parse_location("file:///tmp"), settings)
+
+    @pytest.fixture
+    def bucket(self) -> str:
+        return ""
+
+    @pytest.fixture
+    def prefix(self, tmp_path: Path) -> str:
+        root = tmp_path / "filestore"
+        root.mkdir()
+        return root.as_posix().lstrip("/") + "/"
+
+
+@pytest.mark.slow
+class TestS3Store(StoreConformance):
+    @pytest.fixture
+    def store(self, s3_settings: Settings) -> ObjectStore:
+        store = store_for(parse_location("s3://any-bucket/x"), s3_settings)
+        yield store
+        store.close()
+
+    @pytest.fixture
+    def bucket(self, s3_bucket: str) -> str:
+        return s3_bucket
