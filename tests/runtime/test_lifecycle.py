@@ -213,3 +213,10 @@ def test_a_mount_whose_source_is_missing_fails(settings: Settings, tmp_path: Pat
     _job, state = run(settings, plan)
     assert state.phase == "Failed"
     assert "does not exist" in state.message or "need the sandbox" in state.message
+
+
+def test_an_engine_python_that_does_not_exist_fails_clearly(settings: Settings) -> None:
+    s = settings.model_copy(update={"python": "/nonexistent/bin/python"})
+    _job, state = run(s, make_plan(s, "print('x')\n"))
+    assert (state.phase, state.reason) == ("Failed", "staging")
+    assert state.message.startswith("The engine's Python /nonexistent/bin/python does not exist")

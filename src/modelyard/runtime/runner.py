@@ -158,6 +158,9 @@ class Runner:
         if plan.node_count > 1:
             raise StagingError(f"multi-node jobs (node_count={plan.node_count}) need a cluster "
                                "executor; the local executor runs one node")
+        if not os.access(self.settings.python, os.X_OK):
+            raise StagingError(f"The engine's Python {self.settings.python} does not exist or "
+                               "is not executable (setting MODELYARD_PYTHON)")
         self.bwrap, warning = sandbox.choose(self.settings.sandbox)
         layout = make_layout(self.folder, self.bwrap is not None)
         layout.create()

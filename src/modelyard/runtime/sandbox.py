@@ -86,7 +86,8 @@ def build_command(bwrap: str, spec: SandboxSpec, argv: list[str]) -> list[str]:
             args += ["--tmpfs", str(hidden)]
     args += ["--bind", str(spec.home), str(MA_HOME), "--bind", str(spec.cache), str(CACHE)]
     for b in spec.binds:
-        if b.read_only and b.source == b.target and is_visible(b.source):
+        masked = any(h == b.target or h in b.target.parents for h in spec.hide)
+        if b.read_only and b.source == b.target and is_visible(b.source) and not masked:
             continue
         args += ["--ro-bind" if b.read_only else "--bind", str(b.source), str(b.target)]
     args += ["--chdir", spec.cwd, "--", *argv]

@@ -1,0 +1,49 @@
+"""What the sandbox shows of the host: system folders read-only, nothing else."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from modelyard.runtime.sandbox import Bind, SandboxSpec, build_command, system_binds
+from modelyard.settings import Settings
+
+from .jobkit import make_plan, run
+from .test_contract import needs_bwrap
+
+
+def test_the_command_binds_system_folders_read_only_and_the_job_tree_writable() -> None:
+    spec = SandboxSpec(home=Path("/j/home"), cache=Path("/j/cache"), cwd="/home/ma-user",
+                       binds=[Bind(Path("/usr/lib/python3"), Path("/usr/lib/python3")),
+                              Bind(Path("/data"), Path("/mnt/data"), read_only=False)])
+    cmd = build_command("/usr/bin/bwrap", spec, ["python", "t.py"])
+    text = " ".join(cmd)
+    assert cmd[:4] == ["/usr/bin/bwrap", "--unshare-pid", "--unshare-ipc", "--die-with-parent"]
+    assert "--ro-bind /usr /usr" in text and "--ro-bind / /" not in text
+    assert "--bind /j/home /home/ma-user --bind /j/cache /cache" in text
+    assert "--bind /data /mnt/data" in text
+    assert "/usr/lib/python3 /usr/lib/python3" not in text  # already visible through /usr
+    assert cmd[-4:] == ["/home/ma-user", "--", "python", "t.py"]
+    if Path("/bin").is_symlink():
+        assert "--symlink usr/bin /bin" in " ".join(system_binds())
+
+
+@pytest.mark.slow
+@needs_bwrap
+def test_the_job_sees_nothing_of_the_host_but_the_system(settings: Settings) -> None:
+    other = settings.jobs_root / "someone-else"
+    other.mkdir(parents=True)
+    (other / "secret.txt").write_text("x")
+    probes = [str(settings.obs_root), str(other), "/root/.config", "/var/log", "/srv"]
+    plan = make_plan(settings, f"""
+import os
+for p in {probes!r}:
+    print("VISIBLE:" + p if os.path.exists(p) else "HIDDEN:" + p)
+print("USR:" + str(os.path.isdir("/usr/bin")))
+""")
+    job, state = run(settings.model_copy(update={"sandbox": "bwrap"}), plan)
+    assert state.phase == "Completed", job.log
+    for p in probes:
+        assert f"HIDDEN:{p}" in job.log
+    assert "USR:True" in job.log
