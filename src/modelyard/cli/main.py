@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from modelyard.cli import algorithm, fs, job, storage
+from modelyard.cli import algorithm, fs, job, search, storage
 from modelyard.cli.errors import ErrorHandlingGroup
 
 app = typer.Typer(
@@ -19,6 +19,7 @@ app.add_typer(job.app, name="job", help="Run and manage training jobs.")
 app.add_typer(storage.app, name="storage", help="Copy and list object storage.")
 app.command("server")(__import__("modelyard.cli.server", fromlist=["serve"]).serve)
 app.add_typer(fs.app, name="fs", help="File systems: preload data, mount it in jobs.")
+app.add_typer(search.app, name="search", help="Search hyperparameters automatically.")
 
 
 def main() -> None:
