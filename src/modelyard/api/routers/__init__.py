@@ -10,4 +10,6 @@ ROUTERS: list[str] = [
     "modelyard.api.routers.jobs",
     "modelyard.api.routers.filesystems",
     "modelyard.api.routers.search",
+    "modelyard.api.routers.storage",
+    "modelyard.api.routers.console",
 ]

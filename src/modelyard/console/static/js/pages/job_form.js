@@ -1,0 +1,353 @@
+// Create a training job from an algorithm (or as a copy of another job).
+import { h, clear, field, stamp } from '../dom.js';
+import { t } from '../i18n.js';
+import { get, post, v2, allAlgorithms, ApiError } from '../api.js';
+import { clearErrors, showError, errorPanel } from '../errors.js';
+import { locationInput } from '../browser.js';
+import { navigate } from '../app.js';
+import { modeOf } from './algorithms.js';
+
+const RETRY = 'fault-tolerance/job-retry-num';
+
+function valueControl(p, value) {
+  const c = p.constraint || {};
+  const v = value === undefined || value === null ? '' : String(value);
+  let el;
+  if (c.type === 'Boolean') {
+    const cur = v === '' ? '' : (['true', 'True', '1'].includes(v) ? 'True' : 'False');
+    el = h('select', null, h('option', { value: '' }, '—'), ['True', 'False'].map((b) => h('option', { value: b, selected: b === cur }, b)));
+  } else if (c.valid_type === 'Enum') {
+    el = h('select', null, h('option', { value: '' }, '—'), (c.valid_range || []).map((x) => h('option', { value: String(x), selected: String(x) === v }, String(x))));
+  } else {
+    el = h('input', { value: v, inputmode: c.type === 'Integer' || c.type === 'Float' ? 'decimal' : null, spellcheck: 'false' });
+    if (c.valid_type === 'Range') el.placeholder = `[${c.valid_range[0]}, ${c.valid_range[1]}]`;
+  }
+  el.classList.add('hp-value');
+  el.setAttribute('aria-label', p.name);
+  if (c.editable === false) el.disabled = true;
+  return el;
+}
+
+function constraintText(p) {
+  const c = p.constraint || {};
+  const parts = [t(`type.${c.type || 'String'}`)];
+  if (c.valid_type === 'Range') parts.push(`[${c.valid_range[0]}, ${c.valid_range[1]}]`);
+  if (c.valid_type === 'Enum') parts.push(`{${(c.valid_range || []).join(', ')}}`);
+  return parts.join(' ');
+}
+
+export async function render(main, ctx) {
+  let algorithms = [];
+  let flavors = [];
+  let filesystems = null;
+  let copyOf = null;
+  const [algs, fl, fs] = await Promise.allSettled([
+    allAlgorithms(), get(v2('/training-job-flavors')), get(v2('/filesystems'))]);
+  if (algs.status === 'rejected') throw algs.reason;
+  algorithms = algs.value;
+  flavors = fl.status === 'fulfilled' ? fl.value.flavors : [];
+  filesystems = fs.status === 'fulfilled' ? fs.value.items : null;
+  if (ctx.query.copy) copyOf = await get(v2(`/training-jobs/${encodeURIComponent(ctx.query.copy)}`));
+  if (!ctx.isCurrent()) return undefined;
+
+  const summary = h('div', { class: 'summary' });
+  const form = h('form', { class: 'form job-form', novalidate: true });
+  const algSelect = h('select', { 'data-field': 'algorithm.id', id: 'algorithm' },
+    h('option', { value: '' }, t('jobs.pick_algorithm')),
+    algorithms.map((a) => h('option', { value: a.metadata.id }, a.metadata.name)));
+  const name = h('input', { 'data-field': 'metadata.name', spellcheck: 'false', autocomplete: 'off' });
+  const desc = h('input', { 'data-field': 'metadata.description' });
+  const algInfo = h('div', { class: 'alg-info' });
+  const paramsBody = h('tbody');
+  const paramsSection = h('section', { class: 'panel', 'data-field': 'algorithm.parameters' });
+  const inputsSection = h('section', { class: 'panel', 'data-field': 'algorithm.inputs' });
+  const outputsSection = h('section', { class: 'panel', 'data-field': 'algorithm.outputs' });
+  const mountsBody = h('tbody');
+  const flavor = h('select', { 'data-field': 'spec.resource.flavor_id' },
+    flavors.map((f) => h('option', { value: f.flavor_id }, `${f.flavor_name} (${f.flavor_id})`)));
+  const nodes = h('input', { type: 'number', min: 1, max: 64, value: 1, 'data-field': 'spec.resource.node_count' });
+  const retries = h('select', { 'data-field': `metadata.annotations.${RETRY}` }, [0, 1, 2, 3].map((n) => h('option', { value: n }, String(n))));
+  const unconditional = h('input', { type: 'checkbox', 'data-field': 'metadata.annotations.fault-tolerance/job-unconditional-retry' });
+  const envBody = h('tbody');
+  const submit = h('button', { type: 'submit', class: 'primary', 'data-action': 'create-job' }, t('jobs.submit'));
+  let alg = null;
+  let nameTouched = false;
+  const outputControls = [];
+
+  name.addEventListener('input', () => { nameTouched = true; refreshDefaults(); });
+
+  function suggestOutput(o, count) {
+    const jc = alg.job_config;
+    const m = (jc.code_dir || '').match(/^(obs|s3):\/\/([^/]+)\//);
+    const bucket = m ? `${m[1]}://${m[2]}` : 'obs://modelyard';
+    const base = `${bucket}/${alg.metadata.name}/runs/${name.value.trim() || 'job'}/`;
+    return count > 1 ? `${base}${o.name}/` : base;
+  }
+
+  function refreshDefaults() {
+    for (const oc of outputControls) {
+      if (!oc.touched) oc.input.value = suggestOutput(oc.spec, outputControls.length);
+    }
+  }
+
+  function paramRow(p, value, removed) {
+    const c = p.constraint || {};
+    const control = valueControl(p, value);
+    const locked = c.required || c.editable === false;
+    const tr = h('tr', { class: `hp-row${removed ? ' removed' : ''}`, 'data-name': p.name });
+    const btn = h('button', { type: 'button', class: 'small secondary', disabled: locked,
+      title: locked ? t(c.required ? 'jobs.required_locked' : 'jobs.not_editable') : '' });
+    const sync = () => {
+      const off = tr.classList.contains('removed');
+      control.disabled = off || c.editable === false;
+      btn.textContent = off ? t('jobs.restore') : t('common.remove');
+      btn.dataset.action = off ? 'restore' : 'remove';
+    };
+    btn.addEventListener('click', () => { tr.classList.toggle('removed'); sync(); });
+    sync();
+    tr.append(
+      h('td', { class: 'mono' }, p.name, c.required ? h('span', { class: 'req', title: t('params.required') }, ' *') : null),
+      h('td', null, control),
+      h('td', { class: 'sub' }, constraintText(p), p.description ? h('div', null, p.description) : null),
+      h('td', null, btn));
+    tr._p = p; tr._control = control;
+    return tr;
+  }
+
+  function customRow(nameV = '', valueV = '') {
+    const n = h('input', { value: nameV, class: 'mono', 'aria-label': t('params.name') });
+    const v = h('input', { value: valueV, 'aria-label': t('params.value') });
+    const tr = h('tr', { class: 'hp-row custom' });
+    tr.append(h('td', null, n), h('td', null, v), h('td', { class: 'sub' }, t('jobs.custom_param')),
+      h('td', null, h('button', { type: 'button', class: 'small secondary', onclick: () => tr.remove() }, t('common.remove'))));
+    tr._custom = { n, v };
+    return tr;
+  }
+
+  function mountRow(m = {}) {
+    const fsName = filesystems
+      ? h('select', { class: 'm-name' }, h('option', { value: '' }, '—'), filesystems.map((f) => h('option', { value: f.name, selected: f.name === m.name }, f.name)))
+      : h('input', { class: 'm-name', value: m.name || '', placeholder: t('mounts.fs_name') });
+    if (filesystems && m.name && !filesystems.some((f) => f.name === m.name)) fsName.appendChild(h('option', { value: m.name, selected: true }, m.name));
+    const loc = h('input', { class: 'm-loc', value: m.storage_location || '/', spellcheck: 'false' });
+    const path = h('input', { class: 'm-path', value: m.local_path || '', placeholder: '/data', spellcheck: 'false' });
+    const ro = h('input', { type: 'checkbox', class: 'm-ro', checked: !!m.read_only });
+    const tr = h('tr', { class: 'mount-row' });
+    tr.append(h('td', null, fsName), h('td', null, loc), h('td', null, path), h('td', { class: 'center' }, ro),
+      h('td', null, h('button', { type: 'button', class: 'small danger icon', 'aria-label': t('common.remove'), onclick: () => tr.remove() }, '✕')));
+    tr._m = { fsName, loc, path, ro };
+    return tr;
+  }
+
+  function envRow(k = '', v = '') {
+    const n = h('input', { value: k, class: 'mono', 'aria-label': t('env.name') });
+    const val = h('input', { value: v, 'aria-label': t('env.value') });
+    const tr = h('tr', { class: 'env-row' });
+    tr.append(h('td', null, n), h('td', null, val), h('td', null, h('button', { type: 'button', class: 'small danger icon', 'aria-label': t('common.remove'), onclick: () => tr.remove() }, '✕')));
+    tr._e = { n, val };
+    return tr;
+  }
+
+  async function chooseAlgorithm(id, job) {
+    clearErrors(form);
+    outputControls.length = 0;
+    clear(algInfo); clear(paramsBody); clear(paramsSection); clear(inputsSection); clear(outputsSection);
+    alg = null;
+    if (!id) { paramsSection.hidden = inputsSection.hidden = outputsSection.hidden = true; submit.disabled = true; return; }
+    try {
+      alg = await get(v2(`/algorithms/${encodeURIComponent(id)}`));
+    } catch (err) {
+      algInfo.appendChild(errorPanel(err));
+      return;
+    }
+    submit.disabled = false;
+    const jc = alg.job_config;
+    if (!nameTouched && !job) name.value = `${alg.metadata.name}-${stamp()}`.slice(0, 64);
+    const e = jc.engine || {};
+    algInfo.append(h('dl', { class: 'kv' },
+      h('dt', null, t('algorithms.mode')), h('dd', null, t(`mode.${modeOf(jc)}`)),
+      h('dt', null, t('algorithms.engine')), h('dd', { class: 'mono' }, [e.engine_name, e.engine_version, e.image_url].filter(Boolean).join(' ') || '—'),
+      jc.code_dir ? [h('dt', null, t('algorithms.code_dir')), h('dd', { class: 'mono' }, jc.code_dir)] : null,
+      jc.boot_file ? [h('dt', null, t('algorithms.boot_file')), h('dd', { class: 'mono' }, jc.boot_file)] : null,
+      jc.command ? [h('dt', null, t('algorithms.command')), h('dd', { class: 'mono' }, jc.command)] : null));
+
+    // Hyperparameters: defaults prefilled; a copied job's values win.
+    const given = new Map(((job && job.algorithm.parameters) || []).map((p) => [p.name, p.value]));
+    const defined = new Set((jc.parameters || []).map((p) => p.name));
+    for (const p of jc.parameters || []) {
+      const has = given.has(p.name);
+      const v = has ? given.get(p.name) : p.value;
+      paramsBody.appendChild(paramRow(p, v, has && (v === null || v === undefined)));
+    }
+    for (const [k, v] of given) if (!defined.has(k) && v !== null) paramsBody.appendChild(customRow(k, String(v)));
+    paramsSection.hidden = false;
+    paramsSection.append(h('h2', null, t('params.title')),
+      (jc.parameters || []).length || jc.parameters_customization
+        ? h('div', { class: 'table-wrap' }, h('table', { class: 'edit hp' },
+          h('thead', null, h('tr', null, ['params.name', 'params.value', 'params.constraint', ''].map((k) => h('th', null, k ? t(k) : '')))), paramsBody))
+        : h('div', { class: 'empty' }, t('jobs.no_params')),
+      jc.parameters_customization ? h('button', { type: 'button', class: 'small secondary', onclick: () => paramsBody.appendChild(customRow()) }, `+ ${t('params.add')}`) : null);
+
+    // Inputs
+    const boundIn = new Map(((job && job.algorithm.inputs) || []).map((c) => [c.name, c]));
+    inputsSection.hidden = !(jc.inputs || []).length;
+    inputsSection.append(h('h2', null, t('channels.inputs')));
+    (jc.inputs || []).forEach((c, i) => {
+      const b = boundIn.get(c.name);
+      const [box, input] = locationInput({ mode: 'dir', value: b ? b.remote.obs.obs_url : '', dataField: `algorithm.inputs[${i}].remote.obs.obs_url` });
+      input.classList.add('in-url'); input.dataset.channel = c.name;
+      input.id = `in-${c.name}`;
+      const f = field('channels.location', box, { hint: [c.description, t(`channels.${c.access_method || 'parameter'}_hint`, { name: c.name })].filter(Boolean).join(' — ') });
+      f.querySelector('label').textContent = c.name;
+      f.querySelector('label').setAttribute('for', input.id);
+      f.dataset.field = `algorithm.inputs[${i}]`;
+      inputsSection.appendChild(f);
+    });
+
+    // Outputs
+    const boundOut = new Map(((job && job.algorithm.outputs) || []).map((c) => [c.name, c]));
+    outputsSection.hidden = !(jc.outputs || []).length;
+    outputsSection.append(h('h2', null, t('channels.outputs')));
+    (jc.outputs || []).forEach((c, i) => {
+      const b = boundOut.get(c.name);
+      const [box, input] = locationInput({ mode: 'dir', value: b ? b.remote.obs.obs_url : '', dataField: `algorithm.outputs[${i}].remote.obs.obs_url` });
+      input.classList.add('out-url'); input.dataset.channel = c.name;
+      input.id = `out-${c.name}`;
+      const prefetch = h('input', { type: 'checkbox', class: 'prefetch', checked: b && b.prefetch_to_local !== undefined && b.prefetch_to_local !== null ? !!b.prefetch_to_local : !!c.prefetch_to_local, 'data-field': `algorithm.outputs[${i}].prefetch_to_local` });
+      const oc = { spec: c, input, prefetch, touched: !!b };
+      input.addEventListener('input', () => { oc.touched = true; });
+      input.addEventListener('change', () => { oc.touched = true; });
+      outputControls.push(oc);
+      const f = field('channels.location', box, { hint: c.description });
+      f.querySelector('label').textContent = c.name;
+      f.querySelector('label').setAttribute('for', input.id);
+      f.dataset.field = `algorithm.outputs[${i}]`;
+      f.appendChild(h('label', { class: 'check' }, prefetch, ' ', t('channels.prefetch_job')));
+      outputsSection.appendChild(f);
+    });
+    refreshDefaults();
+  }
+
+  function body() {
+    const md = { name: name.value.trim(), annotations: {} };
+    if (desc.value.trim()) md.description = desc.value.trim();
+    if (retries.value !== '0') md.annotations[RETRY] = retries.value;
+    if (unconditional.checked) md.annotations['fault-tolerance/job-unconditional-retry'] = 'true';
+    const parameters = [];
+    paramsBody.querySelectorAll('tr.hp-row').forEach((tr) => {
+      const i = parameters.length;
+      tr.dataset.field = `algorithm.parameters[${i}]`;
+      if (tr._custom) {
+        tr._custom.n.dataset.field = `algorithm.parameters[${i}].name`;
+        tr._custom.v.dataset.field = `algorithm.parameters[${i}].value`;
+        if (!tr._custom.n.value.trim()) return;
+        parameters.push({ name: tr._custom.n.value.trim(), value: tr._custom.v.value });
+        return;
+      }
+      tr._control.dataset.field = `algorithm.parameters[${i}].value`;
+      if (tr.classList.contains('removed')) parameters.push({ name: tr._p.name, value: null });
+      else if (tr._control.value !== '') parameters.push({ name: tr._p.name, value: tr._control.value });
+      else { delete tr.dataset.field; delete tr._control.dataset.field; }
+    });
+    const inputs = [...inputsSection.querySelectorAll('input.in-url')].map((el) => ({ name: el.dataset.channel, remote: { obs: { obs_url: el.value.trim() } } }))
+      .filter((c) => c.remote.obs.obs_url);
+    const outputs = outputControls.map((oc) => ({ name: oc.spec.name, remote: { obs: { obs_url: oc.input.value.trim() } }, prefetch_to_local: oc.prefetch.checked }))
+      .filter((c) => c.remote.obs.obs_url);
+    const environments = {};
+    envBody.querySelectorAll('tr.env-row').forEach((tr) => {
+      const k = tr._e.n.value.trim();
+      tr._e.n.dataset.field = `algorithm.environments.${k}`;
+      if (k) environments[k] = tr._e.val.value;
+    });
+    const volumes = [];
+    mountsBody.querySelectorAll('tr.mount-row').forEach((tr) => {
+      const m = tr._m;
+      const i = volumes.length;
+      tr.dataset.field = `spec.volumes[${i}]`;
+      m.fsName.dataset.field = `spec.volumes[${i}].filesystem.name`;
+      m.loc.dataset.field = `spec.volumes[${i}].filesystem.storage_location`;
+      m.path.dataset.field = `spec.volumes[${i}].filesystem.local_path`;
+      m.ro.dataset.field = `spec.volumes[${i}].filesystem.read_only`;
+      volumes.push({ filesystem: { name: m.fsName.value.trim(), storage_location: m.loc.value.trim() || '/', local_path: m.path.value.trim(), read_only: m.ro.checked } });
+    });
+    const resource = { node_count: Number(nodes.value) || 1 };
+    if (flavor.value) resource.flavor_id = flavor.value;
+    const spec = { resource };
+    if (volumes.length) spec.volumes = volumes;
+    return {
+      kind: 'job', metadata: md,
+      algorithm: { id: alg.metadata.id, parameters, inputs, outputs, ...(Object.keys(environments).length ? { environments } : {}) },
+      spec,
+    };
+  }
+
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    clearErrors(form);
+    if (!alg) { showError(form, new ApiError(400, { error_msg: t('jobs.pick_algorithm'), field: 'algorithm.id' }), summary); return; }
+    submit.disabled = true;
+    try {
+      const job = await post(v2('/training-jobs'), body());
+      navigate(`#/jobs/${encodeURIComponent(job.metadata.id)}`);
+    } catch (err) {
+      if (err instanceof ApiError) showError(form, err, summary); else summary.prepend(errorPanel(err));
+    } finally {
+      submit.disabled = !alg;
+    }
+  });
+  algSelect.addEventListener('change', () => chooseAlgorithm(algSelect.value));
+
+  form.append(summary,
+    h('section', { class: 'panel' }, h('h2', null, t('jobs.basics')),
+      h('div', { class: 'grid2' },
+        field('jobs.algorithm', algSelect, { required: true }),
+        field('jobs.name', name, { required: true, hint: t('algorithms.name_hint') }),
+        field('jobs.description', desc)),
+      algInfo,
+      !algorithms.length ? h('div', { class: 'panel notice' }, t('jobs.no_algorithms'), ' ', h('a', { href: '#/algorithms/new' }, t('algorithms.create'))) : null),
+    paramsSection, inputsSection, outputsSection,
+    h('section', { class: 'panel', 'data-field': 'spec.volumes' }, h('h2', null, t('mounts.title')),
+      h('p', { class: 'hint' }, filesystems ? t('mounts.hint') : t('mounts.no_fs_api')),
+      h('div', { class: 'table-wrap' }, h('table', { class: 'edit mounts' },
+        h('thead', null, h('tr', null, ['mounts.filesystem', 'mounts.storage_location', 'mounts.local_path', 'mounts.read_only', ''].map((k) => h('th', null, k ? t(k) : '')))),
+        mountsBody)),
+      h('button', { type: 'button', class: 'small secondary', 'data-action': 'add-mount', onclick: () => mountsBody.appendChild(mountRow()) }, `+ ${t('mounts.add')}`)),
+    h('section', { class: 'panel' }, h('h2', null, t('jobs.resources')),
+      h('div', { class: 'grid3' },
+        field('jobs.flavor', flavor),
+        field('jobs.node_count', nodes),
+        field('jobs.retries', retries, { hint: t('jobs.retries_hint') })),
+      h('label', { class: 'check' }, unconditional, ' ', t('jobs.unconditional_retry'))),
+    h('section', { class: 'panel', 'data-field': 'algorithm.environments' }, h('h2', null, t('env.title')),
+      h('div', { class: 'table-wrap' }, h('table', { class: 'edit envs' },
+        h('thead', null, h('tr', null, ['env.name', 'env.value', ''].map((k) => h('th', null, k ? t(k) : '')))), envBody)),
+      h('button', { type: 'button', class: 'small secondary', onclick: () => envBody.appendChild(envRow()) }, `+ ${t('env.add')}`)),
+    h('div', { class: 'form-actions' }, h('a', { class: 'button secondary', href: '#/jobs' }, t('common.cancel')), submit));
+
+  main.append(h('div', { class: 'page-head' }, h('h1', null, copyOf ? t('jobs.copy_title', { name: copyOf.metadata.name }) : t('jobs.new_title'))), form);
+
+  if (copyOf) {
+    const ann = copyOf.metadata.annotations || {};
+    name.value = `${copyOf.metadata.name}`.replace(/-copy(-\d+)?$/, '').slice(0, 50) + `-copy-${stamp().slice(9)}`;
+    nameTouched = true;
+    desc.value = copyOf.metadata.description || '';
+    retries.value = String(ann[RETRY] || '0');
+    unconditional.checked = String(ann['fault-tolerance/job-unconditional-retry']) === 'true';
+    const res = (copyOf.spec && copyOf.spec.resource) || {};
+    if (res.flavor_id) flavor.value = res.flavor_id;
+    nodes.value = res.node_count || 1;
+    ((copyOf.spec && copyOf.spec.volumes) || []).forEach((v) => { if (v.filesystem) mountsBody.appendChild(mountRow(v.filesystem)); });
+    Object.entries(copyOf.algorithm.environments || {}).forEach(([k, v]) => envBody.appendChild(envRow(k, v)));
+    const algId = copyOf.algorithm.id || (algorithms.find((a) => a.metadata.name === copyOf.algorithm.name) || {}).metadata?.id;
+    if (algId) { algSelect.value = algId; await chooseAlgorithm(algId, copyOf); }
+    else algInfo.appendChild(h('div', { class: 'panel notice' }, t('jobs.copy_inline')));
+  } else if (ctx.query.algorithm) {
+    const a = algorithms.find((x) => x.metadata.id === ctx.query.algorithm || x.metadata.name === ctx.query.algorithm);
+    if (a) { algSelect.value = a.metadata.id; await chooseAlgorithm(a.metadata.id); }
+  } else if (algorithms.length === 1) {
+    algSelect.value = algorithms[0].metadata.id; await chooseAlgorithm(algorithms[0].metadata.id);
+  } else {
+    await chooseAlgorithm('');
+  }
+  return undefined;
+}
