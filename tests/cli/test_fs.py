@@ -87,7 +87,7 @@ def test_preload_wait_again_export_and_tasks(home: Path) -> None:
     r = cli("fs", "preload", "images", url, "--to", "/train", "--wait")
     assert r.exit_code == 0, r.output
     assert "Started preload task" in r.output
-    assert "Copied 12 files (1.2 KiB), skipped 0 unchanged" in r.output
+    assert "Copied 12 files (1.2 KiB), skipped 0 unchanged, in " in r.output
     assert len(list((home / "fs" / "images" / "train").iterdir())) == 12
     r = cli("fs", "export", "images", "/train", "obs://bkt/back/", "--wait")
     assert r.exit_code == 0, r.output

@@ -287,8 +287,10 @@ def _run_task(name: str, kind: str, src: str, dest: str, wait: bool) -> None:
             console.print(f"Recorded {p['files']} entries ({_size(p['total_bytes'] or 0)}) in "
                           "the manifest")
         else:
+            took = ((task["end_time"] or 0) - (task["start_time"] or 0)) / 1000
+            speed = f" at {_rate(task)}" if p["bytes"] else ""
             console.print(f"Copied {p['files']} files ({_size(p['bytes'])}), skipped "
-                          f"{p['skipped']} unchanged, {_rate(task)}")
+                          f"{p['skipped']} unchanged, in {max(took, 0):.1f} s{speed}")
         return
     raise UserFacingError(f"{kind} task {task['id']} failed: {task.get('message')}", 1)
 

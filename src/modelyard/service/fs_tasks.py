@@ -167,8 +167,10 @@ class TaskRunner:
             else:
                 self._import(task, root)
         except Exception as exc:
-            message = str(exc) if isinstance(exc, TaskFailed | SpecError) else (
-                f"{type(exc).__name__}: {exc}")
+            # Our own errors (storage, spec) already read as a sentence; others get a name.
+            ours = isinstance(exc, TaskFailed | SpecError) or type(exc).__module__.startswith(
+                "modelyard.")
+            message = str(exc) if ours else f"{type(exc).__name__}: {exc}"
             self._finish(task_id, TaskStatus.FAIL, message)
             return TaskStatus.FAIL
         return TaskStatus.SUCCESS
