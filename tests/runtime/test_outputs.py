@@ -64,10 +64,18 @@ def test_symlinks_are_not_followed(uploader: OutputUploader, settings: Settings)
     assert not (obs_path(settings, "obs://bkt/o/") / "passwd").exists()
 
 
-def test_prefetched_files_are_not_uploaded_again(uploader: OutputUploader) -> None:
-    (uploader.channels[0].local / "old.ckpt").write_text("old")
+def test_prefetched_files_are_not_uploaded_again_but_leftovers_are(
+        uploader: OutputUploader, settings: Settings) -> None:
+    remote = obs_path(settings, "obs://bkt/o/")
+    remote.mkdir(parents=True)
+    (remote / "old.ckpt").write_text("old")
+    local = uploader.channels[0].local
+    uploader.engine.download("obs://bkt/o/", local)
+    (local / "leftover.ckpt").write_text("from an attempt that died before uploading")
     uploader.mark_present()
-    assert uploader.sync(final=True).files == 0
+    assert uploader.sync(final=False).files == 0
+    result = uploader.sync(final=True)
+    assert result.files == 1 and (remote / "leftover.ckpt").exists()
 
 
 def test_an_unreachable_store_is_an_error_not_an_exception(

@@ -14,6 +14,11 @@ the new one).
 
 Symbolic links are not followed: a job must not be able to export host files by linking
 to them from its output folder.
+
+The transfer engine does the moving (in parallel, skipping what the store already has,
+retrying); a failure is reported and the next period tries again. Locally, a signature
+(size, mtime) of what was handed to the engine avoids even listing the store while nothing
+changes.
 """
 
 from __future__ import annotations
@@ -97,31 +102,50 @@ class OutputUploader:
         with self._lock:
             total = SyncResult(errors=[])
             open_files = set() if final else self.writers()
-            now = time.time()
             for ch in self.channels:
-                files = nbytes = 0
                 try:
-                    for path, st in _files(ch.local):
-                        sig = (st.st_size, st.st_mtime_ns)
-                        if self._seen.get(path) == sig:
-                            continue
-                        if not final and ((st.st_dev, st.st_ino) in open_files
-                                          or now - st.st_mtime < SETTLE_SECONDS):
-                            total.pending += 1
-                            continue
-                        self.engine.upload(path, _dest(ch, path))
-                        self._seen[path] = sig
-                        files += 1
-                        nbytes += st.st_size
+                    files, nbytes, pending = self._sync_channel(ch, final, open_files)
                 except Exception as exc:
                     assert total.errors is not None
                     total.errors.append(f"output {ch.name!r} to {ch.url}: {_reason(exc)}")
+                    continue
                 if files:
                     self.reporter.info(f"Uploaded {plural(files, 'file')} "
                                        f"({human_size(nbytes)}) to {ch.url}")
                 total.files += files
                 total.bytes += nbytes
+                total.pending += pending
             return total
+
+    def _sync_channel(self, ch: OutputChannel, final: bool,
+                      open_files: set[tuple[int, int]]) -> tuple[int, int, int]:
+        """(files, bytes uploaded, files left for later). The engine does the moving
+        (parallel, incremental against what the store has, retried); this decides what it
+        may see. When some file is held open for writing, only the ready files go, one by
+        one, since the engine cannot be told to leave one out."""
+        if final:
+            report = self.engine.upload(ch.local, ch.url)
+            return report.files, report.bytes, 0
+        now = time.time()
+        changed = [(p, st) for p, st in _files(ch.local)
+                   if self._seen.get(p) != (st.st_size, st.st_mtime_ns)]
+        held = {p for p, st in changed if (st.st_dev, st.st_ino) in open_files}
+        ready = [(p, st) for p, st in changed
+                 if p not in held and now - st.st_mtime >= SETTLE_SECONDS]
+        if not ready:
+            return 0, 0, len(changed)
+        files = nbytes = 0
+        if not held:
+            report = self.engine.upload(ch.local, ch.url, settle_seconds=SETTLE_SECONDS)
+            files, nbytes = report.files, report.bytes
+        else:
+            for path, _st in ready:
+                report = self.engine.upload(path, _dest(ch, path),
+                                            settle_seconds=SETTLE_SECONDS)
+                files, nbytes = files + report.files, nbytes + report.bytes
+        for path, st in ready:
+            self._seen[path] = (st.st_size, st.st_mtime_ns)
+        return files, nbytes, len(changed) - len(ready)
 
 
 def _files(root: Path) -> list[tuple[Path, os.stat_result]]:

@@ -23,7 +23,7 @@ from typing import TypeVar
 
 from modelyard.runtime import procs, sandbox
 from modelyard.runtime.argv import TaskInfo, build_env, build_launch
-from modelyard.runtime.code import check_code_dir_limits, download_code
+from modelyard.runtime.code import stage_code
 from modelyard.runtime.deps import (
     LAYER_MOUNT,
     PIP_CONFIG_MOUNT,
@@ -50,7 +50,6 @@ from modelyard.runtime.sandbox import Bind, SandboxSpec
 from modelyard.runtime.state import JobFolder, RuntimeState, StopRequest
 from modelyard.settings import Settings
 from modelyard.spec.errors import SpecError
-from modelyard.spec.paths import parse_location
 from modelyard.spec.plan import RunPlan
 from modelyard.spec.status import EventLevel, EventSource, Phase
 from modelyard.storage import TransferEngine, TransferReport, TransientError
@@ -212,42 +211,31 @@ class Runner:
     def _stage_code(self, plan: RunPlan, layout: Layout) -> str | None:
         if not plan.code_dir:
             return None
-        r = self.reporter
-        loc = parse_location(plan.code_dir, "code_dir").as_dir()
-        listing = self._transfer(f"Listing the code directory {loc.url}",
-                                 lambda: check_code_dir_limits(loc.url, self.settings))
-        for warning in listing.warnings:
-            r.warning(warning)
-        self._check()
-        dest = layout.host.code_dir(loc.name)
-        r.info(f"Downloading code from {loc.url} to {layout.job.code_dir(loc.name)}")
-        t0 = time.monotonic()
-        nbytes = self._transfer(
-            f"Downloading code from {loc.url}",
-            lambda: download_code(listing, dest, self.engine, self._progress))
-        r.info(f"Downloaded code: {plural(len(listing.objects), 'file')} "
-               f"({human_size(nbytes)}) in {time.monotonic() - t0:.1f} s")
-        if plan.boot_file and not (dest / plan.boot_file).is_file():
-            raise StagingError(f"The boot file {plan.boot_file} is not in the code directory "
-                               f"{loc.url}")
-        return loc.name
+        url = plan.code_dir
+        staged = self._transfer(
+            f"Staging the code directory {url}",
+            lambda: stage_code(url, plan.boot_file, layout, self.engine, self.reporter,
+                               self._progress, self._check))
+        return staged.name
 
     def _download(self, what: str, url: str, dest: Path) -> TransferReport:
         dest.mkdir(parents=True, exist_ok=True)
         t0 = time.monotonic()
         report = self._transfer(f"Downloading {what} from {url}",
                                 lambda: self.engine.download(url, dest, self._progress))
-        if report.files:
-            self.reporter.info(f"Downloaded {what}: {plural(report.files, 'file')} "
-                               f"({human_size(report.bytes)}) in {time.monotonic() - t0:.1f} s")
+        if report.files or report.skipped:
+            self.reporter.info(
+                f"Downloaded {what}: {plural(report.files, 'file')} "
+                f"({human_size(report.bytes)}) in {time.monotonic() - t0:.1f} s"
+                + (f", {report.skipped} already there" if report.skipped else ""))
         return report
 
     def _stage_inputs(self, plan: RunPlan, layout: Layout) -> None:
         for ch in plan.inputs:
             self._check()
             self.reporter.info(f"Downloading input {ch.name} from {ch.url}")
-            if not self._download(f"input {ch.name}", ch.url,
-                                  layout.host.input_dir(ch.name)).files:
+            got = self._download(f"input {ch.name}", ch.url, layout.host.input_dir(ch.name))
+            if not got.files + got.skipped:
                 raise StagingError(f"Input {ch.name}: there is nothing at {ch.url}")
 
     def _prefetch_outputs(self, plan: RunPlan, layout: Layout) -> None:
@@ -259,8 +247,8 @@ class Runner:
             self._check()
             self.reporter.info(f"Pre-downloading output {ch.name} from {ch.url} "
                                "(prefetch_to_local)")
-            if not self._download(f"output {ch.name}", ch.url,
-                                  layout.host.output_dir(ch.name)).files:
+            got = self._download(f"output {ch.name}", ch.url, layout.host.output_dir(ch.name))
+            if not got.files + got.skipped:
                 self.reporter.info(f"Output {ch.name}: nothing at {ch.url} yet")
 
     # ---------------------------------------------------------- requirements
