@@ -85,7 +85,7 @@ def test_bigger_than_the_node_is_refused(service: Service, sleeper: str,
 def test_more_jobs_than_cores_never_overcommit(service: Service, sleeper: str) -> None:
     ids = [run(service, f"j{i}", 1.5, "modelarts.vm.cpu.1u") for i in range(5)]
     done = [wait_for(service, j, final, timeout=120, project="p") for j in ids]
-    assert all(r["status"]["phase"] == "Completed" for r in done)
+    assert all(r["status"]["phase"] == "Completed" for r in done), [r["status"] for r in done]
     # From the running records: how many jobs held the node at the same moment.
     edges = []
     for r in done:

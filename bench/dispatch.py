@@ -1,0 +1,277 @@
+"""Dispatch benchmark (issue 5): how fast ModelYard turns a request into a running job.
+
+One run, peers side by side, ratios printed:
+
+(a) submit-to-first-user-line latency (p50, p99) of a trivial ModelArts-style boot file
+    submitted through a running ``modelyard server``, against plain ``python`` (the floor)
+    and ``mlflow run --env-manager local`` (a peer; ``pip install mlflow``);
+(b) throughput draining N queued trivial jobs (default 500);
+(c) API latency of job GET and list (training-job-searches) with 10,000 jobs in the
+    database under 50 concurrent clients.
+
+    .venv/bin/python bench/dispatch.py               # full run
+    .venv/bin/python bench/dispatch.py --quick       # 20 / 50 / 2,000 for a smoke run
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+TRIVIAL = 'import time\nprint(f"first-line {time.time():.6f}", flush=True)\n'
+PROJECT = "bench"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))]
+
+
+def first_line_time(text: str) -> float:
+    for line in text.splitlines():
+        if line.startswith("first-line "):
+            return float(line.split()[1])
+    raise RuntimeError(f"no first line in: {text[-500:]}")
+
+
+class Server:
+    def __init__(self, home: Path) -> None:
+        self.home = home
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {**os.environ, "MODELYARD_HOME": str(home)}
+        env.pop("MODELYARD_URL", None)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "modelyard.cli.main", "server", "--port", str(self.port)],
+            env=env, stdout=subprocess.DEVNULL, stderr=(home / "server.log").open("w"))
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        raise RuntimeError("server did not start")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
+
+
+def job_body(name: str, code: Path) -> dict[str, Any]:
+    return {"kind": "job", "metadata": {"name": name},
+            "algorithm": {"code_dir": f"file://{code}/", "boot_file": "train.py",
+                          "engine": {"engine_name": "python", "engine_version": "3.11"}}}
+
+
+def wait_final(client: httpx.Client, job_id: str, timeout: float = 120) -> dict[str, Any]:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        rec = client.get(f"/v2/{PROJECT}/training-jobs/{job_id}").json()
+        if rec["status"]["phase"] in ("Completed", "Failed", "Terminated", "Abnormal"):
+            return dict(rec)
+        time.sleep(0.02)
+    raise RuntimeError(f"job {job_id} did not finish")
+
+
+def latency_modelyard(server: Server, code: Path, n: int) -> list[float]:
+    out = []
+    with httpx.Client(base_url=server.url, timeout=30) as client:
+        for i in range(n):
+            t0 = time.time()
+            r = client.post(f"/v2/{PROJECT}/training-jobs", json=job_body(f"lat-{i}", code))
+            r.raise_for_status()
+            job_id = r.json()["metadata"]["id"]
+            rec = wait_final(client, job_id)
+            assert rec["status"]["phase"] == "Completed", rec["status"]
+            log = client.get(f"/v2/{PROJECT}/training-jobs/{job_id}/tasks/worker-0/logs/preview")
+            out.append(first_line_time(log.json()["content"]) - t0)
+    return out
+
+
+def latency_python(code: Path, n: int) -> list[float]:
+    out = []
+    for _ in range(n):
+        t0 = time.time()
+        proc = subprocess.run([sys.executable, str(code / "train.py")], capture_output=True,
+                              text=True, check=True)
+        out.append(first_line_time(proc.stdout) - t0)
+    return out
+
+
+def latency_mlflow(code: Path, n: int, mlflow: str | None) -> list[float] | None:
+    """mlflow is best kept in its own venv (it pins many packages): pass --mlflow PATH."""
+    mlflow = mlflow or shutil.which("mlflow") or str(Path(sys.executable).parent / "mlflow")
+    if not Path(mlflow).exists():
+        return None
+    (code / "MLproject").write_text("name: trivial\nentry_points:\n  main:\n"
+                                    "    command: \"python train.py\"\n")
+    # mlflow's env-manager local runs "python" from PATH: the one next to mlflow.
+    env_path = f"{Path(mlflow).parent}:{os.environ.get('PATH', '')}"
+    out = []
+    env = {**os.environ, "PATH": env_path,
+           "MLFLOW_TRACKING_URI": f"file://{code.parent / 'mlruns'}"}
+    for _ in range(n):
+        t0 = time.time()
+        proc = subprocess.run([mlflow, "run", str(code), "--env-manager", "local"],
+                              capture_output=True, text=True, env=env)
+        if proc.returncode != 0:
+            print(f"mlflow failed: {proc.stderr[-400:]}", file=sys.stderr)
+            return None
+        out.append(first_line_time(proc.stdout + proc.stderr) - t0)
+    (code / "MLproject").unlink()
+    return out
+
+
+def drain(server: Server, code: Path, n: int) -> tuple[float, float]:
+    """Submits n jobs back to back, then waits until all have completed."""
+    with httpx.Client(base_url=server.url, timeout=60) as client:
+        t0 = time.time()
+        for i in range(n):
+            client.post(f"/v2/{PROJECT}/training-jobs",
+                        json=job_body(f"drain-{i}", code)).raise_for_status()
+        submitted = time.time() - t0
+        query = {"limit": 1, "filters": [{"key": "phase", "operator": "in",
+                                          "value": ["Completed"]}],
+                 "offset": 0}
+        while True:
+            page = client.post(f"/v2/{PROJECT}/training-job-searches", json=query).json()
+            if page["total"] >= n:
+                break
+            time.sleep(0.5)
+        return submitted, time.time() - t0
+
+
+def fill_database(home: Path, rows: int) -> list[str]:
+    """Clones one finished job row ``rows`` times straight into the database."""
+    from sqlalchemy import insert, select
+
+    from modelyard.store import Database, JobRow
+
+    db = Database(f"sqlite:///{home / 'modelyard.db'}")
+    with db.session() as s:
+        template = s.scalars(select(JobRow).where(JobRow.phase == "Completed")).first()
+        assert template is not None
+        columns = {c.name: getattr(template, c.key) for c in JobRow.__mapper__.column_attrs}
+    ids = []
+    now = time.time()
+    batch = []
+    for i in range(rows):
+        job_id = str(uuid.uuid4())
+        ids.append(job_id)
+        batch.append({**columns, "id": job_id, "name": f"filler-{i}",
+                      "created_at": now - i, "updated_at": now - i})
+        if len(batch) == 1000:
+            with db.session() as s:
+                s.execute(insert(JobRow), batch)
+            batch = []
+    if batch:
+        with db.session() as s:
+            s.execute(insert(JobRow), batch)
+    db.dispose()
+    return ids
+
+
+async def api_load(url: str, ids: list[str], clients: int, seconds: float
+                   ) -> dict[str, list[float]]:
+    lat: dict[str, list[float]] = {"get": [], "list": []}
+    deadline = time.time() + seconds
+
+    async def worker(k: int) -> None:
+        async with httpx.AsyncClient(base_url=url, timeout=60) as client:
+            while time.time() < deadline:
+                t0 = time.perf_counter()
+                if k % 2:
+                    r = await client.get(f"/v2/{PROJECT}/training-jobs/{random.choice(ids)}")
+                    kind = "get"
+                else:
+                    r = await client.post(f"/v2/{PROJECT}/training-job-searches",
+                                          json={"offset": random.randrange(0, 500),
+                                                "limit": 50})
+                    kind = "list"
+                r.raise_for_status()
+                lat[kind].append(time.perf_counter() - t0)
+
+    await asyncio.gather(*(worker(k) for k in range(clients)))
+    return lat
+
+
+def row(name: str, values: list[float] | None, floor: float | None = None) -> str:
+    if not values:
+        return f"{name:<34} {'not installed':>10}"
+    p50, p99 = pct(values, 50) * 1000, pct(values, 99) * 1000
+    ratio = f"{p50 / (floor * 1000):6.2f}x" if floor else ""
+    return f"{name:<34} {p50:8.1f} ms {p99:8.1f} ms {ratio}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--jobs", type=int, default=100, help="latency samples (a)")
+    parser.add_argument("--mlflow-runs", type=int, default=10, help="mlflow samples (a)")
+    parser.add_argument("--drain", type=int, default=500, help="queued jobs (b)")
+    parser.add_argument("--rows", type=int, default=10_000, help="jobs in the database (c)")
+    parser.add_argument("--clients", type=int, default=50, help="concurrent clients (c)")
+    parser.add_argument("--seconds", type=float, default=15, help="load duration (c)")
+    parser.add_argument("--quick", action="store_true", help="small sizes for a smoke run")
+    parser.add_argument("--mlflow", help="the mlflow executable (e.g. from its own venv)")
+    args = parser.parse_args()
+    if args.quick:
+        args.jobs, args.mlflow_runs, args.drain, args.rows, args.seconds = 20, 3, 50, 2000, 5
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        code = root / "code"
+        code.mkdir()
+        (code / "train.py").write_text(TRIVIAL)
+        print(f"cores: {os.cpu_count()}  python: {sys.version.split()[0]}")
+        floor = latency_python(code, args.jobs)
+        peer = latency_mlflow(code, args.mlflow_runs, args.mlflow)
+        home = root / "home"
+        home.mkdir()
+        server = Server(home)
+        try:
+            ours = latency_modelyard(server, code, args.jobs)
+            submitted, drained = drain(server, code, args.drain)
+            ids = fill_database(home, args.rows)
+            lat = asyncio.run(api_load(server.url, ids, args.clients, args.seconds))
+        finally:
+            server.stop()
+    f50 = pct(floor, 50)
+    print("\n(a) submit to first user line                 p50         p99   vs python")
+    print(row("python train.py (floor)", floor, f50))
+    print(row("mlflow run --env-manager local", peer, f50))
+    print(row("ModelYard (server, REST submit)", ours, f50))
+    print(f"    ModelYard overhead above python at p50: {(pct(ours, 50) - f50) * 1000:.0f} ms"
+          + (f"; mlflow / ModelYard at p50: {pct(peer, 50) / pct(ours, 50):.1f}x"
+             if peer else ""))
+    print(f"\n(b) drain {args.drain} queued trivial jobs: submitted in {submitted:.1f} s, "
+          f"all completed after {drained:.1f} s = {args.drain / drained:.1f} jobs/s")
+    print(f"\n(c) API with {args.rows} jobs, {args.clients} concurrent clients, "
+          f"{args.seconds:g} s")
+    for kind in ("get", "list"):
+        v = lat[kind]
+        print(f"    {kind:<5} n={len(v):<6} p50 {pct(v, 50) * 1000:7.1f} ms   "
+              f"p99 {pct(v, 99) * 1000:7.1f} ms")
+
+
+if __name__ == "__main__":
+    main()
