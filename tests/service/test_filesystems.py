@@ -145,6 +145,16 @@ def test_resolve_mounts(fss: FileSystemService) -> None:
     assert fss.resolve_mounts(P, []) == []
 
 
+def test_mounts_need_the_sandbox(service: Service) -> None:
+    settings = service.settings.model_copy(update={"sandbox": "none"})
+    fss = FileSystemService(settings, service.db)
+    fss.create(P, "images")
+    with pytest.raises(SpecError) as err:
+        fss.resolve_mounts(P, [vol("images")])
+    assert err.value.field == "spec.volumes" and "sandbox=none" in err.value.rule
+    assert fss.resolve_mounts(P, []) == []
+
+
 def test_unknown_file_system(fss: FileSystemService) -> None:
     with pytest.raises(SpecError) as err:
         fss.resolve_mounts(P, [vol("nope")])

@@ -215,7 +215,13 @@ class FileSystemService:
         location is a directory in it — and returns one bind mount per volume."""
         plans: list[MountPlan] = []
         fields: list[str] = []
-        for vol in parse_volumes(volumes):
+        parsed = parse_volumes(volumes)
+        if parsed and self.settings.sandbox == "none":
+            # The runtime binds mounts only inside the sandbox; say so now, not at start.
+            raise SpecError("spec.volumes", volumes,
+                            "file-system mounts need the bubblewrap sandbox, and this "
+                            "installation runs jobs without it (sandbox=none)")
+        for vol in parsed:
             if vol.kind == VolumeKind.FILESYSTEM:
                 source = self._filesystem_source(project, vol)
             else:
