@@ -100,7 +100,7 @@ def test_job_lifecycle(api: TestClient, algo: dict[str, Any]) -> None:
 def test_stop_a_running_job(api: TestClient, algo: dict[str, Any]) -> None:
     job = api.post(f"{P}/training-jobs", json=job_body("j-long", epochs=100, sleep=0.5)).json()
     job_id = job["metadata"]["id"]
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 90
     while "epoch 0" not in api.get(
             f"{P}/training-jobs/{job_id}/tasks/worker-0/logs/preview").json()["content"]:
         assert time.monotonic() < deadline
