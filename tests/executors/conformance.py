@@ -55,13 +55,9 @@ class ExecutorConformance:
         return job_dir
 
     def wait(self, executor: Executor, job_dir: Path) -> RuntimeState:
-        end = time.monotonic() + self.timeout
-        while True:
-            state = executor.poll(job_dir)
-            if state is not None and state.phase.is_final:
-                return state
-            assert time.monotonic() < end, f"job did not finish: {state}"
-            time.sleep(0.1)
+        state = executor.wait(job_dir, self.timeout, interval=0.1)
+        assert state is not None and state.phase.is_final, f"job did not finish: {state}"
+        return state
 
     def wait_log(self, executor: Executor, job_dir: Path, job_id: str, needle: str) -> None:
         path = executor.log_path(job_dir, job_id)

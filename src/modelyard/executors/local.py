@@ -151,16 +151,3 @@ class LocalExecutor(Executor):
             time.sleep(min(grace_seconds, 1.0))
             procs.kill_group(state.user_pgid, signal.SIGKILL)
         self.poll(job_dir)
-
-    def wait(self, job_dir: Path, timeout: float | None = None,
-             interval: float = 0.2) -> RuntimeState | None:
-        """Polls until the job's phase is final (or ``timeout`` passes); for the CLI's
-        ``--wait`` and for tests."""
-        end = None if timeout is None else time.monotonic() + timeout
-        while True:
-            state = self.poll(job_dir)
-            if state is not None and state.phase.is_final:
-                return state
-            if end is not None and time.monotonic() >= end:
-                return state
-            time.sleep(interval)
