@@ -30,6 +30,7 @@ from sqlalchemy import select, update
 
 from modelyard.runtime import procs
 from modelyard.runtime.state import RUNTIME_PID, JobFolder, RuntimeEvent, RuntimeState
+from modelyard.service.catalog import flavor
 from modelyard.service.errors import Conflict, NotFound
 from modelyard.service.records import ms
 from modelyard.settings import Settings
@@ -146,6 +147,10 @@ class SearchService:
             hyperparameters = {p.name: p.constraint for p in job.algorithm.parameters}
         dims = resolve_search(search, hyperparameters, field)
         num_samples = self._num_samples(search, dims, field)
+        # What every trial would be refused for, refuse once, now.
+        size = flavor(self.settings, job.spec.resource.flavor_id)
+        self.jobs._check_fits_node(size.flavor_id, size.cpus, size.memory_gb, size.gpus)
+        self.jobs.mounts(project, job.spec.volumes)
         job_id = str(uuid.uuid4())
         now = time.time()
         body = job.model_dump(mode="json", exclude_none=True, exclude={"status"})
