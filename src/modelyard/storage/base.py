@@ -39,7 +39,11 @@ class ObjectInfo:
 
 class StorageError(Exception):
     """A storage failure. The message names the location (``location``) and the reason, and
-    never contains credentials, so it can go straight into job events and API responses."""
+    never contains credentials, so it can go straight into job events and API responses.
+    ``transient``: the store could not be reached or was overloaded (worth trying later), as
+    opposed to a refusal (no such bucket, access denied) or a local problem."""
+
+    transient: bool = False
 
     def __init__(self, message: str, location: str | None = None) -> None:
         super().__init__(message)
@@ -49,6 +53,8 @@ class StorageError(Exception):
 class TransientError(StorageError):
     """A failure worth retrying (connection refused, timeout, 5xx, throttling)."""
 
+    transient = True
+
 
 class NotFoundError(StorageError, FileNotFoundError):
     """The object (or bucket) does not exist; also a FileNotFoundError so callers can treat
@@ -57,10 +63,8 @@ class NotFoundError(StorageError, FileNotFoundError):
 
 class TransferError(StorageError):
     """The transfer engine gave up (retries exhausted, a permanent error, or the final
-    consistency check failed). ``report`` says what did arrive; ``transient`` whether the
-    cause was the store being unreachable (as opposed to a refusal or a local problem)."""
-
-    transient: bool = False
+    consistency check failed). ``report`` says what did arrive; ``transient`` is set when
+    the cause was the store being unreachable."""
 
     def __init__(self, message: str, location: str | None = None,
                  report: TransferReport | None = None) -> None:

@@ -241,8 +241,7 @@ class TransferEngine:
             str(f) if isinstance(f, StorageError) else f"{type(f).__name__}: {f}"
             for f in failures[:20])
         err = TransferError(f"{what} {url} failed: {reason}{more}", url, report)
-        err.transient = bool(getattr(first, "transient", False)) or isinstance(
-            first, TransientError)
+        err.transient = isinstance(first, StorageError) and first.transient
         raise err from first
 
     def _unchanged(self, path: Path, st: os.stat_result, info: ObjectInfo | None,
@@ -461,7 +460,10 @@ class TransferEngine:
 
             self._fail(self._parallel(run, [_bind(one, p, k) for p, k in todo]),
                        f"upload of {src} to", loc.url, report)
-            after = self._listing(run, store, loc.bucket, list_prefix, keys)
+            # Skipped files were just compared with the listing: nothing new to check when
+            # nothing was sent.
+            after = remote if not report.files else self._listing(
+                run, store, loc.bucket, list_prefix, keys)
             problems = []
             for key, (path, st) in sorted(expected.items()):
                 info = after.get(key)
@@ -620,7 +622,8 @@ class TransferEngine:
             finally:
                 if tmpdir is not None:
                     shutil.rmtree(tmpdir, ignore_errors=True)
-            after = self._listing(run, dst_store, d_loc.bucket, list_prefix, keys)
+            after = existing if not report.files else self._listing(
+                run, dst_store, d_loc.bucket, list_prefix, keys)
             problems = [f"{dst_store.url(d_loc.bucket, k)}" for i, k in pairs
                         if k not in after or after[k].size != i.size]
             if problems:

@@ -1,0 +1,114 @@
+"""What only the S3 backend has: endpoint routing, error mapping, credential hygiene,
+pagination, folder markers and hostile keys. Against a real SeaweedFS."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from modelyard.settings import Settings
+from modelyard.spec.errors import SpecError
+from modelyard.spec.paths import parse_location
+from modelyard.storage.base import StorageError, TransferError
+from modelyard.storage.local import FolderStore
+from modelyard.storage.registry import store_for
+from modelyard.storage.s3 import S3Store
+from modelyard.storage.seaweed import SeaweedServer, free_ports
+from modelyard.storage.transfer import TransferEngine
+
+pytestmark = pytest.mark.slow
+
+
+def test_obs_goes_to_the_endpoint_only_when_configured(settings: Settings,
+                                                       s3_settings: Settings) -> None:
+    obs, s3 = parse_location("obs://bucket/x"), parse_location("s3://bucket/x")
+    assert isinstance(store_for(obs, settings.model_copy(update={"obs_backend": "local"})),
+                      FolderStore)
+    assert isinstance(store_for(s3, s3_settings), S3Store)
+    store = store_for(obs, s3_settings)
+    assert isinstance(store, S3Store) and store.scheme == "obs"
+
+
+def _secrets(seaweed: SeaweedServer) -> list[str]:
+    return [seaweed.access_key, seaweed.secret_key]
+
+
+def test_wrong_secret_is_a_clear_error_without_credentials(
+        s3_settings: Settings, s3_bucket: str, seaweed: SeaweedServer, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    wrong = "WrongSecret-" + seaweed.secret_key[::-1]
+    monkeypatch.setenv("MODELYARD_S3_SECRET_KEY", wrong)
+    settings = Settings(home=s3_settings.home, obs_backend="s3")
+    caplog.set_level(logging.DEBUG, logger="modelyard")
+    url = f"s3://{s3_bucket}/private/"
+    with pytest.raises(StorageError) as err:
+        TransferEngine(settings, attempts=2).download(url, tmp_path / "d")
+    text = str(err.value)
+    assert "access denied" in text and url in text and not err.value.transient
+    for secret in [*_secrets(seaweed), wrong]:
+        assert secret not in text and secret not in repr(err.value)
+        assert secret not in caplog.text
+    store = store_for(parse_location(url), settings)
+    for secret in [*_secrets(seaweed), wrong]:
+        assert secret not in repr(store) and secret not in repr(settings.s3)
+
+
+def test_a_missing_bucket_names_the_location(s3_settings: Settings, tmp_path: Path) -> None:
+    with pytest.raises(StorageError) as err:
+        TransferEngine(s3_settings).download("obs://no-such-bucket-here/data/", tmp_path)
+    assert "no-such-bucket-here" in str(err.value) and "does not exist" in str(err.value)
+    assert not err.value.transient
+
+
+def test_an_unreachable_endpoint_is_transient_and_names_the_location(
+        home: Path, seaweed: SeaweedServer, monkeypatch: pytest.MonkeyPatch,
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    port = free_ports(1)[0]
+    monkeypatch.setenv("MODELYARD_S3_ENDPOINT", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("MODELYARD_S3_ACCESS_KEY", seaweed.access_key)
+    monkeypatch.setenv("MODELYARD_S3_SECRET_KEY", seaweed.secret_key)
+    settings = Settings(home=home, obs_backend="s3")
+    caplog.set_level(logging.DEBUG, logger="modelyard")
+    engine = TransferEngine(settings, attempts=3, backoff=(0.01, 0.02))
+    with pytest.raises(TransferError) as err:
+        engine.upload(tmp_path, "obs://somebucket/out/")
+    text = str(err.value)
+    assert err.value.transient and "obs://somebucket/" in text and f"127.0.0.1:{port}" in text
+    assert "retry 1/2" in caplog.text
+    for secret in _secrets(seaweed):
+        assert secret not in text and secret not in caplog.text
+
+
+def test_thousand_and_one_files(s3_settings: Settings, s3_bucket: str, s3_prefix: str,
+                                tmp_path: Path) -> None:
+    """More than one listing page; and seed S2.3's real limit (1000 entries)."""
+    src = tmp_path / "code"
+    src.mkdir()
+    for i in range(1001):
+        (src / f"m{i:04d}.py").write_text(f"x = {i}\n")
+    url = f"obs://{s3_bucket}/{s3_prefix}"
+    engine = TransferEngine(s3_settings)
+    assert engine.upload(src, url).files == 1001
+    assert len(engine.list(url)) == 1001
+    with pytest.raises(SpecError) as err:
+        engine.check_code_dir_limits(url)
+    assert err.value.field == "code_dir" and "1000 files and folders" in err.value.rule
+    report = engine.download(url, tmp_path / "back")
+    assert report.files == 1001 and len(list((tmp_path / "back").iterdir())) == 1001
+    assert engine.upload(src, url).skipped == 1001
+
+
+def test_folder_markers(s3_settings: Settings, s3_bucket: str, s3_prefix: str,
+                        seaweed: SeaweedServer, tmp_path: Path) -> None:
+    """Consoles create empty 'folder/' objects: they become folders, and count as one."""
+    client = seaweed.client()
+    client.put_object(Bucket=s3_bucket, Key=f"{s3_prefix}code/empty/", Body=b"")
+    client.put_object(Bucket=s3_bucket, Key=f"{s3_prefix}code/a/train.py", Body=b"print(1)")
+    engine = TransferEngine(s3_settings)
+    url = f"s3://{s3_bucket}/{s3_prefix}code"
+    engine.download(url + "/", tmp_path / "code")
+    assert (tmp_path / "code" / "empty").is_dir()
+    assert (tmp_path / "code" / "a" / "train.py").read_text() == "print(1)"
+    assert engine.check_code_dir_limits(url) == []
