@@ -179,7 +179,7 @@ def test_resume_after_the_driver_is_killed(toy: Service) -> None:
     while not any(t["status"] == "running" and t["steps"] >= 1 for t in trials(toy, sid)):
         assert time.time() < deadline
         time.sleep(0.3)
-    pid = json.loads((toy.settings.jobs_root / sid / "runtime.pid").read_text())["pid"]
+    pid = json.loads((toy.settings.jobs_root / sid / "driver.pid").read_text())["pid"]
     os.kill(pid, signal.SIGKILL)
     time.sleep(0.5)
     running = [t for t in trials(toy, sid) if t["status"] == "running"]
@@ -233,3 +233,26 @@ def test_invalid_policy_stores_nothing(toy: Service) -> None:
     with pytest.raises(SpecError, match=r"upper_bound.*allows \[0.0, 1.0\]"):
         toy.jobs.create("p", search_job("obs://out/bad/", out_of_range))
     assert toy.jobs.list("p")[1] == 0
+
+
+def test_stopping_a_search_whose_driver_died(toy: Service) -> None:
+    """No driver to forward the stop: the service stops the trials itself, and the search
+    is not resumed."""
+    job = search_job("obs://out/s6/", policy(samples=3),
+                     parameters=[{"name": "steps", "value": 100}, {"name": "pause", "value": 0.2}])
+    sid = toy.jobs.create("p", job)["metadata"]["id"]
+    deadline = time.time() + 60
+    while not any(t["status"] == "running" for t in trials(toy, sid)):
+        assert time.time() < deadline
+        time.sleep(0.3)
+    pid = json.loads((toy.settings.jobs_root / sid / "driver.pid").read_text())["pid"]
+    os.kill(pid, signal.SIGKILL)
+    time.sleep(0.3)
+    toy.jobs.stop("p", sid)
+    rec = toy.search.get("p", sid)
+    assert rec["status"]["phase"] == "Terminated"
+    assert rec["status"]["autosearch"]["state"] == "Terminated"
+    assert rec["status"]["autosearch"]["resumes"] == 0
+    [t] = trials(toy, sid)
+    assert t["status"] == "stopped"
+    assert wait_for(toy, t["job_id"], final)["status"]["phase"] == "Terminated"

@@ -6,9 +6,11 @@ job (``JobService.create``), keeps ``parallel_trials`` of them running, reads ea
 log for the reward regexes, reports every match to Optuna and stops the trials its pruner
 gives up on, tells Optuna each trial's result, and ends the search.
 
-Like a runtime it speaks through its job folder: ``state.json`` (with its own pid, so the
-executor can tell it alive from dead and ``job stop`` sends it SIGTERM) and ``events.jsonl``.
-On SIGTERM it stops its running trials and ends Terminated.
+Like a runtime it speaks through its job folder: ``state.json`` and ``events.jsonl``, which
+the job service folds into the search job's row. ``job stop`` writes ``stop.json`` there (the
+executor's stop request); the driver sees it within a poll, as it does SIGTERM, stops its
+running trials and ends Terminated. Its pid is in ``driver.pid``, which the search service
+(not the executor) watches: a dead driver is resumed, not declared lost.
 
 Everything it needs to go on is in the database: the trial <-> job mapping, the study
 journal, the values read so far. A new driver for the same search (after ``kill -9``, a
@@ -38,7 +40,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
 from modelyard.runtime import procs
-from modelyard.runtime.state import JobFolder, RuntimeEvent, RuntimeState
+from modelyard.runtime.state import STOP_FILE, JobFolder, RuntimeEvent, RuntimeState
 from modelyard.service.errors import ServiceError
 from modelyard.service.search.algorithms import distributions
 from modelyard.service.search.journal import open_study
@@ -120,6 +122,8 @@ class Driver:
             time.sleep(POLL_SECONDS)
 
     def _tick(self) -> int | None:
+        if (self.job_dir / STOP_FILE).exists():  # job stop (the executor's stop request)
+            self.stop_requested = True
         self._watch()
         if self.stop_requested:
             stopped = self._stop_all("stopped", "the search was stopped")
@@ -448,10 +452,8 @@ class Driver:
 
     def _state(self, phase: Phase, message: str = "", ended_at: float | None = None,
                exit_code: int | None = None) -> None:
-        pid = os.getpid()
         self.folder.write_state(RuntimeState(
-            phase=phase, runtime_pid=pid, runtime_start_time=procs.start_time(pid),
-            started_at=self.search.created_at, ended_at=ended_at, exit_code=exit_code,
+            phase=phase, started_at=self.search.created_at, ended_at=ended_at, exit_code=exit_code,
             message=message, reason=_REASONS.get(phase)))
 
 

@@ -3,11 +3,12 @@ trial early, analyse parameters, resume a search whose driver died.
 
 A search is a training job (the parent, a ``jobs`` row with ``executor='search'`` that the
 scheduler never starts) whose job folder is written by a detached driver process
-(``python -m modelyard.service.search.driver <job folder>``), exactly as a runtime writes a
-job's folder: ``state.json`` with the driver's pid, ``events.jsonl``. So the parent shows in
-the job list with its phase, ``modelyard job stop`` stops it (SIGTERM to the driver, which
-stops its trials), and the server may restart at any time. Trials are ordinary training
-jobs that the driver creates through ``JobService.create``.
+(``python -m modelyard.service.search.driver <job folder>``), as a runtime writes a job's
+folder: ``state.json``, ``events.jsonl``. So the parent shows in the job list with its phase,
+``modelyard job stop`` stops it (the executor's ``stop.json``, which the driver obeys by
+stopping its trials), and the server may restart at any time. The driver's pid is kept in
+``driver.pid`` and watched here: a dead driver is resumed on the next read of the search.
+Trials are ordinary training jobs that the driver creates through ``JobService.create``.
 
 A job becomes a search when its ``algorithm.policies`` has ``auto_search`` (even ``{}``, which
 takes the algorithm's policy): as on ModelArts, an algorithm that supports search still
@@ -29,7 +30,12 @@ from typing import Any
 from sqlalchemy import select, update
 
 from modelyard.runtime import procs
-from modelyard.runtime.state import RUNTIME_PID, JobFolder, RuntimeEvent, RuntimeState
+from modelyard.runtime.state import (
+    STOP_FILE,
+    JobFolder,
+    RuntimeEvent,
+    RuntimeState,
+)
 from modelyard.service.catalog import flavor
 from modelyard.service.errors import Conflict, NotFound
 from modelyard.service.records import ms
@@ -53,6 +59,7 @@ from modelyard.store.models import AlgorithmRow, EventRow, JobRow
 from modelyard.store.search_models import SearchRow, TrialRow
 
 DRIVER_OUT = "driver.out"
+DRIVER_PID = "driver.pid"
 MAX_AUTO_RESUMES = 3
 SEARCH_ANNOTATION = "modelyard/search"
 TRIAL_ANNOTATION = "modelyard/trial"
@@ -223,7 +230,7 @@ class SearchService:
     # -------------------------------------------------------------- the driver
     def _launch(self, search: SearchRow, job_dir: Path) -> None:
         """Starts the driver in its own session (it outlives this process), records its pid
-        where the executor looks for a job's runtime, and writes the first state."""
+        and writes the first state."""
         job_dir.mkdir(parents=True, exist_ok=True)
         env = dict(os.environ)
         for name, value in self.settings.model_dump().items():
@@ -239,8 +246,7 @@ class SearchService:
         write_pid(job_dir, child.pid, start)
         folder = JobFolder(job_dir)
         if folder.read_state() is None or not _state_is_live(folder.read_state()):
-            folder.write_state(RuntimeState(phase=Phase.RUNNING, runtime_pid=child.pid,
-                                            runtime_start_time=start, started_at=time.time()))
+            folder.write_state(RuntimeState(phase=Phase.RUNNING, started_at=time.time()))
         with self.db.session() as s:
             s.execute(update(SearchRow).where(SearchRow.id == search.id)
                       .values(driver_pid=child.pid, updated_at=time.time()))
@@ -248,7 +254,7 @@ class SearchService:
     def driver_alive(self, search: SearchRow) -> bool:
         _reap()
         try:
-            info = json.loads((self.settings.jobs_root / search.id / RUNTIME_PID).read_text())
+            info = json.loads((self.settings.jobs_root / search.id / DRIVER_PID).read_text())
             return procs.is_alive(int(info["pid"]), info.get("start_time"))
         except (FileNotFoundError, ValueError, KeyError, TypeError):
             return False
@@ -262,15 +268,19 @@ class SearchService:
                            "resumes")
         if self.driver_alive(search):
             return self.get(project, search_id)
+        job_dir = self.settings.jobs_root / search_id
         with self.db.session() as s:
             parent = s.get(JobRow, search_id)
             if parent is None:
                 raise NotFound("search", search_id)
-            if parent.phase in (Phase.TERMINATING.value, Phase.TERMINATED.value):
-                fresh = s.get(SearchRow, search_id)
-                if fresh is not None:
-                    fresh.state, fresh.ended_at = Phase.TERMINATED.value, time.time()
-                raise Conflict(f"search {search_id} was stopped")
+            stopped = (parent.phase in (Phase.TERMINATING.value, Phase.TERMINATED.value)
+                       or (job_dir / STOP_FILE).exists())
+        if stopped:
+            self._end_orphan(search, "the search was stopped")
+            raise Conflict(f"search {search_id} was stopped")
+        with self.db.session() as s:
+            parent = s.get(JobRow, search_id)
+            assert parent is not None
             parent.phase, parent.secondary_phase = Phase.RUNNING.value, None
             parent.ended_at, parent.updated_at = None, time.time()
             parent.message = None
@@ -280,7 +290,6 @@ class SearchService:
             s.add(_event(search_id, "Search driver resumed" + (
                 " after it stopped unexpectedly" if automatic else ""),
                 EventSource.PLATFORM, EventLevel.WARNING if automatic else EventLevel.INFO))
-        job_dir = self.settings.jobs_root / search_id
         folder = JobFolder(job_dir)
         folder.write_state(RuntimeState(phase=Phase.RUNNING, started_at=time.time()))
         # Events the dead driver appended are already folded; keep the offset.
@@ -299,6 +308,38 @@ class SearchService:
             return
         with contextlib.suppress(Conflict, NotFound):
             self.resume(search.project_id, search.id, automatic=True)
+
+    def _end_orphan(self, search: SearchRow, message: str) -> None:
+        """A search stopped while its driver was gone: stop its trials and end it, as the
+        driver would have."""
+        now = time.time()
+        for t in self.trials_rows(search.id):
+            if t.status in FINAL_TRIAL and t.ended_at is not None:
+                continue
+            if t.job_id:
+                with contextlib.suppress(Conflict, NotFound):
+                    self.jobs.stop(search.project_id, t.job_id)
+            with self.db.session() as s:
+                fresh_trial = s.get(TrialRow, t.id)
+                if fresh_trial is not None:
+                    if fresh_trial.status not in FINAL_TRIAL:
+                        fresh_trial.status, fresh_trial.message = "stopped", message
+                    fresh_trial.ended_at = now
+        with self.db.session() as s:
+            fresh = s.get(SearchRow, search.id)
+            if fresh is not None:
+                fresh.state, fresh.message, fresh.ended_at = Phase.TERMINATED.value, message, now
+        JobFolder(self.settings.jobs_root / search.id).write_state(
+            RuntimeState(phase=Phase.TERMINATED, message=message, ended_at=now,
+                         reason="stopped"))
+        self.jobs.refresh(search.id)
+        with self.db.session() as s:  # the executor may have called the dead driver lost
+            parent = s.get(JobRow, search.id)
+            if parent is not None and parent.phase != Phase.TERMINATED.value:
+                parent.phase, parent.secondary_phase = Phase.TERMINATED.value, None
+                parent.message, parent.ended_at, parent.updated_at = message, now, now
+                s.add(_event(search.id, f"Job terminated: {message}", EventSource.JOB,
+                             EventLevel.WARNING))
 
     def _fail(self, search_id: str, message: str) -> None:
         now = time.time()
@@ -323,6 +364,8 @@ class SearchService:
         with self.db.session() as s:
             row = s.get(SearchRow, search_id)
             parent = s.get(JobRow, search_id)
+            if row is not None and parent is None:
+                s.delete(row)  # its job was deleted: so is the search (trials, study)
         if row is None or parent is None or row.project_id != project:
             raise NotFound("search", search_id)
         return row
@@ -500,9 +543,12 @@ class SearchService:
 
 
 def write_pid(job_dir: Path, pid: int, start: int | None) -> None:
-    tmp = job_dir / f".{RUNTIME_PID}.{os.getpid()}.tmp"
+    """The driver's pid in ``driver.pid``, deliberately not ``runtime.pid``: the executor
+    would call a dead driver's search lost (Failed) and refuse to stop it, while the search
+    service resumes it instead; stops reach the driver through ``stop.json``."""
+    tmp = job_dir / f".{DRIVER_PID}.{os.getpid()}.tmp"
     tmp.write_text(json.dumps({"pid": pid, "start_time": start}))
-    os.replace(tmp, job_dir / RUNTIME_PID)
+    os.replace(tmp, job_dir / DRIVER_PID)
 
 
 def _state_is_live(state: RuntimeState | None) -> bool:
