@@ -15,6 +15,8 @@ from modelyard.settings import Settings
 
 @pytest.fixture
 def api(settings: Settings) -> Iterator[TestClient]:
+    """Single-user local mode, whatever keys the developer's environment holds."""
+    settings = settings.model_copy(update={"api_keys": None, "api_keys_file": None})
     service = Service(settings)
     with TestClient(create_app(settings, service)) as client:
         yield client
