@@ -44,6 +44,8 @@ def test_unsigned_is_401_and_public_paths_stay_open(keyed: TestClient) -> None:
     assert keyed.get("/health").json()["auth"] == "keys"
     assert keyed.get("/openapi.json").status_code == 200
     assert keyed.get("/docs").status_code == 200
+    assert keyed.get("/v2/p/storage/buckets").status_code == 401
+    assert keyed.get("/console/").status_code != 401
     # A bad signature is refused before the body is even looked at.
     assert keyed.post("/v2/p/algorithms", content=b"{broken").status_code == 401
 

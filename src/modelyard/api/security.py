@@ -22,8 +22,11 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-# Reachable without a signature: liveness and the API's own documentation.
-PUBLIC_PATHS = frozenset({"/health", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"})
+# Reachable without a signature: liveness, the API's documentation and the console's static
+# files (they hold no data; the console's own API calls are signed like any other).
+PUBLIC_PATHS = frozenset({"/", "/health", "/docs", "/docs/oauth2-redirect", "/redoc",
+                          "/openapi.json", "/console"})
+PUBLIC_PREFIXES = ("/console/",)
 
 
 def _headers(scope: Scope) -> dict[str, str]:
@@ -47,7 +50,9 @@ class SignatureMiddleware:
         self.max_skew = max_skew
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not self.keys or scope["path"] in PUBLIC_PATHS:
+        path = scope.get("path", "")
+        if (scope["type"] != "http" or not self.keys or path in PUBLIC_PATHS
+                or path.startswith(PUBLIC_PREFIXES)):
             await self.app(scope, receive, send)
             return
         chunks = []
