@@ -39,6 +39,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -269,8 +270,13 @@ class TransferEngine:
         as ``dest/<name>``; a prefix's contents land directly in ``dest``). Nothing at
         ``src`` is not an error: the report says 0 files (and ``skipped`` counts files that
         were already there). Local files that are not at ``src`` are left alone."""
-        t0 = time.monotonic()
         loc = _loc(src)
+        with _naming("download of", loc.url):
+            return self._download(loc, dest, progress)
+
+    def _download(self, loc: Location, dest: Path,
+                  progress: ProgressCallback | None) -> TransferReport:
+        t0 = time.monotonic()
         dest = Path(dest)
         store = self.store(loc)
         run = _Run(progress)
@@ -400,6 +406,12 @@ class TransferEngine:
     def _upload_pairs(self, src: Path, loc: Location, pairs: list[tuple[Path, str]],
                       list_prefix: str, progress: ProgressCallback | None,
                       settle_seconds: float) -> TransferReport:
+        with _naming(f"upload of {src} to", loc.url):
+            return self._upload(src, loc, pairs, list_prefix, progress, settle_seconds)
+
+    def _upload(self, src: Path, loc: Location, pairs: list[tuple[Path, str]],
+                list_prefix: str, progress: ProgressCallback | None,
+                settle_seconds: float) -> TransferReport:
         t0 = time.monotonic()
         store = self.store(loc)
         run = _Run(progress)
@@ -533,6 +545,11 @@ class TransferEngine:
 
     def _download_one(self, loc: Location, dest: Path, into: bool,
                       progress: ProgressCallback | None) -> TransferReport:
+        with _naming("download of", loc.url):
+            return self._download_object(loc, dest, into, progress)
+
+    def _download_object(self, loc: Location, dest: Path, into: bool,
+                         progress: ProgressCallback | None) -> TransferReport:
         t0 = time.monotonic()
         store = self.store(loc)
         run = _Run(progress)
@@ -551,6 +568,11 @@ class TransferEngine:
 
     def _copy_remote(self, s_loc: Location, d_loc: Location, recursive: bool, into: bool,
                      progress: ProgressCallback | None) -> TransferReport:
+        with _naming(f"copy of {s_loc.url} to", d_loc.url):
+            return self._copy_objects(s_loc, d_loc, recursive, into, progress)
+
+    def _copy_objects(self, s_loc: Location, d_loc: Location, recursive: bool, into: bool,
+                      progress: ProgressCallback | None) -> TransferReport:
         """Store to store (also file:// to file://): server-side when both are the same
         store, else through a temporary local file per object."""
         t0 = time.monotonic()
@@ -715,6 +737,29 @@ def _bulk_warnings(loc: Location, files: list[ObjectInfo]) -> list[str]:
 
 def _mb(n: int) -> str:
     return f"{n / 1024**2:.0f} MB"
+
+
+@contextmanager
+def _naming(what: str, url: str) -> Iterator[None]:
+    """Makes every storage failure of a transfer name the transfer's own location (the
+    channel the user configured), not only the object or request that failed."""
+    try:
+        yield
+    except NotFoundError as exc:
+        if url in str(exc):
+            raise
+        raise _named(exc, what, url) from exc
+    except StorageError as exc:
+        if isinstance(exc, TransferError) and str(exc).startswith(f"{what} {url}"):
+            raise
+        raise _named(exc, what, url) from exc
+
+
+def _named(exc: StorageError, what: str, url: str) -> TransferError:
+    err = TransferError(f"{what} {url} failed: {exc}", url,
+                        exc.report if isinstance(exc, TransferError) else None)
+    err.transient = exc.transient
+    return err
 
 
 class _Counter:
