@@ -157,6 +157,8 @@ def test_search(api: TestClient, algo: dict[str, Any]) -> None:
          "filters[0].value"),
         ({"filters": [{"key": "name", "operator": "between", "value": ["a"]}]},
          "filters[0].value"),
+        ({"filters": [{"key": "update_time", "operator": "between", "value": ["0", "inf"]}]},
+         "filters[0].value"),
     ]
     for query, field in bad:
         r = api.post(f"{P}/training-job-searches", json=query)

@@ -7,6 +7,7 @@ like, in and not. Filters become SQL, so a project with many jobs is searched in
 
 from __future__ import annotations
 
+import math
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -76,8 +77,10 @@ def _condition(i: int, f: SearchFilter) -> ColumnElement[bool]:
         try:
             low, high = (float(v) / 1000 for v in f.value)
         except ValueError:
+            low = high = math.nan
+        if not (math.isfinite(low) and math.isfinite(high)):
             raise SpecError(f"{where}.value", f.value, "times are milliseconds since "
-                            "1970-01-01 UTC") from None
+                            "1970-01-01 UTC")
         return column.between(low, high)
     if f.key not in STRING_KEYS:
         known = ", ".join([*STRING_KEYS, *TIME_KEYS])
