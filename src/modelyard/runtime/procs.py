@@ -140,3 +140,18 @@ def open_for_writing(pids: Iterable[int]) -> set[tuple[int, int]]:
                 continue
             found.add((st.st_dev, st.st_ino))
     return found
+
+
+_PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def resident_bytes(pids: Iterable[int]) -> int:
+    """Resident memory of these processes together (from /proc/<pid>/statm)."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/statm", "rb") as fh:
+                total += int(fh.read().split()[1]) * _PAGE
+        except (FileNotFoundError, ProcessLookupError, PermissionError, IndexError, ValueError):
+            continue
+    return total

@@ -68,6 +68,7 @@ class Runner:
         self._stop: StopRequest | None = None
         self._kill_now = False
         self._hang_message = ""
+        self._plan: RunPlan | None = None
         self._reporter: Reporter | None = None
         self.uploader: OutputUploader | None = None
         self.bwrap: str | None = None
@@ -104,6 +105,8 @@ class Runner:
         self.state.attempt = plan.attempt
         self.folder.write_state(self.state)
         self._reporter = Reporter(self.folder, self.folder.log_file(plan.job_id))
+        self._plan = plan
+        self._pin(plan)
         code: int | None = None
         try:
             code = self._run(plan)
@@ -354,6 +357,30 @@ class Runner:
                            binds=binds, hide=[self.settings.home.resolve()])
         return JobProcess(argv, env, cwd, log_fd, self.bwrap, spec)
 
+    def _pin(self, plan: RunPlan) -> None:
+        """Issue 5: the job's processes inherit the runtime's CPU affinity, so pinning the
+        runtime to the reserved cores limits the whole job to its flavor."""
+        if not plan.cpu_set:
+            return
+        try:
+            os.sched_setaffinity(0, plan.cpu_set)
+            self.reporter.line(f"Pinned to cores {','.join(map(str, plan.cpu_set))}")
+        except (OSError, ValueError) as exc:
+            self.reporter.warning(f"Could not pin the job to cores {plan.cpu_set}: {exc}")
+
+    def _account_memory(self, proc: JobProcess, plan: RunPlan) -> None:
+        """Issue 5: memory accounting against the flavor (no cgroups here to enforce it)."""
+        used = procs.resident_bytes(proc.job_pids())
+        if used <= (self.state.peak_memory_bytes or 0):
+            return
+        limit = (plan.memory_gb or 0) * 2**30
+        crossed = limit and used > limit >= (self.state.peak_memory_bytes or 0)
+        self.state.peak_memory_bytes = used
+        self.folder.write_state(self.state)
+        if crossed:
+            self.reporter.warning(f"The job uses {used / 2**30:.1f} GB, more than its flavor's "
+                                  f"{plan.memory_gb:g} GB")
+
     def _supervise(self, proc: JobProcess, deadline: float | None,
                    max_seconds: int | None = None, hang_seconds: float | None = None) -> int:
         """Waits for ``proc``; acts on stop requests, auto_stop and hangs: SIGTERM, then
@@ -367,7 +394,10 @@ class Runner:
         while (code := proc.poll()) is None:
             now = time.monotonic()
             if now - listed >= 1.0:  # remember the job's processes, to kill strays at the end
-                proc.job_pids()
+                if self._plan is not None:
+                    self._account_memory(proc, self._plan)
+                else:
+                    proc.job_pids()
                 listed = now
             if self._stop is None and deadline is not None and now >= deadline:
                 self._stop = StopRequest(reason=Reason.AUTO_STOP)

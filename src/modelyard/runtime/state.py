@@ -53,6 +53,8 @@ class RuntimeState(BaseModel):
     staging_transient, hang, stopped, auto_stop, or lost (set by the executor when the
     runtime vanished). The service's retry policy decides on it."""
     attempt: int = 0
+    peak_memory_bytes: int | None = None
+    """Largest resident memory of the job's processes together, sampled every second."""
     updated_at: float = Field(default_factory=time.time)
 
 

@@ -149,21 +149,22 @@ class JobService:
             self.refresh(job_id, dispatch=False)
         self.scheduler.dispatch(self._start)
 
-    def _start(self, row: JobRow) -> None:
+    def _start(self, row: JobRow, cpu_set: list[int] | None = None) -> None:
         # Claim the job first so that two dispatchers never start it twice.
         now = time.time()
         records = [*(row.running_records or []), {"start_at": ms(now), "start_type": "init"}]
+        plan_json = {**row.plan, "cpu_set": cpu_set}
         with self.db.session() as s:
             claimed = s.execute(
                 update(JobRow).where(JobRow.id == row.id, JobRow.phase == Phase.PENDING.value)
                 .values(phase=Phase.RUNNING.value, secondary_phase="Creating", message=None,
-                        updated_at=now, running_records=records)
+                        updated_at=now, running_records=records, plan=plan_json)
             ).rowcount  # type: ignore[attr-defined]
             if claimed:
                 s.add(_event(row.id, f"Job scheduled with flavor {row.plan.get('flavor_id')}"))
         if not claimed:
             return
-        plan = RunPlan.model_validate(row.plan)
+        plan = RunPlan.model_validate(plan_json)
         try:
             self.executor.submit(plan, Path(row.job_dir))
         except Exception as exc:

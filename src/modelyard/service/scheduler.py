@@ -10,6 +10,7 @@ over-commit the node or start a job twice.
 from __future__ import annotations
 
 import fcntl
+import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -56,9 +57,16 @@ class Scheduler:
         return Resources(node_cpus(self.settings), node_memory_gb(self.settings),
                          self.settings.node_gpus)
 
-    def dispatch(self, start: Callable[[JobRow], None]) -> None:
-        """Starts every pending job that fits, in queue order; marks the rest Queuing with
-        a message that says what they wait for."""
+    def cores(self) -> list[int]:
+        """The node's cores that jobs can be pinned to; none when the configured node is
+        bigger than this machine (then jobs share the cores, unpinned)."""
+        real = sorted(os.sched_getaffinity(0))
+        n = node_cpus(self.settings)
+        return real[:n] if n <= len(real) else []
+
+    def dispatch(self, start: Callable[[JobRow, list[int] | None], None]) -> None:
+        """Starts every pending job that fits, in queue order, on cores nobody else holds;
+        marks the rest Queuing with a message that says what they wait for."""
         with self._lock():
             with self.db.session() as s:
                 active = list(s.scalars(select(JobRow).where(
@@ -66,14 +74,19 @@ class Scheduler:
                 pending = list(s.scalars(select(JobRow).where(
                     JobRow.phase == Phase.PENDING.value).order_by(*QUEUE_ORDER)))
             free = self.capacity()
+            free_cores = self.cores()
             for row in active:
                 free.take(Resources.of(row))
+                held = set(row.plan.get("cpu_set") or [])
+                free_cores = [c for c in free_cores if c not in held]
             blocked_by: JobRow | None = None
             for position, row in enumerate(pending, start=1):
                 need = Resources.of(row)
                 if blocked_by is None and free.fits(need):
                     free.take(need)
-                    start(row)
+                    mine = free_cores[:row.cpus] if len(free_cores) >= row.cpus else None
+                    free_cores = free_cores[len(mine or []):]
+                    start(row, mine)
                     continue
                 if blocked_by is None:
                     blocked_by = row

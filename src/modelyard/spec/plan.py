@@ -55,6 +55,9 @@ class RunPlan(BaseModel):
     max_run_seconds: int | None = None
     cpus: int | None = None
     """Cores of the job's flavor: the runtime pins the job to them and sets thread counts."""
+    cpu_set: list[int] | None = None
+    """The cores reserved for the job (set by the scheduler when the node's cores exist);
+    the runtime pins itself and with it every process of the job to them."""
     memory_gb: float | None = None
     """Memory of the job's flavor: the runtime accounts for it (and limits where it can)."""
     gpus: int = 0
