@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from modelyard.cli import algorithm, fs, job, search, storage
+from modelyard.cli import algorithm, fs, job, search, server, storage
 from modelyard.cli.errors import ErrorHandlingGroup
 
 app = typer.Typer(
@@ -17,9 +17,9 @@ app = typer.Typer(
 app.add_typer(algorithm.app, name="algorithm", help="Define and manage algorithms.")
 app.add_typer(job.app, name="job", help="Run and manage training jobs.")
 app.add_typer(storage.app, name="storage", help="Copy and list object storage.")
-app.command("server")(__import__("modelyard.cli.server", fromlist=["serve"]).serve)
 app.add_typer(fs.app, name="fs", help="File systems: preload data, mount it in jobs.")
 app.add_typer(search.app, name="search", help="Search hyperparameters automatically.")
+app.command("server")(server.serve)
 
 
 def main() -> None:
