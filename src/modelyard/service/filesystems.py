@@ -10,6 +10,7 @@ read-only enforced by the kernel in the sandbox.
 from __future__ import annotations
 
 import builtins
+import contextlib
 import os
 import shutil
 import time
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from modelyard.service.errors import Conflict, NotFound
 from modelyard.service.fs_tasks import (
@@ -113,6 +115,11 @@ class FileSystemService:
                                 status=AVAILABLE, description=description,
                                 created_at=now, updated_at=now)
             s.add(row)
+            try:
+                s.flush()
+            except IntegrityError:  # another process created the same name just now
+                raise Conflict(f"file system {name!r} already exists in project "
+                               f"{project}") from None
         return self._record(row)
 
     def _check_path(self, path: str | Path) -> Path:
@@ -192,7 +199,8 @@ class FileSystemService:
             if not any(src == root or root in src.parents for src in sources):
                 continue
             if self.refresh_job is not None:
-                self.refresh_job(job.id)  # the runtime may have ended since we last looked
+                with contextlib.suppress(Exception):  # a stale row still counts as a user
+                    self.refresh_job(job.id)  # the runtime may have ended since we looked
                 with self.db.session() as s:
                     fresh = s.get(JobRow, job.id)
                 if fresh is None or Phase(fresh.phase).is_final:

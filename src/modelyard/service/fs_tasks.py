@@ -71,9 +71,11 @@ def worker_env(settings: Settings) -> dict[str, str]:
     env = dict(os.environ)
     for name in type(settings).model_fields:
         value = getattr(settings, name)
-        if value is None or not isinstance(value, str | int | float | Path):
-            continue
-        env[f"MODELYARD_{name.upper()}"] = str(value)
+        key = f"MODELYARD_{name.upper()}"
+        if value is None:
+            env.pop(key, None)  # unset here means unset there, whatever the parent's env says
+        elif isinstance(value, str | int | float | Path):
+            env[key] = str(value)
     return env
 
 
