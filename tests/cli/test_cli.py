@@ -119,3 +119,18 @@ def test_real_process_never_prints_a_traceback(home: Path) -> None:
     assert proc.returncode == 2
     assert proc.stderr.strip() == "error: training job 'nope' not found"
     assert "Traceback" not in proc.stdout + proc.stderr
+
+
+def test_run_options_become_the_job_spec(tmp_path: Path) -> None:
+    """--retries, --mount, --priority and --max-time reach the same rules as the API."""
+    cli("algorithm", "create", "-f", str(write_algorithm(tmp_path)))
+    base = ["job", "run", "-a", "digits", "-i", "data_url=obs://demo/d/",
+            "-o", "train_url=obs://demo/o/"]
+    code, out = cli(*base, "--retries", "7")
+    assert code == 2 and "fault-tolerance/job-retry-num: '7'" in out and "0 to 3" in out
+    code, out = cli(*base, "--mount", "fs1:/data:/cache")
+    assert code == 2 and "/cache" in out
+    code, out = cli(*base, "--priority", "9")
+    assert code == 2 and "priority" in out
+    code, out = cli("job", "flavors")
+    assert code == 0 and "modelarts.vm.cpu.1u" in out

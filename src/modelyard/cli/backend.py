@@ -27,6 +27,7 @@ class Backend(Protocol):
     def delete_job(self, job_id: str) -> None: ...
     def job_events(self, job_id: str) -> list[dict[str, Any]]: ...
     def follow_log(self, job_id: str, follow: bool) -> Iterator[str]: ...
+    def list_flavors(self) -> list[dict[str, Any]]: ...
 
 
 class EmbeddedBackend:
@@ -65,6 +66,11 @@ class EmbeddedBackend:
 
     def job_events(self, job_id: str) -> list[dict[str, Any]]:
         return self.service.jobs.events(self.project, job_id)[0]
+
+    def list_flavors(self) -> list[dict[str, Any]]:
+        from modelyard.service.catalog import flavors
+
+        return [f.record() for f in flavors(self.service.settings)]
 
     def follow_log(self, job_id: str, follow: bool) -> Iterator[str]:
         """Yields the log as it grows; with ``follow``, until the job reaches a final phase."""

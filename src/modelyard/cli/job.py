@@ -15,6 +15,7 @@ from modelyard.cli.context import backend, console, parse_pairs
 from modelyard.cli.errors import UserFacingError
 from modelyard.spec.loader import read_document
 from modelyard.spec.status import Phase
+from modelyard.spec.volumes import parse_mount_option
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -43,7 +44,14 @@ def run(
         None, "--output", "-o", help="Output NAME=URL or NAME=URL,prefetch"
     ),
     env: list[str] | None = typer.Option(None, "--env", "-e", help="Environment NAME=VALUE"),
-    flavor: str | None = typer.Option(None, "--flavor", help="Flavor id"),
+    flavor: str | None = typer.Option(None, "--flavor", help="Flavor id (modelyard job flavors)"),
+    mount: list[str] | None = typer.Option(
+        None, "--mount", help="File system INSTANCE:DIR_IN_FS:MOUNT_PATH[:ro]"),
+    retries: int | None = typer.Option(
+        None, "--retries", help="Restarts after a failure (0-3, fault-tolerance/job-retry-num)"),
+    priority: int | None = typer.Option(None, "--priority", help="Queue priority 1-3"),
+    max_time: int | None = typer.Option(
+        None, "--max-time", help="Stop the job after this many seconds (spec.auto_stop)"),
     wait: bool = typer.Option(False, "--wait", help=WAIT_HELP),
 ) -> None:
     """Run a training job from an algorithm."""
@@ -59,9 +67,20 @@ def run(
         if flag:
             item["prefetch_to_local"] = True
         outputs.append(item)
+    spec: dict[str, Any] = {}
+    if flavor:
+        spec["resource"] = {"flavor_id": flavor, "node_count": 1}
+    if mount:
+        spec["volumes"] = [parse_mount_option(m, "--mount") for m in mount]
+    if priority is not None:
+        spec["schedule_policy"] = {"priority": priority}
+    if max_time is not None:
+        spec["auto_stop"] = {"enabled": True, "duration_seconds": max_time}
+    annotations = {} if retries is None else {"fault-tolerance/job-retry-num": str(retries)}
     data: dict[str, Any] = {
         "kind": "job",
-        "metadata": {"name": name or f"{algorithm}-{time.strftime('%Y%m%d-%H%M%S')}"[:64]},
+        "metadata": {"name": name or f"{algorithm}-{time.strftime('%Y%m%d-%H%M%S')}"[:64],
+                     "annotations": annotations},
         "algorithm": {
             "name": algorithm,
             "parameters": parameters,
@@ -70,7 +89,7 @@ def run(
             "outputs": outputs,
             "environments": dict(parse_pairs(env, "--env")),
         },
-        "spec": {"resource": {"flavor_id": flavor, "node_count": 1}} if flavor else {},
+        "spec": spec,
     }
     _submit(data, wait)
 
@@ -149,6 +168,17 @@ def events(job_id: str) -> None:
     table = Table("TIME", "LEVEL", "SOURCE", "MESSAGE")
     for e in backend().job_events(job_id):
         table.add_row(e["time"], e["level"], e["source"], e["message"])
+    console.print(table)
+
+
+@app.command("flavors")
+def flavors() -> None:
+    """List the flavors jobs can ask for (spec.resource.flavor_id)."""
+    table = Table("FLAVOR", "TYPE", "CPU", "MEMORY", "GPU")
+    for f in backend().list_flavors():
+        info = f["flavor_info"]
+        table.add_row(f["flavor_id"], f["flavor_type"], str(info["cpu"]["core_num"]),
+                      f"{info['memory']['size']:g} GB", str(info.get("gpu", {}).get("unit_num", 0)))
     console.print(table)
 
 

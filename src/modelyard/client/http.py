@@ -290,3 +290,6 @@ class HttpBackend:
 
     def follow_log(self, job_id: str, follow: bool) -> Iterator[str]:
         return self.client.stream_log(job_id, follow=follow)
+
+    def list_flavors(self) -> list[dict[str, Any]]:
+        return self.client.flavors()
