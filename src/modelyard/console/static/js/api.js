@@ -68,12 +68,16 @@ function sdkDate() {
   return new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+/, '');
 }
 
-// SDK-HMAC-SHA256, as huaweicloudsdkcore signs (see modelyard/auth.py).
 function sign(method, url, headers, body) {
   const keys = savedKeys();
-  if (!keys) return headers;
+  return keys ? signHeaders(method, url, headers, body, keys, sdkDate()) : headers;
+}
+
+// SDK-HMAC-SHA256, as huaweicloudsdkcore signs (see modelyard/auth.py): the given headers
+// plus X-Sdk-Date and Authorization.
+export function signHeaders(method, url, headers, body, keys, date) {
   const u = new URL(url, window.location.origin);
-  const out = { ...headers, 'X-Sdk-Date': sdkDate() };
+  const out = { ...headers, 'X-Sdk-Date': date };
   let payload;
   if (body instanceof Blob || body instanceof ArrayBuffer) {
     out['X-Sdk-Content-Sha256'] = 'UNSIGNED-PAYLOAD';

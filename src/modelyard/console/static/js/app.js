@@ -1,7 +1,7 @@
 // The console shell: header, navigation, hash router, language and project switches.
-import { h, clear } from './dom.js';
+import { h, add, clear } from './dom.js';
 import { t, setLang, detectLang, getLang, LANGS } from './i18n.js';
-import { project, setProject, auth, saveKeys, savedKeys } from './api.js';
+import { project, setProject, auth, saveKeys, savedKeys, ApiError } from './api.js';
 import { errorPanel } from './errors.js';
 
 const PAGES = [
@@ -42,7 +42,7 @@ function shell() {
   const signOut = auth.mode === 'keys' && savedKeys()
     ? h('button', { type: 'button', class: 'small secondary', onclick: () => { saveKeys(null); window.location.reload(); } }, t('auth.sign_out'))
     : null;
-  app.append(
+  add(app, 
     h('header', { class: 'topbar' },
       navToggle,
       h('a', { class: 'brand', href: '#/' }, h('img', { src: '/console/img/logo.svg', alt: '', width: 24, height: 24 }), h('span', null, 'ModelYard')),
@@ -88,7 +88,7 @@ async function route() {
   } catch (err) {
     if (seq !== renderSeq) return;
     clear(main).appendChild(errorPanel(err));
-    console.error(err); // for developers; the page shows the message only
+    if (!(err instanceof ApiError)) console.error(err); // for developers; the page shows the message only
   }
 }
 

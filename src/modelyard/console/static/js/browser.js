@@ -1,8 +1,23 @@
 // Object-storage browser: a listing widget (storage page, job outputs) and a picker dialog.
-import { h, clear, fmtBytes, fmtTime } from './dom.js';
+import { h, add, clear, fmtBytes, fmtTime } from './dom.js';
 import { t } from './i18n.js';
 import { get, v2, download } from './api.js';
 import { errorPanel } from './errors.js';
+
+// Small inline icons (emoji need a colour-emoji font, which servers often lack).
+function icon(kind) {
+  const NS = 'http://www.w3.org/2000/svg';
+  const svg = document.createElementNS(NS, 'svg');
+  svg.setAttribute('viewBox', '0 0 16 16');
+  svg.setAttribute('class', `icon ${kind}`);
+  svg.setAttribute('aria-hidden', 'true');
+  const path = document.createElementNS(NS, 'path');
+  path.setAttribute('d', kind === 'folder'
+    ? 'M1.5 3.5h4.2l1.5 1.6h7.3v8.4h-13z'
+    : 'M3.5 1.5h6l3 3v10h-9z M9.5 1.5v3h3');
+  svg.appendChild(path);
+  return svg;
+}
 
 export async function listFolder(url) {
   return get(v2('/storage/objects'), { url });
@@ -37,13 +52,13 @@ export function listingTable(listing, opts = {}) {
   }
   for (const f of listing.folders) {
     rows.push(h('tr', { class: 'folder', 'data-url': f.url },
-      h('td', null, h('a', { href: '#', onclick: (e) => { e.preventDefault(); opts.onFolder(f.url); } }, `📁 ${f.name}/`)),
+      h('td', null, h('a', { href: '#', onclick: (e) => { e.preventDefault(); opts.onFolder(f.url); } }, icon('folder'), ` ${f.name}/`)),
       h('td', null, ''), h('td', null, ''),
       h('td', { class: 'actions' }, opts.onPickFolder ? h('button', { type: 'button', class: 'small', onclick: () => opts.onPickFolder(f.url) }, t('storage.select')) : '')));
   }
   for (const o of listing.objects) {
     rows.push(h('tr', { class: 'object', 'data-url': o.url },
-      h('td', null, opts.onFile ? h('a', { href: '#', onclick: (e) => { e.preventDefault(); opts.onFile(o); } }, `📄 ${o.name}`) : `📄 ${o.name}`),
+      h('td', null, opts.onFile ? h('a', { href: '#', onclick: (e) => { e.preventDefault(); opts.onFile(o); } }, icon('file'), ` ${o.name}`) : h('span', null, icon('file'), ` ${o.name}`)),
       h('td', { class: 'num' }, fmtBytes(o.size)),
       h('td', null, o.mtime ? fmtTime(o.mtime * 1000) : '—'),
       h('td', { class: 'actions' },
@@ -96,7 +111,7 @@ export function pickLocation({ start = '', mode = 'dir', title } = {}) {
       try {
         const listing = await listFolder(u);
         current = listing.url; urlInput.value = listing.url;
-        clear(body).append(crumbs(listing.url, go), listingTable(listing, {
+        add(clear(body), crumbs(listing.url, go), listingTable(listing, {
           onFolder: go,
           downloads: false,
           onPickFolder: mode === 'dir' ? (f) => finish(f) : null,
@@ -112,7 +127,7 @@ export function pickLocation({ start = '', mode = 'dir', title } = {}) {
     dlg.showModal();
     listBuckets().then((items) => {
       if (items.length) {
-        bucketBar.append(h('span', { class: 'hint' }, t('storage.buckets')), ' ',
+        add(bucketBar, h('span', { class: 'hint' }, t('storage.buckets')), ' ',
           ...items.map((b) => h('button', { type: 'button', class: 'chip', onclick: () => go(b.url) }, b.name)));
       }
     });

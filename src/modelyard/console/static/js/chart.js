@@ -15,6 +15,17 @@ function nice(v) {
   return String(Number(v.toPrecision(4)));
 }
 
+// Up to 6 ticks on round numbers (whole numbers when x counts steps).
+function xTicks(lo, hi, integers) {
+  const raw = (hi - lo) / 5;
+  const mag = 10 ** Math.floor(Math.log10(raw || 1));
+  let step = [1, 2, 5, 10].map((m) => m * mag).find((v) => v >= raw) || raw;
+  if (integers) step = Math.max(1, Math.round(step));
+  const out = [];
+  for (let v = Math.ceil(lo / step) * step; v <= hi + 1e-9; v += step) out.push(Number(v.toPrecision(10)));
+  return out;
+}
+
 export function lineChart(title, points, { xLabel = '', width = 360, height = 200, dots = false, color = '#2f6fdf', highlight = null } = {}) {
   const pad = { l: 48, r: 12, t: 26, b: 30 };
   const svg = s('svg', { viewBox: `0 0 ${width} ${height}`, class: 'chart', role: 'img', 'aria-label': title, preserveAspectRatio: 'xMidYMid meet' });
@@ -34,8 +45,7 @@ export function lineChart(title, points, { xLabel = '', width = 360, height = 20
     svg.appendChild(s('line', { x1: pad.l, x2: pad.l + W, y1: Y(yv), y2: Y(yv), class: 'grid' }));
     svg.appendChild(s('text', { x: pad.l - 6, y: Y(yv) + 4, class: 'tick', 'text-anchor': 'end' }, nice(yv)));
   }
-  for (let i = 0; i <= 4; i += 1) {
-    const xv = x0 + ((x1 - x0) * i) / 4;
+  for (const xv of xTicks(x0, x1, pts.every(([x]) => Number.isInteger(x)))) {
     svg.appendChild(s('text', { x: X(xv), y: pad.t + H + 16, class: 'tick', 'text-anchor': 'middle' }, nice(xv)));
   }
   if (xLabel) svg.appendChild(s('text', { x: pad.l + W, y: height - 2, class: 'tick', 'text-anchor': 'end' }, xLabel));

@@ -29,6 +29,12 @@ function append(el, children) {
   }
 }
 
+// Like el.append(), but skips null/undefined/false (native append would print "null").
+export function add(el, ...children) {
+  append(el, children);
+  return el;
+}
+
 export function clear(el) {
   while (el.firstChild) el.removeChild(el.firstChild);
   return el;

@@ -48,8 +48,12 @@ export function showError(root, err, summary) {
       target.after(shown);
     } else {
       shown = h('div', { class: 'field-error', role: 'alert', 'data-error-for': err.field }, message);
-      const wrap = target.closest('.field') || target;
-      if (wrap === target) target.after(shown); else wrap.appendChild(shown);
+      if (target.matches('input, select, textarea, button')) {
+        const wrap = target.closest('.field');
+        if (wrap) wrap.appendChild(shown); else target.after(shown);
+      } else {
+        target.appendChild(shown); // a section or a whole field: the message goes inside
+      }
     }
     if (target.focus && target.matches('input, select, textarea')) target.focus({ preventScroll: true });
     shown.scrollIntoView({ block: 'center', behavior: 'smooth' });

@@ -31,6 +31,9 @@ export class MetricParser {
     const stepPair = pairs.find(([k]) => STEP_KEYS.includes(k.toLowerCase()));
     const values = pairs.filter((p) => p !== stepPair);
     if (!values.length) return false;
+    // Once the log counts steps, a line without one is a summary ("accuracy=0.95" at the
+    // end), not another step.
+    if (!stepPair && this.stepKey) return false;
     this.counter += 1;
     const x = stepPair ? stepPair[1] : this.counter;
     if (stepPair) this.stepKey = stepPair[0];
@@ -41,8 +44,7 @@ export class MetricParser {
     return true;
   }
 
-  // Metrics with at least two points are worth a chart; one point is a final summary.
   charts(max = 6) {
-    return [...this.series.entries()].filter(([, pts]) => pts.length >= 2).slice(0, max);
+    return [...this.series.entries()].filter(([, pts]) => pts.length >= 1).slice(0, max);
   }
 }

@@ -1,5 +1,5 @@
 // Algorithms: list, create and edit (four implementation modes, hyperparameters, channels).
-import { h, clear, fmtTime, field, debounce } from '../dom.js';
+import { h, add, clear, fmtTime, field, debounce } from '../dom.js';
 import { t } from '../i18n.js';
 import { get, post, put, del, v2, ApiError } from '../api.js';
 import { clearErrors, showError, errorPanel } from '../errors.js';
@@ -32,8 +32,8 @@ function engineText(jc) {
 // ------------------------------------------------------------------ list
 async function renderList(main) {
   const search = h('input', { type: 'search', placeholder: t('algorithms.search'), 'aria-label': t('algorithms.search') });
-  const body = h('div');
-  main.append(
+  const body = h('div', null, h('div', { class: 'loading' }, t('common.loading')));
+  add(main, 
     h('div', { class: 'page-head' }, h('h1', null, t('algorithms.title')),
       h('div', { class: 'actions' }, h('a', { class: 'button primary', href: '#/algorithms/new' }, t('algorithms.create')))),
     takeFlash(),
@@ -110,7 +110,7 @@ export function paramRow(p = {}) {
   vt.addEventListener('change', sync);
   sync();
   const constraintCell = h('td', { class: 'constraint' }, vt, rangeBox, en);
-  tr.append(h('td', null, name), h('td', null, type), h('td', null, value), constraintCell,
+  add(tr, h('td', null, name), h('td', null, type), h('td', null, value), constraintCell,
     h('td', { class: 'center' }, req), h('td', null, desc), h('td', null, removeButton(tr)));
   tr._controls = { name, type, value, vt, lo, hi, en, req, desc, constraintCell };
   return tr;
@@ -148,7 +148,7 @@ function inputRow(ch = {}) {
   const dt = ((ch.remote_constraints || [])[0] || {}).data_type || 'obs';
   const kind = select([['obs', t('channels.obs')], ['dataset', t('channels.dataset')]], dt, { class: 'c-kind', 'aria-label': t('channels.constraint') });
   const desc = h('input', { class: 'c-desc', value: ch.description || '', 'aria-label': t('channels.description') });
-  tr.append(h('td', null, name), h('td', null, am), h('td', null, kind), h('td', null, desc), h('td', null, removeButton(tr)));
+  add(tr, h('td', null, name), h('td', null, am), h('td', null, kind), h('td', null, desc), h('td', null, removeButton(tr)));
   tr._controls = { name, am, kind, desc };
   return tr;
 }
@@ -160,7 +160,7 @@ function outputRow(ch = {}) {
   const am = select([['parameter', t('channels.parameter')], ['env', t('channels.env')]], ch.access_method || 'parameter', { class: 'c-am', 'aria-label': t('channels.access_method') });
   const pf = h('input', { type: 'checkbox', class: 'c-prefetch', checked: !!ch.prefetch_to_local, 'aria-label': t('channels.prefetch') });
   const desc = h('input', { class: 'c-desc', value: ch.description || '', 'aria-label': t('channels.description') });
-  tr.append(h('td', null, name), h('td', null, am), h('td', { class: 'center' }, pf), h('td', null, desc), h('td', null, removeButton(tr)));
+  add(tr, h('td', null, name), h('td', null, am), h('td', { class: 'center' }, pf), h('td', null, desc), h('td', null, removeButton(tr)));
   tr._controls = { name, am, pf, desc };
   return tr;
 }
@@ -188,7 +188,7 @@ function envRow(name = '', value = '') {
   const tr = h('tr', { class: 'env-row' });
   const n = h('input', { class: 'e-name', value: name, 'aria-label': t('env.name'), spellcheck: 'false' });
   const v = h('input', { class: 'e-value', value, 'aria-label': t('env.value') });
-  tr.append(h('td', null, n), h('td', null, v), h('td', null, removeButton(tr)));
+  add(tr, h('td', null, n), h('td', null, v), h('td', null, removeButton(tr)));
   tr._controls = { n, v };
   return tr;
 }
@@ -301,7 +301,7 @@ async function renderForm(main, id, ctx) {
   const params = editorTable('params', ['params.name', 'params.type', 'params.default', 'params.constraint', 'params.required', 'params.description', ''],
     [], 'params.add', () => paramRow());
   const importInput = h('input', { type: 'file', accept: '.json,.yaml,.yml,application/json,text/yaml', hidden: true, 'data-testid': 'import-params' });
-  const importMsg = h('div', { class: 'import-msg', role: 'status' });
+  const importMsg = h('div', { class: 'import-msg', role: 'status', 'data-testid': 'params-import-msg' });
   importInput.addEventListener('change', async () => {
     const file = importInput.files[0];
     if (!file) return;
@@ -363,10 +363,10 @@ async function renderForm(main, id, ctx) {
     command.value = jc.command || '';
     workingDir.value = jc.working_dir || '';
     customization.checked = !!jc.parameters_customization;
-    clear(params.tbody).append(...(jc.parameters || []).map((p) => paramRow(p)));
-    clear(inputs.tbody).append(...(jc.inputs || []).map((c) => inputRow(c)));
-    clear(outputs.tbody).append(...(jc.outputs || []).map((c) => outputRow(c)));
-    clear(envs.tbody).append(...Object.entries(jc.environments || {}).map(([k, v]) => envRow(k, v)));
+    add(clear(params.tbody), ...(jc.parameters || []).map((p) => paramRow(p)));
+    add(clear(inputs.tbody), ...(jc.inputs || []).map((c) => inputRow(c)));
+    add(clear(outputs.tbody), ...(jc.outputs || []).map((c) => outputRow(c)));
+    add(clear(envs.tbody), ...Object.entries(jc.environments || {}).map(([k, v]) => envRow(k, v)));
     syncMode();
   }
 
@@ -420,7 +420,7 @@ async function renderForm(main, id, ctx) {
     fileInput.value = '';
   });
 
-  form.append(
+  add(form, 
     summary,
     h('section', { class: 'panel' }, h('h2', null, t('algorithms.basics')),
       h('div', { class: 'grid2' },
@@ -459,7 +459,7 @@ async function renderForm(main, id, ctx) {
     }
   });
 
-  main.append(
+  add(main, 
     h('div', { class: 'page-head' },
       h('h1', null, original ? t('algorithms.edit_title', { name: original.metadata.name }) : t('algorithms.new_title')),
       h('div', { class: 'actions' },

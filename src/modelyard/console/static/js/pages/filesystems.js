@@ -1,5 +1,5 @@
 // File systems: instances, and their preload/import/export tasks with progress.
-import { h, clear, fmtTime, fmtBytes, field } from '../dom.js';
+import { h, add, clear, fmtTime, fmtBytes, field } from '../dom.js';
 import { t } from '../i18n.js';
 import { get, post, del, v2, ApiError } from '../api.js';
 import { clearErrors, showError, errorPanel } from '../errors.js';
@@ -17,7 +17,7 @@ function progressBar(task) {
 }
 
 export async function render(main, ctx) {
-  const list = h('div');
+  const list = h('div', { class: 'fs-list' }, h('div', { class: 'loading' }, t('common.loading')));
   const tasksBox = h('div');
   let selected = ctx.query.fs || null;
   let timer = null;
@@ -27,7 +27,7 @@ export async function render(main, ctx) {
   const name = h('input', { 'data-field': 'name', spellcheck: 'false' });
   const path = h('input', { 'data-field': 'path', spellcheck: 'false', placeholder: t('fs.path_default') });
   const desc = h('input', { 'data-field': 'description' });
-  createForm.append(summary, h('div', { class: 'grid3' }, field('fs.name', name, { required: true }), field('fs.path', path), field('fs.description', desc)),
+  add(createForm, summary, h('div', { class: 'grid3' }, field('fs.name', name, { required: true }), field('fs.path', path), field('fs.description', desc)),
     h('div', { class: 'form-actions' }, h('button', { type: 'submit', class: 'primary' }, t('fs.create'))));
   createForm.addEventListener('submit', async (e) => {
     e.preventDefault();
@@ -45,7 +45,7 @@ export async function render(main, ctx) {
     }
   });
 
-  main.append(h('div', { class: 'page-head' }, h('h1', null, t('fs.title'))),
+  add(main, h('div', { class: 'page-head' }, h('h1', null, t('fs.title'))),
     h('p', { class: 'hint' }, t('fs.hint')),
     list,
     h('details', { class: 'panel' }, h('summary', null, t('fs.create')), createForm),
@@ -100,7 +100,7 @@ export async function render(main, ctx) {
         if (err instanceof ApiError) showError(taskForm, err, tSummary); else tSummary.prepend(errorPanel(err));
       }
     });
-    clear(tasksBox).append(h('section', { class: 'panel' }, h('h2', null, t('fs.tasks_of', { name: fsName })),
+    add(clear(tasksBox), h('section', { class: 'panel' }, h('h2', null, t('fs.tasks_of', { name: fsName })),
       tasks.length ? h('div', { class: 'table-wrap' }, h('table', { class: 'list tasks' },
         h('thead', null, h('tr', null, ['fs.task_type', 'fs.src', 'fs.dest', 'fs.status', 'fs.progress'].map((k) => h('th', null, t(k))))),
         h('tbody', null, tasks.map((task) => h('tr', null,

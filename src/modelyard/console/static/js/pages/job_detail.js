@@ -1,5 +1,5 @@
 // One training job: status, live log, metrics chart, events, configuration, outputs.
-import { h, clear, fmtTime, fmtDuration, phaseBadge, isFinal } from '../dom.js';
+import { h, add, clear, fmtTime, fmtDuration, phaseBadge, isFinal } from '../dom.js';
 import { t } from '../i18n.js';
 import { get, post, del, v2, raw } from '../api.js';
 import { errorPanel } from '../errors.js';
@@ -50,7 +50,7 @@ export async function render(main, ctx, id) {
   }
   tabs.forEach(([key, label]) => tabBar.appendChild(h('button', { type: 'button', role: 'tab', 'data-tab': key, onclick: () => showTab(key) }, t(label))));
 
-  main.append(
+  add(main, 
     h('div', { class: 'page-head' }, h('div', null, h('div', { class: 'crumb' }, h('a', { href: '#/jobs' }, t('jobs.title')), ' /'), title), actions),
     notice,
     h('section', { class: 'panel' }, info),
@@ -60,10 +60,10 @@ export async function render(main, ctx, id) {
   // ---------------------------------------------------------------- status
   function drawStatus() {
     const s = job.status || {};
-    clear(title).append(job.metadata.name, ' ', phaseBadge(s.phase, s.secondary_phase));
+    add(clear(title), job.metadata.name, ' ', phaseBadge(s.phase, s.secondary_phase));
     title.dataset.phase = s.phase;
     const final = isFinal(s.phase);
-    clear(actions).append(
+    add(clear(actions), 
       !final ? h('button', { type: 'button', class: 'danger', 'data-action': 'stop', disabled: s.phase === 'Terminating', onclick: stop }, t('job.stop')) : null,
       h('a', { class: 'button secondary', href: `#/jobs/new?copy=${encodeURIComponent(id)}`, 'data-action': 'copy' }, t('job.copy')),
       final ? h('button', { type: 'button', class: 'danger', 'data-action': 'delete', onclick: remove }, t('common.delete')) : null);
@@ -71,7 +71,7 @@ export async function render(main, ctx, id) {
     const res = s.resource || {};
     const spec = job.spec || {};
     const ann = job.metadata.annotations || {};
-    clear(info).append(
+    add(clear(info), 
       h('dt', null, t('job.status')), h('dd', { 'data-testid': 'phase' }, t(`phase.${s.phase}`, {}, s.phase)),
       h('dt', null, t('job.secondary_phase')), h('dd', { 'data-testid': 'secondary-phase' }, s.secondary_phase ? t(`phase.${s.secondary_phase}`, {}, s.secondary_phase) : '—'),
       h('dt', null, t('jobs.algorithm')), h('dd', null, job.algorithm.id ? h('a', { href: `#/algorithms/${encodeURIComponent(job.algorithm.id)}` }, job.algorithm.name || job.algorithm.id) : (job.algorithm.name || t('job.inline'))),
@@ -101,7 +101,7 @@ export async function render(main, ctx, id) {
     const rows = (items, cols) => h('div', { class: 'table-wrap' }, h('table', { class: 'list' },
       h('thead', null, h('tr', null, cols.map(([k]) => h('th', null, t(k))))),
       h('tbody', null, items.map((it) => h('tr', null, cols.map(([, f]) => h('td', { class: 'mono' }, f(it))))))));
-    clear(config).append(
+    add(clear(config), 
       h('section', { class: 'panel' }, h('h2', null, t('params.title')),
         (a.parameters || []).length ? rows(a.parameters, [['params.name', (p) => p.name], ['params.value', (p) => (p.value === null || p.value === undefined ? t('job.removed') : String(p.value))]]) : h('div', { class: 'empty' }, t('job.defaults_only'))),
       h('section', { class: 'panel' }, h('h2', null, t('channels.inputs')),
@@ -129,7 +129,7 @@ export async function render(main, ctx, id) {
           if (u !== url && listing.parent === null) listing.parent = null;
           const root = url.endsWith('/') ? url : `${url}/`;
           if (listing.url === root) listing.parent = null;
-          clear(box).append(h('div', { class: 'mono sub' }, listing.url),
+          add(clear(box), h('div', { class: 'mono sub' }, listing.url),
             listingTable(listing, { onFolder: open }),
             h('a', { href: `#/storage?url=${encodeURIComponent(listing.url)}` }, t('job.open_in_storage')));
         } catch (err) {
@@ -155,7 +155,7 @@ export async function render(main, ctx, id) {
     try {
       const r = await get(`${base}/events`, { order: 'desc', limit: 200 });
       const items = r.events.slice().reverse();
-      clear(events).append(...items.map((e) => h('li', { class: `ev ${String(e.level).toLowerCase()}` },
+      add(clear(events), ...items.map((e) => h('li', { class: `ev ${String(e.level).toLowerCase()}` },
         h('span', { class: 'ev-time' }, fmtTime(e.timestamp || Date.parse(e.time))),
         h('span', { class: `ev-level ${String(e.level).toLowerCase()}` }, t(`level.${e.level}`, {}, e.level)),
         h('span', { class: 'ev-source' }, t(`source.${e.source}`, {}, e.source)),

@@ -1,5 +1,5 @@
 // Create a training job from an algorithm (or as a copy of another job).
-import { h, clear, field, stamp } from '../dom.js';
+import { h, add, clear, field, stamp } from '../dom.js';
 import { t } from '../i18n.js';
 import { get, post, v2, allAlgorithms, ApiError } from '../api.js';
 import { clearErrors, showError, errorPanel } from '../errors.js';
@@ -41,8 +41,9 @@ export async function render(main, ctx) {
   let flavors = [];
   let filesystems = null;
   let copyOf = null;
-  const [algs, fl, fs] = await Promise.allSettled([
-    allAlgorithms(), get(v2('/training-job-flavors')), get(v2('/filesystems'))]);
+  const [algs, fl, fs, sa] = await Promise.allSettled([
+    allAlgorithms(), get(v2('/training-job-flavors')), get(v2('/filesystems')), get(v2('/search-algorithms'))]);
+  const searchAlgos = sa.status === 'fulfilled' ? (sa.value.search_algo_list || []) : null;
   if (algs.status === 'rejected') throw algs.reason;
   algorithms = algs.value;
   flavors = fl.status === 'fulfilled' ? fl.value.flavors : [];
@@ -69,6 +70,7 @@ export async function render(main, ctx) {
   const retries = h('select', { 'data-field': `metadata.annotations.${RETRY}` }, [0, 1, 2, 3].map((n) => h('option', { value: n }, String(n))));
   const unconditional = h('input', { type: 'checkbox', 'data-field': 'metadata.annotations.fault-tolerance/job-unconditional-retry' });
   const envBody = h('tbody');
+  const search = searchSection();
   const submit = h('button', { type: 'submit', class: 'primary', 'data-action': 'create-job' }, t('jobs.submit'));
   let alg = null;
   let nameTouched = false;
@@ -105,7 +107,7 @@ export async function render(main, ctx) {
     };
     btn.addEventListener('click', () => { tr.classList.toggle('removed'); sync(); });
     sync();
-    tr.append(
+    add(tr, 
       h('td', { class: 'mono' }, p.name, c.required ? h('span', { class: 'req', title: t('params.required') }, ' *') : null),
       h('td', null, control),
       h('td', { class: 'sub' }, constraintText(p), p.description ? h('div', null, p.description) : null),
@@ -118,7 +120,7 @@ export async function render(main, ctx) {
     const n = h('input', { value: nameV, class: 'mono', 'aria-label': t('params.name') });
     const v = h('input', { value: valueV, 'aria-label': t('params.value') });
     const tr = h('tr', { class: 'hp-row custom' });
-    tr.append(h('td', null, n), h('td', null, v), h('td', { class: 'sub' }, t('jobs.custom_param')),
+    add(tr, h('td', null, n), h('td', null, v), h('td', { class: 'sub' }, t('jobs.custom_param')),
       h('td', null, h('button', { type: 'button', class: 'small secondary', onclick: () => tr.remove() }, t('common.remove'))));
     tr._custom = { n, v };
     return tr;
@@ -133,7 +135,7 @@ export async function render(main, ctx) {
     const path = h('input', { class: 'm-path', value: m.local_path || '', placeholder: '/data', spellcheck: 'false' });
     const ro = h('input', { type: 'checkbox', class: 'm-ro', checked: !!m.read_only });
     const tr = h('tr', { class: 'mount-row' });
-    tr.append(h('td', null, fsName), h('td', null, loc), h('td', null, path), h('td', { class: 'center' }, ro),
+    add(tr, h('td', null, fsName), h('td', null, loc), h('td', null, path), h('td', { class: 'center' }, ro),
       h('td', null, h('button', { type: 'button', class: 'small danger icon', 'aria-label': t('common.remove'), onclick: () => tr.remove() }, '✕')));
     tr._m = { fsName, loc, path, ro };
     return tr;
@@ -143,9 +145,96 @@ export async function render(main, ctx) {
     const n = h('input', { value: k, class: 'mono', 'aria-label': t('env.name') });
     const val = h('input', { value: v, 'aria-label': t('env.value') });
     const tr = h('tr', { class: 'env-row' });
-    tr.append(h('td', null, n), h('td', null, val), h('td', null, h('button', { type: 'button', class: 'small danger icon', 'aria-label': t('common.remove'), onclick: () => tr.remove() }, '✕')));
+    add(tr, h('td', null, n), h('td', null, val), h('td', null, h('button', { type: 'button', class: 'small danger icon', 'aria-label': t('common.remove'), onclick: () => tr.remove() }, '✕')));
     tr._e = { n, val };
     return tr;
+  }
+
+  // Automatic search: policies.auto_search (ModelArts' shape); each trial is a job.
+  function searchSection() {
+    const P = 'algorithm.policies.auto_search';
+    const enabled = h('input', { type: 'checkbox', 'data-testid': 'search-enabled' });
+    const metric = h('input', { value: 'accuracy', 'data-field': `${P}.reward_attrs[0].name`, spellcheck: 'false' });
+    const mode = h('select', { 'data-field': `${P}.reward_attrs[0].mode` }, h('option', { value: 'max' }, t('search.max')), h('option', { value: 'min' }, t('search.min')));
+    const regex = h('input', { 'data-field': `${P}.reward_attrs[0].regex`, spellcheck: 'false', placeholder: t('search.regex_hint') });
+    const algo = h('select', { 'data-field': `${P}.algo_configs[0].name` }, (searchAlgos || []).map((a) => h('option', { value: a.name, title: a.description }, a.name)));
+    const trials = h('input', { type: 'number', min: 1, value: 4, 'data-field': `${P}.algo_configs[0].params` });
+    const parallel = h('input', { type: 'number', min: 1, value: 1, 'data-field': `${P}.parallel_trials` });
+    const tbody = h('tbody');
+    const paramNames = () => ((alg && alg.job_config.parameters) || []).map((p) => p.name);
+    function row(sp = {}) {
+      const tr = h('tr', { class: 'sp-row' });
+      const name = h('select', { class: 'sp-name' }, paramNames().map((n) => h('option', { value: n, selected: n === sp.name }, n)));
+      const type = h('select', { class: 'sp-type' }, ['continuous', 'integer', 'discrete', 'categorical'].map((x) => h('option', { value: x, selected: x === (sp.param_type || 'continuous') }, t(`search.type_${x}`))));
+      const lo = h('input', { class: 'sp-lo', value: sp.lower_bound ?? '', placeholder: t('params.min') });
+      const hi = h('input', { class: 'sp-hi', value: sp.upper_bound ?? '', placeholder: t('params.max') });
+      const values = h('input', { class: 'sp-values', value: Array.isArray(sp.discrete_values) ? sp.discrete_values.join(', ') : (sp.discrete_values || ''), placeholder: 'a, b, c' });
+      const sync = () => {
+        const list = ['discrete', 'categorical'].includes(type.value);
+        lo.disabled = hi.disabled = list; values.disabled = !list;
+      };
+      type.addEventListener('change', sync); sync();
+      tr.append(h('td', null, name), h('td', null, type), h('td', null, lo), h('td', null, hi), h('td', null, values),
+        h('td', null, h('button', { type: 'button', class: 'small danger icon', 'aria-label': t('common.remove'), onclick: () => tr.remove() }, '✕')));
+      tr._sp = { name, type, lo, hi, values };
+      return tr;
+    }
+    const body = h('div', { class: 'search-body' },
+      h('div', { class: 'grid3' },
+        field('search.metric', metric, { hint: t('search.metric_hint') }), field('search.mode', mode), field('search.regex', regex)),
+      h('div', { class: 'grid3' }, field('search.algorithm', algo), field('search.num_samples', trials), field('search.parallel', parallel)),
+      h('div', { class: 'table-wrap' }, h('table', { class: 'edit search-params', 'data-field': `${P}.search_params` },
+        h('thead', null, h('tr', null, ['params.name', 'params.type', 'params.min', 'params.max', 'search.values', ''].map((k) => h('th', null, k ? t(k) : '')))), tbody)),
+      h('button', { type: 'button', class: 'small secondary', 'data-action': 'add-search-param', onclick: () => tbody.appendChild(row()) }, `+ ${t('search.add_param')}`));
+    const sync = () => { body.hidden = !enabled.checked; };
+    enabled.addEventListener('change', () => { if (enabled.checked && !tbody.children.length) tbody.appendChild(row()); sync(); });
+    sync();
+    const section = h('section', { class: 'panel', 'data-field': P, hidden: searchAlgos === null },
+      h('h2', null, t('search.title')),
+      h('label', { class: 'check' }, enabled, ' ', t('search.enable')), body);
+    return {
+      section,
+      reset(policy) {
+        clear(tbody);
+        enabled.checked = !!policy;
+        if (policy) {
+          const r = (policy.reward_attrs || [])[0] || {};
+          if (r.name) metric.value = r.name;
+          if (r.mode) mode.value = r.mode;
+          regex.value = r.regex || '';
+          const ac = (policy.algo_configs || [])[0] || {};
+          if (ac.name) algo.value = ac.name;
+          const ns = (ac.params || []).find((p) => p.key === 'num_samples');
+          if (ns) trials.value = ns.value;
+          if (policy.parallel_trials) parallel.value = policy.parallel_trials;
+          (policy.search_params || []).forEach((sp) => tbody.appendChild(row(sp)));
+        }
+        sync();
+      },
+      policy() {
+        if (!enabled.checked) return null;
+        const reward = { name: metric.value.trim(), mode: mode.value };
+        if (regex.value.trim()) reward.regex = regex.value.trim();
+        const params = [...tbody.querySelectorAll('tr.sp-row')].map((tr, i) => {
+          const c = tr._sp;
+          const base = `${P}.search_params[${i}]`;
+          tr.dataset.field = base;
+          c.name.dataset.field = `${base}.name`; c.type.dataset.field = `${base}.param_type`;
+          c.lo.dataset.field = `${base}.lower_bound`; c.hi.dataset.field = `${base}.upper_bound`;
+          c.values.dataset.field = `${base}.discrete_values`;
+          const sp = { name: c.name.value, param_type: c.type.value };
+          if (['discrete', 'categorical'].includes(c.type.value)) sp.discrete_values = c.values.value.split(',').map((x) => x.trim()).filter(Boolean);
+          else { sp.lower_bound = c.lo.value.trim(); sp.upper_bound = c.hi.value.trim(); }
+          return sp;
+        });
+        return {
+          reward_attrs: [reward],
+          search_params: params,
+          algo_configs: [{ name: algo.value, params: [{ key: 'num_samples', value: String(trials.value || 1), type: 'Integer' }] }],
+          parallel_trials: Number(parallel.value) || 1,
+        };
+      },
+    };
   }
 
   async function chooseAlgorithm(id, job) {
@@ -164,7 +253,7 @@ export async function render(main, ctx) {
     const jc = alg.job_config;
     if (!nameTouched && !job) name.value = `${alg.metadata.name}-${stamp()}`.slice(0, 64);
     const e = jc.engine || {};
-    algInfo.append(h('dl', { class: 'kv' },
+    add(algInfo, h('dl', { class: 'kv' },
       h('dt', null, t('algorithms.mode')), h('dd', null, t(`mode.${modeOf(jc)}`)),
       h('dt', null, t('algorithms.engine')), h('dd', { class: 'mono' }, [e.engine_name, e.engine_version, e.image_url].filter(Boolean).join(' ') || '—'),
       jc.code_dir ? [h('dt', null, t('algorithms.code_dir')), h('dd', { class: 'mono' }, jc.code_dir)] : null,
@@ -181,7 +270,7 @@ export async function render(main, ctx) {
     }
     for (const [k, v] of given) if (!defined.has(k) && v !== null) paramsBody.appendChild(customRow(k, String(v)));
     paramsSection.hidden = false;
-    paramsSection.append(h('h2', null, t('params.title')),
+    add(paramsSection, h('h2', null, t('params.title')),
       (jc.parameters || []).length || jc.parameters_customization
         ? h('div', { class: 'table-wrap' }, h('table', { class: 'edit hp' },
           h('thead', null, h('tr', null, ['params.name', 'params.value', 'params.constraint', ''].map((k) => h('th', null, k ? t(k) : '')))), paramsBody))
@@ -191,7 +280,7 @@ export async function render(main, ctx) {
     // Inputs
     const boundIn = new Map(((job && job.algorithm.inputs) || []).map((c) => [c.name, c]));
     inputsSection.hidden = !(jc.inputs || []).length;
-    inputsSection.append(h('h2', null, t('channels.inputs')));
+    add(inputsSection, h('h2', null, t('channels.inputs')));
     (jc.inputs || []).forEach((c, i) => {
       const b = boundIn.get(c.name);
       const [box, input] = locationInput({ mode: 'dir', value: b ? b.remote.obs.obs_url : '', dataField: `algorithm.inputs[${i}].remote.obs.obs_url` });
@@ -207,7 +296,7 @@ export async function render(main, ctx) {
     // Outputs
     const boundOut = new Map(((job && job.algorithm.outputs) || []).map((c) => [c.name, c]));
     outputsSection.hidden = !(jc.outputs || []).length;
-    outputsSection.append(h('h2', null, t('channels.outputs')));
+    add(outputsSection, h('h2', null, t('channels.outputs')));
     (jc.outputs || []).forEach((c, i) => {
       const b = boundOut.get(c.name);
       const [box, input] = locationInput({ mode: 'dir', value: b ? b.remote.obs.obs_url : '', dataField: `algorithm.outputs[${i}].remote.obs.obs_url` });
@@ -225,6 +314,8 @@ export async function render(main, ctx) {
       f.appendChild(h('label', { class: 'check' }, prefetch, ' ', t('channels.prefetch_job')));
       outputsSection.appendChild(f);
     });
+    const jobPolicy = job && job.algorithm.policies && job.algorithm.policies.auto_search;
+    search.reset(jobPolicy || null);
     refreshDefaults();
   }
 
@@ -274,11 +365,11 @@ export async function render(main, ctx) {
     if (flavor.value) resource.flavor_id = flavor.value;
     const spec = { resource };
     if (volumes.length) spec.volumes = volumes;
-    return {
-      kind: 'job', metadata: md,
-      algorithm: { id: alg.metadata.id, parameters, inputs, outputs, ...(Object.keys(environments).length ? { environments } : {}) },
-      spec,
-    };
+    const algorithm = { id: alg.metadata.id, parameters, inputs, outputs };
+    if (Object.keys(environments).length) algorithm.environments = environments;
+    const policy = search.policy();
+    if (policy) algorithm.policies = { auto_search: policy };
+    return { kind: 'job', metadata: md, algorithm, spec };
   }
 
   form.addEventListener('submit', async (e) => {
@@ -287,8 +378,10 @@ export async function render(main, ctx) {
     if (!alg) { showError(form, new ApiError(400, { error_msg: t('jobs.pick_algorithm'), field: 'algorithm.id' }), summary); return; }
     submit.disabled = true;
     try {
-      const job = await post(v2('/training-jobs'), body());
-      navigate(`#/jobs/${encodeURIComponent(job.metadata.id)}`);
+      const data = body();
+      const job = await post(v2('/training-jobs'), data);
+      const page = data.algorithm.policies ? 'search' : 'jobs';
+      navigate(`#/${page}/${encodeURIComponent(job.metadata.id)}`);
     } catch (err) {
       if (err instanceof ApiError) showError(form, err, summary); else summary.prepend(errorPanel(err));
     } finally {
@@ -297,7 +390,7 @@ export async function render(main, ctx) {
   });
   algSelect.addEventListener('change', () => chooseAlgorithm(algSelect.value));
 
-  form.append(summary,
+  add(form, summary,
     h('section', { class: 'panel' }, h('h2', null, t('jobs.basics')),
       h('div', { class: 'grid2' },
         field('jobs.algorithm', algSelect, { required: true }),
@@ -312,6 +405,7 @@ export async function render(main, ctx) {
         h('thead', null, h('tr', null, ['mounts.filesystem', 'mounts.storage_location', 'mounts.local_path', 'mounts.read_only', ''].map((k) => h('th', null, k ? t(k) : '')))),
         mountsBody)),
       h('button', { type: 'button', class: 'small secondary', 'data-action': 'add-mount', onclick: () => mountsBody.appendChild(mountRow()) }, `+ ${t('mounts.add')}`)),
+    search.section,
     h('section', { class: 'panel' }, h('h2', null, t('jobs.resources')),
       h('div', { class: 'grid3' },
         field('jobs.flavor', flavor),
@@ -324,7 +418,7 @@ export async function render(main, ctx) {
       h('button', { type: 'button', class: 'small secondary', onclick: () => envBody.appendChild(envRow()) }, `+ ${t('env.add')}`)),
     h('div', { class: 'form-actions' }, h('a', { class: 'button secondary', href: '#/jobs' }, t('common.cancel')), submit));
 
-  main.append(h('div', { class: 'page-head' }, h('h1', null, copyOf ? t('jobs.copy_title', { name: copyOf.metadata.name }) : t('jobs.new_title'))), form);
+  add(main, h('div', { class: 'page-head' }, h('h1', null, copyOf ? t('jobs.copy_title', { name: copyOf.metadata.name }) : t('jobs.new_title'))), form);
 
   if (copyOf) {
     const ann = copyOf.metadata.annotations || {};

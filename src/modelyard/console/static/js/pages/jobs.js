@@ -1,5 +1,5 @@
 // Training jobs: list with phase filters and search; create and detail live in their modules.
-import { h, clear, debounce } from '../dom.js';
+import { h, add, clear, debounce } from '../dom.js';
 import { t } from '../i18n.js';
 import { searchJobs } from '../api.js';
 import { errorPanel } from '../errors.js';
@@ -28,11 +28,11 @@ async function renderList(main, ctx) {
   let offset = 0;
   const search = h('input', { type: 'search', placeholder: t('jobs.search'), 'aria-label': t('jobs.search'), value: ctx.query.q || '' });
   const chips = h('div', { class: 'chips', role: 'tablist', 'aria-label': t('jobs.status') });
-  const body = h('div');
+  const body = h('div', null, h('div', { class: 'loading' }, t('common.loading')));
   const pager = h('div', { class: 'pager' });
 
   function drawChips() {
-    clear(chips).append(...PHASE_FILTERS.map(([key]) => h('button', {
+    add(clear(chips), ...PHASE_FILTERS.map(([key]) => h('button', {
       type: 'button', role: 'tab', class: `chip ${key === phase ? 'active' : ''}`, 'aria-selected': String(key === phase), 'data-filter': key,
       onclick: () => { phase = key; offset = 0; drawChips(); load(); },
     }, t(`jobs.filter_${key}`))));
@@ -51,7 +51,7 @@ async function renderList(main, ctx) {
         : h('div', { class: 'empty' }, t(q || phases ? 'common.no_match' : 'jobs.none'), ' ', q || phases ? null : h('a', { href: '#/jobs/new' }, t('jobs.create'))));
       clear(pager);
       if (page.total > PAGE) {
-        pager.append(
+        add(pager, 
           h('button', { type: 'button', class: 'small secondary', disabled: offset === 0, onclick: () => { offset = Math.max(0, offset - PAGE); load(); } }, t('common.previous')),
           h('span', null, t('common.range', { from: offset + 1, to: Math.min(offset + PAGE, page.total), total: page.total })),
           h('button', { type: 'button', class: 'small secondary', disabled: offset + PAGE >= page.total, onclick: () => { offset += PAGE; load(); } }, t('common.next')));
@@ -61,7 +61,7 @@ async function renderList(main, ctx) {
     }
   }
 
-  main.append(
+  add(main, 
     h('div', { class: 'page-head' }, h('h1', null, t('jobs.title')),
       h('div', { class: 'actions' }, h('a', { class: 'button primary', href: '#/jobs/new' }, t('jobs.create')))),
     takeFlash(),

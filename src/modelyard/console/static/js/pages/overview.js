@@ -1,5 +1,5 @@
 // Overview: counts by phase, recent jobs, and the first steps for a new user.
-import { h, clear, fmtTime, fmtDuration, phaseBadge } from '../dom.js';
+import { h, add, clear, fmtTime, fmtDuration, phaseBadge } from '../dom.js';
 import { t } from '../i18n.js';
 import { searchJobs } from '../api.js';
 import { errorPanel } from '../errors.js';
@@ -29,9 +29,9 @@ export function jobTable(items) {
 }
 
 export async function render(main) {
-  const cards = h('div', { class: 'cards' });
+  const cards = h('div', { class: 'cards' }, h('div', { class: 'loading' }, t('common.loading')));
   const recent = h('section', { class: 'panel' });
-  main.append(
+  add(main, 
     h('div', { class: 'page-head' }, h('h1', null, t('overview.title')),
       h('div', { class: 'actions' },
         h('a', { class: 'button secondary', href: '#/algorithms/new' }, t('algorithms.create')),
@@ -49,11 +49,11 @@ export async function render(main) {
     try {
       const counts = await Promise.all(COUNTS.map(([, phases]) =>
         searchJobs({ limit: 1, filters: [{ key: 'phase', operator: 'in', value: phases }] })));
-      clear(cards).append(...COUNTS.map(([key, phases, cls], i) => h('a', {
+      add(clear(cards), ...COUNTS.map(([key, phases, cls], i) => h('a', {
         class: `card ${cls}`, href: `#/jobs?phase=${key}`, 'data-count': key,
       }, h('div', { class: 'count' }, String(counts[i].total)), h('div', { class: 'label' }, t(`overview.${key}`)))));
       const latest = await searchJobs({ limit: 8 });
-      clear(recent).append(h('h2', null, t('overview.recent')),
+      add(clear(recent), h('h2', null, t('overview.recent')),
         latest.items.length ? jobTable(latest.items) : h('div', { class: 'empty' }, t('overview.no_jobs'), ' ',
           h('a', { href: '#/jobs/new' }, t('jobs.create'))));
     } catch (err) {

@@ -1,5 +1,5 @@
 // Object storage: browse buckets and folders, upload files, download objects.
-import { h, clear, fmtBytes } from '../dom.js';
+import { h, add, clear, fmtBytes } from '../dom.js';
 import { t } from '../i18n.js';
 import { raw, v2 } from '../api.js';
 import { errorPanel } from '../errors.js';
@@ -15,7 +15,7 @@ export async function render(main, ctx) {
   const drop = h('div', { class: 'dropzone', tabindex: '0' }, t('storage.drop'));
   const go = (u) => { window.location.hash = `#/storage?url=${encodeURIComponent(u)}`; };
 
-  main.append(h('div', { class: 'page-head' }, h('h1', null, t('storage.title')),
+  add(main, h('div', { class: 'page-head' }, h('h1', null, t('storage.title')),
     h('div', { class: 'actions' }, h('button', { type: 'button', class: 'primary', 'data-action': 'upload', onclick: () => fileInput.click() }, t('storage.upload')), fileInput)),
   h('p', { class: 'hint' }, t('storage.hint')),
   h('div', { class: 'toolbar' }, urlInput, h('button', { type: 'button', onclick: () => go(normal(urlInput.value)) }, t('storage.go'))),
@@ -55,7 +55,7 @@ export async function render(main, ctx) {
   async function show() {
     const items = await listBuckets();
     clear(buckets);
-    if (items.length) buckets.append(h('span', { class: 'hint' }, t('storage.buckets')), ' ', ...items.map((b) => h('a', { class: `chip ${url.startsWith(b.url) ? 'active' : ''}`, href: `#/storage?url=${encodeURIComponent(b.url)}` }, b.name)));
+    if (items.length) add(buckets, h('span', { class: 'hint' }, t('storage.buckets')), ' ', ...items.map((b) => h('a', { class: `chip ${url.startsWith(b.url) ? 'active' : ''}`, href: `#/storage?url=${encodeURIComponent(b.url)}` }, b.name)));
     if (!url) {
       drop.hidden = true;
       clear(body).appendChild(h('div', { class: 'empty' }, items.length ? t('storage.choose_bucket') : t('storage.no_buckets')));
@@ -65,7 +65,7 @@ export async function render(main, ctx) {
     clear(body).appendChild(h('div', { class: 'loading' }, t('common.loading')));
     try {
       const listing = await listFolder(url);
-      clear(body).append(listingTable(listing, { onFolder: go }));
+      add(clear(body), listingTable(listing, { onFolder: go }));
     } catch (err) {
       clear(body).appendChild(errorPanel(err));
     }
