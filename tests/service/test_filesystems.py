@@ -532,3 +532,37 @@ def test_job_with_a_broken_mount_is_refused_and_not_stored(service: Service, cod
             service.jobs.create(P, job_for("probe", "obs://out/x/", spec={"volumes": volumes}))
         assert err.value.field == field
     assert service.jobs.list(P)[1] == 0
+
+
+@pytest.mark.slow
+def test_preload_and_export_against_s3_are_incremental(s3_settings: Settings, s3_bucket: str,
+                                                       s3_prefix: str, tmp_path: Path) -> None:
+    """The same through a real S3 endpoint (SeaweedFS), where the skip rule is the ETag."""
+    from modelyard.storage.transfer import TransferEngine
+
+    src = tmp_path / "src"
+    for i in range(30):
+        (src / f"{i % 3}").mkdir(parents=True, exist_ok=True)
+        (src / f"{i % 3}" / f"{i}.bin").write_bytes(os.urandom(200 + i))
+    url = f"s3://{s3_bucket}/{s3_prefix}data/"
+    TransferEngine(s3_settings).upload(src, url)
+    service = Service(s3_settings)
+    try:
+        fss = inline(s3_settings, service.db)
+        root = Path(fss.create(P, "images")["path"])
+        first = fss.preload(P, "images", url, "/d")
+        assert first["status"] == "SUCCESS", first
+        assert (first["progress"]["files"], first["progress"]["skipped"]) == (30, 0)
+        again = fss.preload(P, "images", url, "/d")
+        assert (again["progress"]["files"], again["progress"]["skipped"]) == (0, 30)
+        (root / "d" / "0" / "new.bin").write_bytes(b"fresh")
+        out = f"s3://{s3_bucket}/{s3_prefix}back/"
+        exported = fss.export(P, "images", "/d", out)
+        assert exported["status"] == "SUCCESS", exported
+        assert exported["progress"]["files"] == 31
+        again = fss.export(P, "images", "/d", out)
+        assert (again["progress"]["files"], again["progress"]["skipped"]) == (0, 31)
+        missing = fss.preload(P, "images", f"s3://{s3_bucket}/{s3_prefix}nothing/")
+        assert missing["status"] == "FAIL" and "does not exist" in missing["message"]
+    finally:
+        service.close()
