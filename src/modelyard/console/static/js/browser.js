@@ -9,7 +9,7 @@ function icon(kind) {
   const NS = 'http://www.w3.org/2000/svg';
   const svg = document.createElementNS(NS, 'svg');
   svg.setAttribute('viewBox', '0 0 16 16');
-  svg.setAttribute('class', `icon ${kind}`);
+  svg.setAttribute('class', `ico ${kind}`);
   svg.setAttribute('aria-hidden', 'true');
   const path = document.createElementNS(NS, 'path');
   path.setAttribute('d', kind === 'folder'

@@ -63,6 +63,7 @@ export async function render(main, ctx, id) {
     add(clear(title), job.metadata.name, ' ', phaseBadge(s.phase, s.secondary_phase));
     title.dataset.phase = s.phase;
     const final = isFinal(s.phase);
+    if (final && logState.textContent === t('job.log_live')) logState.textContent = t('job.log_ended');
     add(clear(actions), 
       !final ? h('button', { type: 'button', class: 'danger', 'data-action': 'stop', disabled: s.phase === 'Terminating', onclick: stop }, t('job.stop')) : null,
       h('a', { class: 'button secondary', href: `#/jobs/new?copy=${encodeURIComponent(id)}`, 'data-action': 'copy' }, t('job.copy')),
