@@ -291,6 +291,31 @@ def test_the_console_signs_requests_like_the_official_sdk(console: Console) -> N
         assert verify_request(keys, method, path, raw_query, lower, payload, now=now) == "AKTEST"
 
 
+def test_yaml_import_and_log_metrics_in_the_browser(console: Console) -> None:
+    """The two parsers that run in the browser: the YAML subset used to import
+    hyperparameters (same result as PyYAML on the example file, clear refusals otherwise)
+    and the metric scraper behind the job page's charts."""
+    page = console.open("#/")
+    text = (DIGITS / "algorithm.yaml").read_text()
+    result = page.evaluate("""async (text) => {
+      const y = await import('/console/js/yaml.js');
+      const m = await import('/console/js/metrics.js');
+      const refusals = [];
+      for (const bad of ['a: |\\n  x', 'a: &x 1', 'a:\\n\\tb: 1']) {
+        try { y.parseYaml(bad); refusals.push(null); } catch (e) { refusals.push(e.message); }
+      }
+      const p = new m.MetricParser();
+      p.feed('[ModelYard Service Log] loss=9\\nepoch=1 loss=0.5 accuracy=0.8\\n');
+      p.feed('epoch=2 loss=0.25, accuracy: 0.9\\naccuracy=0.9\\nepo');
+      p.feed('ch=3 loss=1e-1 acc');
+      return { doc: y.parseYaml(text), refusals, series: Object.fromEntries(p.series) };
+    }""", text)
+    assert result["doc"] == yaml.safe_load(text)
+    assert all(result["refusals"]), result["refusals"]
+    assert "multi-line strings" in result["refusals"][0]
+    assert result["series"] == {"loss": [[1, 0.5], [2, 0.25]], "accuracy": [[1, 0.8], [2, 0.9]]}
+
+
 # ---------------------------------------------------------------------------- languages
 def test_switch_to_simplified_chinese(console: Console) -> None:
     page = console.open("#/jobs")
