@@ -4,6 +4,9 @@ pagination, folder markers and hostile keys. Against a real SeaweedFS."""
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -112,3 +115,50 @@ def test_folder_markers(s3_settings: Settings, s3_bucket: str, s3_prefix: str,
     assert (tmp_path / "code" / "empty").is_dir()
     assert (tmp_path / "code" / "a" / "train.py").read_text() == "print(1)"
     assert engine.check_code_dir_limits(url) == []
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_refusals_on_single_requests(s3_settings: Settings, s3_bucket: str,
+                                     seaweed: SeaweedServer, tmp_path: Path,
+                                     monkeypatch: pytest.MonkeyPatch, fast: bool) -> None:
+    """Both clients map the store's answers alike, and keep the keys out of messages."""
+    src = tmp_path / "f"
+    src.write_bytes(b"data")
+    good = S3Store(s3_settings.s3, fast_path=fast)
+    with pytest.raises(FileNotFoundError):
+        good.get(s3_bucket, "no/such/key", tmp_path / "x", size=4)
+    with pytest.raises(StorageError, match="does not exist"):
+        list(good.list("no-such-bucket-listed", ""))
+    wrong = "Wrong-" + seaweed.secret_key
+    monkeypatch.setenv("MODELYARD_S3_SECRET_KEY", wrong)
+    bad = S3Store(Settings(home=s3_settings.home).s3, fast_path=fast)
+    for call in (lambda: bad.put(src, s3_bucket, "k"), lambda: list(bad.list(s3_bucket, "")),
+                 lambda: bad.stat(s3_bucket, "k")):
+        with pytest.raises(StorageError) as err:
+            call()
+        assert "access denied" in str(err.value) and not err.value.transient
+        for secret in (seaweed.access_key, seaweed.secret_key, wrong):
+            assert secret not in str(err.value)
+
+
+def test_small_transfers_do_not_need_boto3(s3_settings: Settings, s3_bucket: str,
+                                           s3_prefix: str, tmp_path: Path) -> None:
+    """Importing boto3 costs about a second of CPU per process: the common path of a
+    self-hosted endpoint never pays it."""
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "a.txt").write_text("a")
+    script = (
+        "import sys; from pathlib import Path\n"
+        "from modelyard.settings import Settings\n"
+        "from modelyard.storage.transfer import TransferEngine\n"
+        "e = TransferEngine(Settings())\n"
+        f"url = 's3://{s3_bucket}/{s3_prefix}'\n"
+        f"e.upload(Path({str(tmp_path / 'src')!r}), url)\n"
+        f"e.download(url, Path({str(tmp_path / 'dst')!r}))\n"
+        "e.check_code_dir_limits(url)\n"
+        "print(sorted(m for m in ('boto3', 'botocore', 's3transfer') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         check=True, env=dict(os.environ, MODELYARD_HOME=str(s3_settings.home)))
+    assert out.stdout.strip() == "[]", out.stderr
+    assert (tmp_path / "dst" / "a.txt").read_text() == "a"

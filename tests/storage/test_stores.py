@@ -12,6 +12,7 @@ from modelyard.spec.paths import parse_location
 from modelyard.storage.base import ObjectStore
 from modelyard.storage.local import FolderStore
 from modelyard.storage.registry import store_for
+from modelyard.storage.s3 import S3Store
 
 from .conformance import StoreConformance
 
@@ -50,6 +51,24 @@ class TestS3Store(StoreConformance):
     @pytest.fixture
     def store(self, s3_settings: Settings) -> ObjectStore:
         store = store_for(parse_location("s3://any-bucket/x"), s3_settings)
+        assert isinstance(store, S3Store) and store._fast is not None
+        yield store
+        store.close()
+
+    @pytest.fixture
+    def bucket(self, s3_bucket: str) -> str:
+        return s3_bucket
+
+
+@pytest.mark.slow
+class TestS3StoreBotocore(StoreConformance):
+    """The same store without the lean SigV4 client: what AWS endpoints, virtual-hosted
+    buckets and credential chains use."""
+
+    @pytest.fixture
+    def store(self, s3_settings: Settings) -> ObjectStore:
+        store = S3Store(s3_settings.s3, "s3", fast_path=False)
+        assert store._fast is None
         yield store
         store.close()
 

@@ -1,12 +1,21 @@
-"""S3-compatible object storage (AWS S3, Huawei OBS, MinIO, SeaweedFS) through boto3.
+"""S3-compatible object storage (AWS S3, Huawei OBS, MinIO, SeaweedFS).
 
-Large files go through s3transfer's TransferManager: multipart uploads and ranged,
-concurrent downloads that stream from and to disk, so no file is ever held in memory.
+Two clients, one store:
+
+- single-object requests (list, head, put, get, delete of objects below the multipart
+  threshold) go through ``sigv4.SigV4Client`` when we can sign ourselves (a custom
+  path-style endpoint with static keys, the self-hosted case): botocore costs 3-5 ms of CPU
+  per request, which decided the small-file benchmark, and importing boto3 costs a second
+  at every process start;
+- everything else goes through boto3: multipart uploads and ranged, concurrent downloads of
+  large files by s3transfer's TransferManager (streaming from and to disk, so no large file
+  is ever held in memory), server-side copies, and AWS's own endpoints and credential
+  chains. boto3 is imported the first time it is needed.
+
 botocore retries once at most; the transfer engine owns retries, so that its backoff and
-deadline are the only ones that apply.
-
-Credentials are handed to boto3 and nowhere else: errors are rebuilt from the error code and
-the location, and any text we pass on is scrubbed of the keys first.
+deadline are the only ones that apply. Credentials go to the two clients and nowhere else:
+errors are rebuilt from the error code and the location, and any text we pass on is
+scrubbed of the keys first.
 """
 
 from __future__ import annotations
@@ -21,26 +30,6 @@ from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import urlsplit, urlunsplit
 
-import boto3
-from botocore.config import Config
-from botocore.exceptions import (
-    BotoCoreError,
-    ClientError,
-    HTTPClientError,
-    IncompleteReadError,
-    NoCredentialsError,
-    PartialCredentialsError,
-    ResponseStreamingError,
-)
-from botocore.exceptions import (
-    ConnectionError as BotoConnectionError,
-)
-from botocore.utils import parse_timestamp as botocore_parse_timestamp
-from s3transfer.exceptions import RetriesExceededError
-from s3transfer.manager import TransferConfig, TransferManager
-from s3transfer.subscribers import BaseSubscriber
-from s3transfer.utils import ChunksizeAdjuster
-
 from modelyard.settings import S3Settings
 from modelyard.storage.base import (
     NotFoundError,
@@ -51,6 +40,7 @@ from modelyard.storage.base import (
     TransientError,
 )
 from modelyard.storage.local import PART_PREFIX
+from modelyard.storage.sigv4 import S3Failure, SigV4Client
 
 MiB = 1024 * 1024
 
@@ -79,36 +69,30 @@ class S3Store(ObjectStore):
     def __init__(self, s3: S3Settings, scheme: str = "s3", *,
                  multipart_threshold: int = 16 * MiB, multipart_chunksize: int = 16 * MiB,
                  max_concurrency: int = 16, connect_timeout: float = 10.0,
-                 read_timeout: float = 60.0) -> None:
+                 read_timeout: float = 60.0, fast_path: bool = True) -> None:
         self.scheme = scheme
         self.endpoint_url = s3.endpoint_url
         self.multipart_threshold = multipart_threshold
         self.multipart_chunksize = multipart_chunksize
         self.max_concurrency = max_concurrency
+        self._s3 = s3
+        self._timeouts = (connect_timeout, read_timeout)
         self._secrets = [v.get_secret_value() for v in (s3.access_key_id, s3.secret_access_key)
                          if v is not None and v.get_secret_value()]
         style = s3.addressing_style
-        if style == "auto":
-            style = "path" if s3.endpoint_url else "auto"
-        config = Config(
-            s3={"addressing_style": style},
-            signature_version="s3v4",
-            retries={"total_max_attempts": 2, "mode": "standard"},
-            max_pool_connections=max_concurrency + 8,
-            connect_timeout=connect_timeout,
-            read_timeout=read_timeout,
-            tcp_keepalive=True,
-            parameter_validation=False,
-        )
-        self.client = _new_client(
-            "s3", endpoint_url=s3.endpoint_url, config=config,
-            region_name=s3.region or "us-east-1",
-            aws_access_key_id=_secret(s3.access_key_id),
-            aws_secret_access_key=_secret(s3.secret_access_key),
-        )
+        self._style = "path" if style == "auto" and s3.endpoint_url else style
         self._region = s3.region
-        self._tm: TransferManager | None = None
-        self._tm_lock = threading.Lock()
+        self._fast: SigV4Client | None = None
+        if (fast_path and s3.endpoint_url and self._style == "path" and s3.access_key_id
+                and s3.secret_access_key):
+            self._fast = SigV4Client(
+                s3.endpoint_url, s3.region or "us-east-1",
+                s3.access_key_id.get_secret_value(), s3.secret_access_key.get_secret_value(),
+                max_connections=max_concurrency + 8, connect_timeout=connect_timeout,
+                read_timeout=read_timeout)
+        self._client: Any = None
+        self._tm: Any = None
+        self._lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"S3Store(scheme={self.scheme!r}, endpoint={self.endpoint_display!r})"
@@ -125,26 +109,54 @@ class S3Store(ObjectStore):
         return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
     @property
-    def transfer_config(self) -> TransferConfig:
-        return TransferConfig(
-            multipart_threshold=self.multipart_threshold,
-            multipart_chunksize=self.multipart_chunksize,
-            max_request_concurrency=self.max_concurrency,
-            max_submission_concurrency=min(self.max_concurrency, 8),
-            io_chunksize=1 * MiB,
-            max_in_memory_upload_chunks=max(4, self.max_concurrency),
-            max_in_memory_download_chunks=max(4, self.max_concurrency),
-            num_download_attempts=1,
-        )
+    def client(self) -> Any:
+        """The botocore S3 client, created (and boto3 imported) on first use."""
+        with self._lock:
+            if self._client is None:
+                from botocore.config import Config
 
-    def _manager(self) -> TransferManager:
-        with self._tm_lock:
+                s3 = self._s3
+                config = Config(
+                    s3={"addressing_style": self._style},
+                    signature_version="s3v4",
+                    retries={"total_max_attempts": 2, "mode": "standard"},
+                    max_pool_connections=self.max_concurrency + 8,
+                    connect_timeout=self._timeouts[0],
+                    read_timeout=self._timeouts[1],
+                    tcp_keepalive=True,
+                    parameter_validation=False,
+                )
+                self._client = _new_client(
+                    "s3", endpoint_url=s3.endpoint_url, config=config,
+                    region_name=s3.region or "us-east-1",
+                    aws_access_key_id=_secret(s3.access_key_id),
+                    aws_secret_access_key=_secret(s3.secret_access_key),
+                )
+            return self._client
+
+    def _manager(self) -> Any:
+        client = self.client
+        with self._lock:
             if self._tm is None:
-                self._tm = TransferManager(self.client, self.transfer_config)
+                from s3transfer.manager import TransferConfig, TransferManager
+
+                config = TransferConfig(
+                    multipart_threshold=self.multipart_threshold,
+                    multipart_chunksize=self.multipart_chunksize,
+                    max_request_concurrency=self.max_concurrency,
+                    max_submission_concurrency=min(self.max_concurrency, 8),
+                    io_chunksize=1 * MiB,
+                    max_in_memory_upload_chunks=max(4, self.max_concurrency),
+                    max_in_memory_download_chunks=max(4, self.max_concurrency),
+                    num_download_attempts=1,
+                )
+                self._tm = TransferManager(client, config)
             return self._tm
 
     def close(self) -> None:
-        with self._tm_lock:
+        if self._fast is not None:
+            self._fast.close()
+        with self._lock:
             if self._tm is not None:
                 self._tm.shutdown(cancel=True)
                 self._tm = None
@@ -157,50 +169,75 @@ class S3Store(ObjectStore):
         return text
 
     def error(self, exc: BaseException, op: str, bucket: str, key: str = "") -> StorageError:
-        """Turns a botocore/s3transfer exception into a StorageError naming the location."""
+        """Turns a client exception into a StorageError naming the location."""
         url = self.url(bucket, key)
         if isinstance(exc, StorageError):
             return exc
-        if isinstance(exc, RetriesExceededError) and exc.last_exception is not None:
-            return self.error(exc.last_exception, op, bucket, key)
-        if isinstance(exc, ClientError):
-            err = exc.response.get("Error", {})
-            code = str(err.get("Code") or "")
-            status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
-            what = f"{code or 'error'} (HTTP {status})" if status else (code or "error")
-            if code in _TRANSIENT_CODES or status in (429, 500, 502, 503, 504):
-                return TransientError(f"{op} {url}: the endpoint is busy or failing: {what}", url)
-            if code == "NoSuchBucket":
-                return BucketNotFoundError(
-                    f"{op} {url}: the bucket {bucket!r} does not exist at "
-                    f"{self.endpoint_display}", url)
-            if code in _NOT_FOUND_CODES:
-                return NotFoundError(f"{op} {url}: no such object", url)
-            if code in _DENIED_CODES or status == 403:
-                return StorageError(
-                    f"{op} {url}: access denied by {self.endpoint_display} ({code}); check "
-                    "the access key, the secret key and the bucket's permissions", url)
-            return StorageError(f"{op} {url} failed: {what}", url)
-        if isinstance(exc, NoCredentialsError | PartialCredentialsError):
-            return StorageError(
-                f"{op} {url}: no S3 credentials are configured (set AWS_ACCESS_KEY_ID and "
-                "AWS_SECRET_ACCESS_KEY or MODELYARD_S3_ACCESS_KEY/_SECRET_KEY)", url)
-        if isinstance(exc, BotoConnectionError | HTTPClientError | IncompleteReadError
-                      | ResponseStreamingError | ConnectionError | TimeoutError):
+        if isinstance(exc, S3Failure):
+            if exc.status:
+                return self._refusal(exc.code, exc.status, op, bucket, key)
+            if exc.cause is None and exc.code == "FileChangedWhileReading":
+                return StorageError(f"{op} {url}: the file changed while it was read", url)
             return TransientError(
-                f"{op} {url}: cannot reach {self.endpoint_display}: "
-                f"{type(exc).__name__}", url)
-        if isinstance(exc, BotoCoreError):
-            return StorageError(f"{op} {url} failed: {self.redact(str(exc))}", url)
+                f"{op} {url}: cannot reach {self.endpoint_display}: {exc.code}", url)
+        if isinstance(exc, ConnectionError | TimeoutError):
+            return TransientError(
+                f"{op} {url}: cannot reach {self.endpoint_display}: {type(exc).__name__}", url)
+        module = type(exc).__module__
+        if module.startswith(("botocore", "s3transfer", "urllib3")):
+            return self._boto_error(exc, op, bucket, key)
         if isinstance(exc, OSError):
             raise exc  # a local disk problem: not ours to rename
         return StorageError(f"{op} {url} failed: {type(exc).__name__}: "
                             f"{self.redact(str(exc))}", url)
 
+    def _refusal(self, code: str, status: int, op: str, bucket: str,
+                 key: str) -> StorageError:
+        url = self.url(bucket, key)
+        what = f"{code or 'error'} (HTTP {status})" if status else (code or "error")
+        if code in _TRANSIENT_CODES or status in (429, 500, 502, 503, 504):
+            return TransientError(f"{op} {url}: the endpoint is busy or failing: {what}", url)
+        if code == "NoSuchBucket":
+            return BucketNotFoundError(
+                f"{op} {url}: the bucket {bucket!r} does not exist at "
+                f"{self.endpoint_display}", url)
+        if code in _NOT_FOUND_CODES:
+            return NotFoundError(f"{op} {url}: no such object", url)
+        if code in _DENIED_CODES or status == 403:
+            return StorageError(
+                f"{op} {url}: access denied by {self.endpoint_display} ({code}); check "
+                "the access key, the secret key and the bucket's permissions", url)
+        return StorageError(f"{op} {url} failed: {what}", url)
+
+    def _boto_error(self, exc: BaseException, op: str, bucket: str, key: str) -> StorageError:
+        from botocore import exceptions as bx
+        from s3transfer.exceptions import RetriesExceededError
+
+        url = self.url(bucket, key)
+        if isinstance(exc, RetriesExceededError) and exc.last_exception is not None:
+            return self.error(exc.last_exception, op, bucket, key)
+        if isinstance(exc, bx.ClientError):
+            code = str(exc.response.get("Error", {}).get("Code") or "")
+            status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+            return self._refusal(code, status, op, bucket, key)
+        if isinstance(exc, bx.NoCredentialsError | bx.PartialCredentialsError):
+            return StorageError(
+                f"{op} {url}: no S3 credentials are configured (set AWS_ACCESS_KEY_ID and "
+                "AWS_SECRET_ACCESS_KEY or MODELYARD_S3_ACCESS_KEY/_SECRET_KEY)", url)
+        if isinstance(exc, bx.ConnectionError | bx.HTTPClientError | bx.IncompleteReadError
+                      | bx.ResponseStreamingError) or type(exc).__module__.startswith("urllib3"):
+            return TransientError(
+                f"{op} {url}: cannot reach {self.endpoint_display}: {type(exc).__name__}", url)
+        return StorageError(f"{op} {url} failed: {self.redact(str(exc))}", url)
+
     # --- the interface -------------------------------------------------------------------
 
     def list(self, bucket: str, prefix: str) -> Iterator[ObjectInfo]:
         try:
+            if self._fast is not None:
+                for key, head in self._fast.list_objects(bucket, prefix):
+                    yield ObjectInfo(key=key, size=head.size, etag=head.etag, mtime=head.mtime)
+                return
             pages = self.client.get_paginator("list_objects_v2").paginate(
                 Bucket=bucket, Prefix=prefix, PaginationConfig={"PageSize": 1000})
             for page in pages:
@@ -213,14 +250,18 @@ class S3Store(ObjectStore):
 
     def stat(self, bucket: str, key: str) -> ObjectInfo | None:
         try:
-            head = self.client.head_object(Bucket=bucket, Key=key)
+            if self._fast is not None:
+                head = self._fast.head_object(bucket, key)
+                return None if head is None else ObjectInfo(
+                    key=key, size=head.size, etag=head.etag, mtime=head.mtime)
+            resp = self.client.head_object(Bucket=bucket, Key=key)
         except Exception as exc:
             err = self.error(exc, "reading", bucket, key)
             if isinstance(err, NotFoundError):
                 return None
             raise err from None
-        return ObjectInfo(key=key, size=int(head["ContentLength"]), etag=_etag(head.get("ETag")),
-                          mtime=head["LastModified"].timestamp())
+        return ObjectInfo(key=key, size=int(resp["ContentLength"]), etag=_etag(resp.get("ETag")),
+                          mtime=resp["LastModified"].timestamp())
 
     def get(self, bucket: str, key: str, dest: Path, progress: Progress | None = None,
             *, size: int | None = None) -> None:
@@ -243,6 +284,9 @@ class S3Store(ObjectStore):
         """One GET streamed to disk: for small objects s3transfer's machinery (futures,
         queues, an extra thread hop per chunk) costs more CPU than the request itself."""
         try:
+            if self._fast is not None:
+                self._fast.get_to(bucket, key, fh, progress)
+                return
             body = self.client.get_object(Bucket=bucket, Key=key)["Body"]
             try:
                 while chunk := body.read(MiB):
@@ -258,14 +302,19 @@ class S3Store(ObjectStore):
         size = src.stat().st_size
         if size < self.multipart_threshold:
             # One PUT, straight from the file (see _get_small for why not s3transfer).
-            try:
-                with src.open("rb") as fh:
-                    resp = self.client.put_object(Bucket=bucket, Key=key, Body=fh)
-            except Exception as exc:
-                raise self.error(exc, "uploading to", bucket, key) from None
+            with src.open("rb") as fh:
+                size = os.fstat(fh.fileno()).st_size
+                try:
+                    if self._fast is not None:
+                        etag: str | None = self._fast.put_file(bucket, key, fh, size)
+                    else:
+                        etag = _etag(self.client.put_object(
+                            Bucket=bucket, Key=key, Body=fh).get("ETag"))
+                except Exception as exc:
+                    raise self.error(exc, "uploading to", bucket, key) from None
             if progress and size:
                 progress(size)
-            return ObjectInfo(key=key, size=size, etag=_etag(resp.get("ETag")))
+            return ObjectInfo(key=key, size=size, etag=etag)
         future = self._manager().upload(str(src), bucket, key,
                                         subscribers=[_Subscriber(progress, None)])
         self._wait(future, "uploading to", bucket, key)
@@ -273,7 +322,10 @@ class S3Store(ObjectStore):
 
     def delete(self, bucket: str, key: str) -> None:
         try:
-            self.client.delete_object(Bucket=bucket, Key=key)
+            if self._fast is not None:
+                self._fast.delete_object(bucket, key)
+            else:
+                self.client.delete_object(Bucket=bucket, Key=key)
         except Exception as exc:
             err = self.error(exc, "deleting", bucket, key)
             if not isinstance(err, NotFoundError) or isinstance(err, BucketNotFoundError):
@@ -281,21 +333,25 @@ class S3Store(ObjectStore):
 
     def ensure_bucket(self, bucket: str) -> None:
         try:
-            self.client.head_bucket(Bucket=bucket)
-            return
-        except Exception as exc:
-            err = self.error(exc, "checking bucket", bucket)
-            if not isinstance(err, NotFoundError):
-                raise err from None
-        kwargs: dict[str, Any] = {"Bucket": bucket}
-        if self._region and self._region != "us-east-1" and not self.endpoint_url:
-            kwargs["CreateBucketConfiguration"] = {"LocationConstraint": self._region}
-        try:
-            self.client.create_bucket(**kwargs)
-        except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code")
-            if code not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
-                raise self.error(exc, "creating bucket", bucket) from None
+            if self._fast is not None:
+                if not self._fast.head_bucket(bucket):
+                    self._fast.create_bucket(bucket)
+                return
+            try:
+                self.client.head_bucket(Bucket=bucket)
+                return
+            except Exception as exc:
+                if not isinstance(self.error(exc, "checking bucket", bucket), NotFoundError):
+                    raise
+            kwargs: dict[str, Any] = {"Bucket": bucket}
+            if self._region and self._region != "us-east-1" and not self.endpoint_url:
+                kwargs["CreateBucketConfiguration"] = {"LocationConstraint": self._region}
+            try:
+                self.client.create_bucket(**kwargs)
+            except Exception as exc:
+                code = getattr(exc, "response", {}).get("Error", {}).get("Code")
+                if code not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+                    raise
         except Exception as exc:
             raise self.error(exc, "creating bucket", bucket) from None
 
@@ -318,7 +374,7 @@ class S3Store(ObjectStore):
         size = path.stat().st_size
         if size < self.multipart_threshold:
             return _file_etags(path, [None])[0]
-        chunk = ChunksizeAdjuster().adjust_chunksize(self.multipart_chunksize, size)
+        chunk = _adjust_chunksize(self.multipart_chunksize, size)
         return _file_etags(path, [chunk])[0]
 
     def same_content(self, path: Path, info: ObjectInfo) -> bool | None:
@@ -338,7 +394,7 @@ class S3Store(ObjectStore):
             return None
         if parts < 1:
             return None
-        candidates = {ChunksizeAdjuster().adjust_chunksize(self.multipart_chunksize, size),
+        candidates = {_adjust_chunksize(self.multipart_chunksize, size),
                       *_COMMON_PART_SIZES}
         exact = math.ceil(size / parts)
         candidates.add(math.ceil(exact / MiB) * MiB)
@@ -348,7 +404,7 @@ class S3Store(ObjectStore):
         return info.etag in _file_etags(path, list(fitting))
 
 
-_SESSION: boto3.session.Session | None = None
+_SESSION: Any = None
 _SESSION_LOCK = threading.Lock()
 
 
@@ -359,6 +415,8 @@ def _new_client(*args: Any, **kwargs: Any) -> Any:
     global _SESSION
     with _SESSION_LOCK:
         if _SESSION is None:
+            import boto3
+
             _SESSION = boto3.session.Session()
             factory = _SESSION._session.get_component("response_parser_factory")
             factory.set_parser_defaults(timestamp_parser=_parse_timestamp)
@@ -374,7 +432,9 @@ def _parse_timestamp(value: Any) -> datetime:
             return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
         except ValueError:
             pass
-    result: datetime = botocore_parse_timestamp(value)
+    from botocore.utils import parse_timestamp
+
+    result: datetime = parse_timestamp(value)
     return result
 
 
@@ -384,6 +444,13 @@ def _secret(value: Any) -> str | None:
 
 def _etag(raw: str | None) -> str | None:
     return raw.strip('"') if raw else None
+
+
+def _adjust_chunksize(chunk: int, size: int) -> int:
+    """s3transfer's part size for a file: at most 10000 parts, 5 MiB to 5 GiB each."""
+    while math.ceil(size / chunk) > 10_000:
+        chunk *= 2
+    return max(5 * MiB, min(chunk, 5 * 1024 * MiB))
 
 
 class _PartHasher:
@@ -424,9 +491,10 @@ def _file_etags(path: Path, part_sizes: list[int | None]) -> list[str]:
     return [whole.hexdigest() if ps is None else hashers[ps].etag() for ps in part_sizes]
 
 
-class _Subscriber(BaseSubscriber):
+class _Subscriber:
     """Feeds s3transfer progress to our callback and, for downloads, hands over the size
-    we already know from the listing so no HeadObject is needed."""
+    we already know from the listing so no HeadObject is needed. (Duck-typed like
+    s3transfer's BaseSubscriber, which would mean importing it up front.)"""
 
     def __init__(self, progress: Progress | None, size: int | None) -> None:
         self._progress = progress
@@ -439,3 +507,6 @@ class _Subscriber(BaseSubscriber):
     def on_progress(self, future: Any, bytes_transferred: int, **kwargs: Any) -> None:
         if self._progress is not None and bytes_transferred:
             self._progress(bytes_transferred)
+
+    def on_done(self, future: Any, **kwargs: Any) -> None:
+        pass
