@@ -145,7 +145,7 @@ def test_run_a_job_and_watch_it_complete(console: Console, api: httpx.Client) ->
     epochs = page.locator("tr.hp-row[data-name='epochs']")
     assert epochs.locator("button").is_disabled()  # required: cannot be removed
     assert epochs.locator(".hp-value").input_value() == "20"  # the default, prefilled
-    epochs.locator(".hp-value").fill("6")
+    epochs.locator(".hp-value").fill("4")
     shuffle = page.locator("tr.hp-row[data-name='shuffle']")
     shuffle.locator("button").click()  # optional: removable...
     assert "removed" in (shuffle.get_attribute("class") or "")
@@ -189,7 +189,7 @@ def test_run_a_job_and_watch_it_complete(console: Console, api: httpx.Client) ->
     expect_text(outputs, "model.pkl")
     console.shot("job-outputs")
     stored = api.get(f"/training-jobs/{job_id}").json()
-    assert {"name": "epochs", "value": "6"} in stored["algorithm"]["parameters"]
+    assert {"name": "epochs", "value": "4"} in stored["algorithm"]["parameters"]
 
     # The list filters by phase and searches by name.
     page = console.open("#/jobs")
@@ -423,7 +423,7 @@ def test_automatic_search_from_the_job_form(console: Console, api: httpx.Client)
     create_algorithm_via_api(api, ALGORITHM)
     page = console.open(f"#/jobs/new?algorithm={ALGORITHM}")
     page.wait_for_selector("tr.hp-row")
-    page.locator("tr.hp-row[data-name='epochs'] .hp-value").fill("3")
+    page.locator("tr.hp-row[data-name='epochs'] .hp-value").fill("2")
     page.fill("#in-data_url", "obs://demo/digits/data/")
     page.fill("#out-train_url", "obs://demo/search-ui/")
     page.check("[data-testid='search-enabled']")

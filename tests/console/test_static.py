@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -42,8 +43,11 @@ def test_every_key_in_the_code_is_translated() -> None:
 
 
 @pytest.fixture
-def client(settings: Settings) -> TestClient:
-    return TestClient(create_app(settings, Service(settings)))
+def client(settings: Settings) -> Iterator[TestClient]:
+    service = Service(settings)
+    with TestClient(create_app(settings, service)) as c:
+        yield c
+    service.close()
 
 
 def test_the_server_serves_the_console(client: TestClient) -> None:

@@ -206,6 +206,7 @@ export async function render(main, ctx, id) {
       } catch (err) {
         if (stopped || err.name === 'AbortError') return;
         if (err.missingEndpoint) { await previewLog(); return; }
+        if (err.status === 404 || err.status === 401) { logState.textContent = err.message; return; }
       }
       if (isFinal(job.status.phase)) {
         // One last read, in case the job ended between our looks.
