@@ -55,7 +55,14 @@ export function showError(root, err, summary) {
         target.appendChild(shown); // a section or a whole field: the message goes inside
       }
     }
-    if (target.focus && target.matches('input, select, textarea')) target.focus({ preventScroll: true });
+    if (target.matches('input, select, textarea')) {
+      target.focus({ preventScroll: true });
+      // Once the user changes the value, the message no longer describes it.
+      target.addEventListener('input', () => {
+        target.removeAttribute('aria-invalid');
+        shown.remove();
+      }, { once: true });
+    }
     shown.scrollIntoView({ block: 'center', behavior: 'smooth' });
   }
   if (summary) {

@@ -237,18 +237,23 @@ export async function render(main, ctx) {
     };
   }
 
+  let chooseSeq = 0;
   async function chooseAlgorithm(id, job) {
+    const seq = ++chooseSeq; // a later choice wins over a slower earlier one
     clearErrors(form);
     outputControls.length = 0;
     clear(algInfo); clear(paramsBody); clear(paramsSection); clear(inputsSection); clear(outputsSection);
     alg = null;
     if (!id) { paramsSection.hidden = inputsSection.hidden = outputsSection.hidden = true; submit.disabled = true; return; }
+    let loaded;
     try {
-      alg = await get(v2(`/algorithms/${encodeURIComponent(id)}`));
+      loaded = await get(v2(`/algorithms/${encodeURIComponent(id)}`));
     } catch (err) {
-      algInfo.appendChild(errorPanel(err));
+      if (seq === chooseSeq) algInfo.appendChild(errorPanel(err));
       return;
     }
+    if (seq !== chooseSeq) return;
+    alg = loaded;
     submit.disabled = false;
     const jc = alg.job_config;
     if (!nameTouched && !job) name.value = `${alg.metadata.name}-${stamp()}`.slice(0, 64);
