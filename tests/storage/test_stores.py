@@ -16,6 +16,8 @@ from modelyard.storage.s3 import S3Store
 
 from .conformance import StoreConformance
 
+MiB = 1024 * 1024
+
 
 class TestFolderStoreObs(StoreConformance):
     @pytest.fixture
@@ -50,7 +52,9 @@ class TestFolderStoreFile(StoreConformance):
 class TestS3Store(StoreConformance):
     @pytest.fixture
     def store(self, s3_settings: Settings) -> ObjectStore:
-        store = store_for(parse_location("s3://any-bucket/x"), s3_settings)
+        settings = s3_settings.model_copy(update={"transfer_multipart_threshold": 5 * MiB,
+                                                  "transfer_multipart_chunksize": 5 * MiB})
+        store = store_for(parse_location("s3://any-bucket/x"), settings)
         assert isinstance(store, S3Store) and store._fast is not None
         yield store
         store.close()
@@ -67,7 +71,8 @@ class TestS3StoreBotocore(StoreConformance):
 
     @pytest.fixture
     def store(self, s3_settings: Settings) -> ObjectStore:
-        store = S3Store(s3_settings.s3, "s3", fast_path=False)
+        store = S3Store(s3_settings.s3, "s3", fast_path=False, multipart_threshold=5 * MiB,
+                        multipart_chunksize=5 * MiB)
         assert store._fast is None
         yield store
         store.close()

@@ -20,12 +20,16 @@ scrubbed of the keys first.
 
 from __future__ import annotations
 
+import builtins
+import contextlib
 import hashlib
 import math
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor, wait
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import urlsplit, urlunsplit
@@ -56,6 +60,10 @@ _DENIED_CODES = frozenset({
 _NOT_FOUND_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
 # Part sizes other tools use by default, tried when recognising their multipart ETags.
 _COMMON_PART_SIZES = (5 * MiB, 8 * MiB, 15 * MiB, 16 * MiB, 50 * MiB, 64 * MiB, 100 * MiB)
+
+
+class _Cancelled(Exception):
+    """Another part of the same object failed."""
 
 
 class BucketNotFoundError(NotFoundError):
@@ -92,6 +100,7 @@ class S3Store(ObjectStore):
                 read_timeout=read_timeout)
         self._client: Any = None
         self._tm: Any = None
+        self._pool: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -160,6 +169,9 @@ class S3Store(ObjectStore):
             if self._tm is not None:
                 self._tm.shutdown(cancel=True)
                 self._tm = None
+            if self._pool is not None:
+                self._pool.shutdown(wait=False, cancel_futures=True)
+                self._pool = None
 
     # --- errors --------------------------------------------------------------------------
 
@@ -271,6 +283,8 @@ class S3Store(ObjectStore):
             with tmp.open("wb") as fh:
                 if size is not None and size < self.multipart_threshold:
                     self._get_small(bucket, key, fh, progress)
+                elif self._fast is not None:
+                    self._get_large(bucket, key, fh.fileno(), progress)
                 else:
                     future = self._manager().download(
                         bucket, key, fh, subscribers=[_Subscriber(progress, size)])
@@ -298,6 +312,94 @@ class S3Store(ObjectStore):
         except Exception as exc:
             raise self.error(exc, "downloading", bucket, key) from None
 
+    def _parts(self) -> ThreadPoolExecutor:
+        """Threads for the parts of large objects, shared by all transfers of this store
+        (parts never wait on other parts, so sharing cannot deadlock)."""
+        with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self.max_concurrency,
+                                                thread_name_prefix="modelyard-s3-part")
+            return self._pool
+
+    def _run_parts(self, jobs: builtins.list[Callable[[], Any]]) -> builtins.list[Any]:
+        """Runs part jobs concurrently; the first failure cancels the rest and is raised."""
+        stop = threading.Event()
+
+        def guarded(job: Callable[[], Any]) -> Any:
+            if stop.is_set():
+                raise _Cancelled
+            return job()
+
+        futures = [self._parts().submit(guarded, job) for job in jobs]
+        try:
+            return [f.result() for f in futures]
+        except BaseException:
+            stop.set()
+            for f in futures:
+                f.cancel()
+            wait(futures)
+            raise
+
+    def _get_large(self, bucket: str, key: str, fd: int, progress: Progress | None) -> None:
+        """Concurrent ranged GETs written in place with pwrite: no queue, no copy through
+        a writer thread. If-Match keeps all ranges on one version of the object."""
+        assert self._fast is not None
+        fast = self._fast
+        try:
+            head = fast.head_object(bucket, key)
+            if head is None:
+                raise S3Failure("NoSuchKey", 404)
+            os.ftruncate(fd, head.size)
+            chunk = _adjust_chunksize(self.multipart_chunksize, head.size)
+            lock = threading.Lock()
+
+            def write(offset: int, block: bytes) -> None:
+                os.pwrite(fd, block, offset)
+                if progress:
+                    with lock:
+                        progress(len(block))
+
+            self._run_parts([
+                partial(fast.get_range, bucket, key, start, min(start + chunk, head.size),
+                        write, head.etag)
+                for start in range(0, head.size, chunk)])
+        except Exception as exc:
+            raise self.error(exc, "downloading", bucket, key) from None
+
+    def _put_large(self, src: Path, bucket: str, key: str,
+                   progress: Progress | None) -> ObjectInfo:
+        """Multipart upload: parts read straight from the file (pread), sent concurrently,
+        each with its SHA-256 signed and its MD5 checked by the store."""
+        assert self._fast is not None
+        fast = self._fast
+        with src.open("rb") as fh:
+            fd = fh.fileno()
+            size = os.fstat(fd).st_size
+            chunk = _adjust_chunksize(self.multipart_chunksize, size)
+            upload_id: str | None = None
+            lock = threading.Lock()
+
+            def part(number: int, offset: int) -> tuple[str, bytes]:
+                length = min(chunk, size - offset)
+                result = fast.upload_part(bucket, key, upload_id or "", number, fd, offset,
+                                          length)
+                if progress:
+                    with lock:
+                        progress(length)
+                return result
+
+            try:
+                upload_id = fast.create_multipart(bucket, key)
+                parts = self._run_parts([partial(part, i + 1, offset) for i, offset in
+                                         enumerate(range(0, size, chunk))])
+                etag = fast.complete_multipart(bucket, key, upload_id, [e for e, _ in parts])
+            except Exception as exc:
+                if upload_id is not None:
+                    with contextlib.suppress(Exception):
+                        fast.abort_multipart(bucket, key, upload_id)
+                raise self.error(exc, "uploading to", bucket, key) from None
+        return ObjectInfo(key=key, size=size, etag=etag or None)
+
     def put(self, src: Path, bucket: str, key: str, progress: Progress | None = None) -> ObjectInfo:
         size = src.stat().st_size
         if size < self.multipart_threshold:
@@ -315,6 +417,8 @@ class S3Store(ObjectStore):
             if progress and size:
                 progress(size)
             return ObjectInfo(key=key, size=size, etag=etag)
+        if self._fast is not None:
+            return self._put_large(src, bucket, key, progress)
         future = self._manager().upload(str(src), bucket, key,
                                         subscribers=[_Subscriber(progress, None)])
         self._wait(future, "uploading to", bucket, key)

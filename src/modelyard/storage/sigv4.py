@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 import threading
 from base64 import b64encode
 from collections.abc import Callable, Iterable, Iterator
@@ -163,6 +164,77 @@ class SigV4Client:
             resp.release_conn()
         return total
 
+    def get_range(self, bucket: str, key: str, start: int, end: int,
+                  write: Callable[[int, bytes], None], if_match: str | None = None) -> None:
+        """GETs bytes ``start`` to ``end`` (exclusive), handing each block to
+        ``write(offset, block)``; with ``if_match`` the store refuses (412) if the object
+        changed since we looked, so parts of two versions never mix."""
+        path = self._path(bucket, key)
+        extra = {"range": f"bytes={start}-{end - 1}"}
+        if if_match:
+            extra["if-match"] = f'"{if_match}"'
+        resp = self._request("GET", path, self._signed("GET", path, extra=extra), None,
+                             stream=True)
+        offset = start
+        try:
+            for block in resp.stream(MiB):
+                if offset + len(block) > end:
+                    raise S3Failure("RangeIgnored", 0)
+                write(offset, block)
+                offset += len(block)
+        except urllib3.exceptions.HTTPError as exc:
+            raise S3Failure(type(exc).__name__, 0, exc) from None
+        finally:
+            resp.release_conn()
+        if offset != end:
+            raise S3Failure("IncompleteBody", 0)
+
+    def create_multipart(self, bucket: str, key: str) -> str:
+        path, query = self._path(bucket, key), "uploads="
+        resp = self._request("POST", f"{path}?{query}",
+                             self._signed("POST", path, query=query), b"", stream=False)
+        upload_id = _text(ElementTree.fromstring(resp.data), "UploadId")
+        if not upload_id:
+            raise S3Failure("NoUploadId", 500)
+        return upload_id
+
+    def upload_part(self, bucket: str, key: str, upload_id: str, number: int, fd: int,
+                    offset: int, length: int) -> tuple[str, bytes]:
+        """Sends ``length`` bytes of ``fd`` from ``offset`` (read with pread, twice, in
+        1 MiB blocks: to hash, then to send). Returns the ETag and the part's MD5."""
+        sha, md5 = hashlib.sha256(), hashlib.md5(usedforsecurity=False)
+        for block in _pread_blocks(fd, offset, length):
+            sha.update(block)
+            md5.update(block)
+        path = self._path(bucket, key)
+        query = f"partNumber={number}&uploadId={_q(upload_id)}"
+        headers = self._signed("PUT", path, sha.hexdigest(), {
+            "content-md5": b64encode(md5.digest()).decode(),
+            "content-length": str(length),
+        }, query=query)
+        resp = self._request("PUT", f"{path}?{query}", headers,
+                             _pread_blocks(fd, offset, length), stream=False)
+        return (resp.headers.get("ETag") or "").strip('"') or md5.hexdigest(), md5.digest()
+
+    def complete_multipart(self, bucket: str, key: str, upload_id: str,
+                           etags: list[str]) -> str:
+        body = ("<CompleteMultipartUpload>" + "".join(
+            f"<Part><PartNumber>{i}</PartNumber><ETag>\"{etag}\"</ETag></Part>"
+            for i, etag in enumerate(etags, 1)) + "</CompleteMultipartUpload>").encode()
+        path, query = self._path(bucket, key), f"uploadId={_q(upload_id)}"
+        headers = self._signed("POST", path, hashlib.sha256(body).hexdigest(),
+                               {"content-length": str(len(body))}, query=query)
+        resp = self._request("POST", f"{path}?{query}", headers, body, stream=False)
+        root = ElementTree.fromstring(resp.data)
+        if root.tag.endswith("Error"):  # S3 may fail a completion with status 200
+            raise S3Failure(_text(root, "Code") or "InternalError", 500)
+        return _text(root, "ETag").strip('"')
+
+    def abort_multipart(self, bucket: str, key: str, upload_id: str) -> None:
+        path, query = self._path(bucket, key), f"uploadId={_q(upload_id)}"
+        self._request("DELETE", f"{path}?{query}", self._signed("DELETE", path, query=query),
+                      None, stream=False)
+
     def list_objects(self, bucket: str, prefix: str) -> Iterator[tuple[str, Head]]:
         """ListObjectsV2, page by page (keys URL-encoded on the wire, so any key survives
         the XML)."""
@@ -252,6 +324,16 @@ def _exactly(fh: BinaryIO, size: int) -> Iterator[bytes]:
         if not block:
             raise OSError("the file shrank while it was being sent")
         left -= len(block)
+        yield block
+
+
+def _pread_blocks(fd: int, offset: int, length: int) -> Iterator[bytes]:
+    end = offset + length
+    while offset < end:
+        block = os.pread(fd, min(MiB, end - offset), offset)
+        if not block:
+            raise OSError("the file shrank while it was being sent")
+        offset += len(block)
         yield block
 
 
