@@ -52,6 +52,9 @@ def main() -> None:
     print(f"accuracy={metrics['accuracy']:.4f} after {metrics['epochs']} epochs")
     print(f"Model:      {output}model/model.pkl")
     print(f"Checkpoint: {output}checkpoint/checkpoint.pkl")
+    print()
+    print("Web console: run `.venv/bin/modelyard server`, then open http://127.0.0.1:8000/")
+    print(f"  this run's model: http://127.0.0.1:8000/#/storage?url={output}model/")
     sys.exit(done.returncode)
 
 
