@@ -39,6 +39,7 @@ class EtagCache:
         self._pending: list[tuple[str, str, int, int, int]] = []
         self._lock = threading.Lock()
         self._broken = db is None
+        self._seen: set[tuple[str, str, int, int, int]] = set()
 
     def _connect(self) -> sqlite3.Connection | None:
         if self._broken or self._db is None:
@@ -70,11 +71,15 @@ class EtagCache:
                 log.debug("etag cache disabled: %s", exc)
                 self._broken = True
                 return False
+            if row is not None:
+                self._seen.add((_key(path), etag, st.st_size, st.st_mtime_ns, st.st_ino))
             return row is not None
 
     def add(self, path: Path, st: os.stat_result, etag: str) -> None:
+        row = (_key(path), etag, st.st_size, st.st_mtime_ns, st.st_ino)
         with self._lock:
-            self._pending.append((_key(path), etag, st.st_size, st.st_mtime_ns, st.st_ino))
+            if row not in self._seen:  # already stored: nothing to write
+                self._pending.append(row)
 
     def flush(self) -> None:
         """Writes what was added; older versions of the same paths are forgotten."""

@@ -63,6 +63,8 @@ log = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[int], None]
 T = TypeVar("T")
+_Pair = tuple[Path, str, "os.stat_result | None"]
+"""A local file, its key, and its stat when the walk already took it."""
 
 # Seed S2.3: code-directory limits, checked by listing before anything is downloaded.
 CODE_DIR_MAX_ENTRIES = 1000
@@ -397,19 +399,20 @@ class TransferEngine:
         base = loc.as_dir()
         if src.is_file():
             key = base.key + src.name
-            return self._upload_pairs(src, loc, [(src, key)], key, progress, settle_seconds)
+            return self._upload_pairs(src, loc, [(src, key, None)], key, progress,
+                                      settle_seconds)
         if not src.is_dir():
             raise NotFoundError(f"upload to {loc.url}: {src} does not exist", loc.url)
-        pairs = [(path, base.key + rel) for path, rel in _walk(src)]
+        pairs: list[_Pair] = [(path, base.key + rel, st) for path, rel, st in _walk(src)]
         return self._upload_pairs(src, base, pairs, base.key, progress, settle_seconds)
 
-    def _upload_pairs(self, src: Path, loc: Location, pairs: list[tuple[Path, str]],
+    def _upload_pairs(self, src: Path, loc: Location, pairs: list[_Pair],
                       list_prefix: str, progress: ProgressCallback | None,
                       settle_seconds: float) -> TransferReport:
         with _naming(f"upload of {src} to", loc.url):
             return self._upload(src, loc, pairs, list_prefix, progress, settle_seconds)
 
-    def _upload(self, src: Path, loc: Location, pairs: list[tuple[Path, str]],
+    def _upload(self, src: Path, loc: Location, pairs: list[_Pair],
                 list_prefix: str, progress: ProgressCallback | None,
                 settle_seconds: float) -> TransferReport:
         t0 = time.monotonic()
@@ -417,7 +420,7 @@ class TransferEngine:
         run = _Run(progress)
         report = TransferReport()
         cache = self._cache()
-        keys = {key for _, key in pairs}
+        keys = {key for _, key, _ in pairs}
         try:
             self._retry(run, lambda: store.ensure_bucket(loc.bucket), "creating bucket",
                         store.url(loc.bucket))
@@ -425,9 +428,9 @@ class TransferEngine:
             now = time.time()
             todo: list[tuple[Path, str]] = []
             expected: dict[str, tuple[Path, os.stat_result]] = {}
-            for path, key in pairs:
+            for path, key, known in pairs:
                 try:
-                    st = path.stat()
+                    st = known or path.stat()
                 except FileNotFoundError:
                     continue
                 if not statmod.S_ISREG(st.st_mode):
@@ -534,7 +537,7 @@ class TransferEngine:
             if not path.exists():
                 raise NotFoundError(f"{src} does not exist", s_loc.url)
             key = d_loc.as_dir().key + path.name if d_is_dir or d_loc.is_dir else d_loc.key
-            return self._upload_pairs(path, d_loc, [(path, key)], key, progress,
+            return self._upload_pairs(path, d_loc, [(path, key, None)], key, progress,
                                       settle_seconds)
         if d_loc.scheme == "file" and s_loc.scheme != "file":
             dest = Path("/" + d_loc.key)
@@ -792,18 +795,29 @@ def _stat_changed(path: Path, before: os.stat_result) -> bool:
         before.st_size, before.st_mtime_ns, before.st_ino)
 
 
-def _walk(root: Path) -> Iterator[tuple[Path, str]]:
-    """Regular files below ``root`` with their '/'-relative paths; symlinks and our own
-    temporary files are skipped."""
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if not os.path.islink(os.path.join(dirpath, d)))
-        for name in sorted(filenames):
-            if name.startswith(PART_PREFIX):
+def _walk(root: Path) -> Iterator[tuple[Path, str, os.stat_result]]:
+    """Regular files below ``root`` with their '/'-relative paths and stats; symlinks and
+    our own temporary files are skipped. (scandir: one stat per file, no lstat.)"""
+    stack = [(os.fspath(root), "")]
+    while stack:
+        folder, rel = stack.pop()
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        subdirs = []
+        for entry in entries:
+            if entry.is_symlink() or entry.name.startswith(PART_PREFIX):
                 continue
-            path = Path(dirpath) / name
-            if path.is_symlink():
-                continue
-            yield path, path.relative_to(root).as_posix()
+            if entry.is_dir():
+                subdirs.append((entry.path, f"{rel}{entry.name}/"))
+            elif entry.is_file():
+                try:
+                    st = entry.stat()
+                except FileNotFoundError:
+                    continue
+                yield Path(entry.path), rel + entry.name, st
+        stack.extend(reversed(subdirs))
 
 
 def _loc(value: str | Location) -> Location:
