@@ -59,7 +59,8 @@ from modelyard.spec.status import EventLevel, EventSource, Phase
 from modelyard.store.models import EventRow, JobRow
 from modelyard.store.search_models import SearchRow, TrialRow
 
-POLL_SECONDS = 0.5
+POLL_SECONDS = 0.2  # logs are read this often: a pruned trial stops soon after its line
+REFRESH_EVERY = 2  # ticks between looks at the trial jobs' state (database, job folder)
 MAX_SKIPS = 200
 
 
@@ -99,6 +100,7 @@ class Driver:
         self.started = 0
         self.skips = 0
         self.stop_requested = False
+        self.ticks = 0
         self.study: optuna.Study
 
     # --------------------------------------------------------------- running
@@ -204,21 +206,28 @@ class Driver:
 
     # -------------------------------------------------------------- watching
     def _watch(self) -> None:
+        self.ticks += 1
+        refresh = self.ticks % REFRESH_EVERY == 0
         for a in list(self.active.values()):
-            self._watch_one(a)
+            self._watch_one(a, refresh)
 
-    def _watch_one(self, a: Active) -> None:
-        with self.db.session() as s:
-            job_exists = s.get(JobRow, a.job_id) is not None
-            trial_row = s.get(TrialRow, a.row_id)
-        if not job_exists:
-            self._conclude(a, None)
-            return
-        self.jobs.refresh(a.job_id)
-        with self.db.session() as s:
-            job = s.get(JobRow, a.job_id)
-        assert job is not None
-        final = Phase(job.phase).is_final
+    def _watch_one(self, a: Active, refresh: bool = True) -> None:
+        """Reads the trial's new log lines (every tick) and, on refresh ticks, its job's
+        state and any early-stop request."""
+        job: JobRow | None = None
+        trial_row: TrialRow | None = None
+        if refresh:
+            with self.db.session() as s:
+                job_exists = s.get(JobRow, a.job_id) is not None
+                trial_row = s.get(TrialRow, a.row_id)
+            if not job_exists:
+                self._conclude(a, None)
+                return
+            self.jobs.refresh(a.job_id)
+            with self.db.session() as s:
+                job = s.get(JobRow, a.job_id)
+            assert job is not None
+        final = job is not None and Phase(job.phase).is_final
         points = a.scanner.scan_file(a.log, final=final)[self.objective.name]
         if points:
             self._record_points(a, points)
@@ -232,7 +241,7 @@ class Driver:
                              f"({self.objective.name}={last[1]:g}): the "
                              f"{self._pruner_name()} pruner judged it cannot beat the others",
                              stop_job=True)
-        if final:
+        if final and job is not None:
             self._conclude(a, job)
 
     def _record_points(self, a: Active, points: list[Point]) -> None:
