@@ -17,12 +17,14 @@ from modelyard.runtime.runner import Runner
 from modelyard.settings import Settings
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, settings: Settings | None = None) -> int:
+    """``settings``: already built from this process's environment (the launcher builds
+    them while it waits for the executor's go); by default built here."""
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1 or not Path(args[0]).is_dir():
         print("usage: python -m modelyard.runtime <job folder with plan.json>", file=sys.stderr)
         return 2
-    runner = Runner(Path(args[0]), Settings())
+    runner = Runner(Path(args[0]), settings or Settings())
 
     def on_signal(_signum: int, _frame: FrameType | None) -> None:
         runner.request_stop()

@@ -56,6 +56,8 @@ from modelyard.storage import TransferEngine, TransferReport, TransientError
 
 T = TypeVar("T")
 _TICK = 0.1
+_FIRST_LISTING = 0.25
+"""Seconds after a process starts until its processes are first listed (then every 1 s)."""
 
 
 class Runner:
@@ -83,6 +85,11 @@ class Runner:
         else:
             self._kill_now = True
 
+    def _save(self) -> None:
+        """A non-final state: atomic, without fsync (only the final state must survive a
+        power loss, see ``JobFolder.write_state``)."""
+        self.folder.write_state(self.state, durable=False)
+
     def _check(self) -> None:
         if self._stop is not None:
             raise Stopped(self._stop.reason)
@@ -103,7 +110,7 @@ class Runner:
             return self._finish(Phase.FAILED, Reason.STAGING, None,
                                 f"cannot read the run plan: {_line(exc)}")
         self.state.attempt = plan.attempt
-        self.folder.write_state(self.state)
+        self._save()
         self._reporter = Reporter(self.folder, self.folder.log_file(plan.job_id))
         self._plan = plan
         self._pin(plan)
@@ -163,11 +170,11 @@ class Runner:
         if not os.access(self.settings.python, os.X_OK):
             raise StagingError(f"The engine's Python {self.settings.python} does not exist or "
                                "is not executable (setting MODELYARD_PYTHON)")
-        self.bwrap, warning = sandbox.choose(self.settings.sandbox)
+        self.bwrap, warning = sandbox.choose(self.settings.sandbox, self.settings.home / "run")
         layout = make_layout(self.folder, self.bwrap is not None)
         layout.create()
         self.state.sandbox = "bwrap" if self.bwrap else "none"
-        self.folder.write_state(self.state)
+        self._save()
         if warning:
             r.warning(f"Running without a sandbox: {warning}. /home/ma-user is "
                       f"{layout.host.home} and every MA_* variable points there; scripts that "
@@ -325,7 +332,7 @@ class Runner:
         self.state.phase = Phase.RUNNING
         self.state.started_at = time.time()
         self.state.user_pgid = proc.pgid
-        self.folder.write_state(self.state)
+        self._save()
         r.info("Job started", EventSource.TASK)
         self.uploader.start()
         deadline = (time.monotonic() + plan.max_run_seconds) if plan.max_run_seconds else None
@@ -376,7 +383,7 @@ class Runner:
         limit = (plan.memory_gb or 0) * 2**30
         crossed = limit and used > limit >= (self.state.peak_memory_bytes or 0)
         self.state.peak_memory_bytes = used
-        self.folder.write_state(self.state)
+        self._save()
         if crossed:
             self.reporter.warning(f"The job uses {used / 2**30:.1f} GB, more than its flavor's "
                                   f"{plan.memory_gb:g} GB")
@@ -390,7 +397,10 @@ class Runner:
         term_sent = killed = False
         grace = 0.0
         watch = HangWatch(proc, self.reporter.log_file, hang_seconds) if hang_seconds else None
-        listed = 0.0
+        # The first look at the job's processes (a scan of all of /proc) waits a moment: at
+        # the spawn there is only the process we started, and on a busy machine the scan
+        # would compete with it for the CPU while it starts.
+        listed = time.monotonic() - 1.0 + _FIRST_LISTING
         while (code := proc.poll()) is None:
             now = time.monotonic()
             if now - listed >= 1.0:  # remember the job's processes, to kill strays at the end
@@ -412,7 +422,7 @@ class Runner:
                 grace = (self._stop.grace_seconds if self._stop.grace_seconds is not None
                          else self.settings.stop_grace_period)
                 self.state.phase = Phase.TERMINATING
-                self.folder.write_state(self.state)
+                self._save()
                 r.warning(f"Stopping ({self._stop.reason}): SIGTERM to the job's processes, "
                           f"SIGKILL after {grace:g} s")
             if stop_since is not None and not term_sent:

@@ -11,11 +11,13 @@ own path, read-only, because venvs refer to their base interpreter by absolute p
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import json
 import os
 import shutil
 import subprocess
+import time
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -26,6 +28,14 @@ from modelyard.runtime.report import StagingError
 SYSTEM_DIRS = ("usr", "etc", "opt", "bin", "sbin", "lib", "lib32", "lib64", "libx32")
 """Top-level host folders the job sees (read-only)."""
 _PROBE_TIMEOUT = 20.0
+PROBE_CACHE = "sandbox-probe.json"
+PROBE_CACHE_SECONDS = 3600.0
+"""How long a probe's answer, recorded in the home's ``run`` folder, is trusted (it is also
+keyed by everything that usually changes it: the bubblewrap binary, the boot, the kernel
+and its user-namespace switches)."""
+_USERNS_SWITCHES = ("/proc/sys/kernel/unprivileged_userns_clone",
+                    "/proc/sys/user/max_user_namespaces",
+                    "/proc/sys/kernel/apparmor_restrict_unprivileged_userns")
 
 
 @dataclass(frozen=True)
@@ -53,6 +63,13 @@ def find_bwrap() -> str | None:
 
 
 def system_binds() -> list[str]:
+    """The bubblewrap arguments that show the host's system folders (computed once per
+    process: a runtime, or the launcher it was forked from, sees the same host)."""
+    return list(_system_binds())
+
+
+@cache
+def _system_binds() -> tuple[str, ...]:
     args: list[str] = []
     for name in SYSTEM_DIRS:
         path = Path("/") / name
@@ -65,15 +82,19 @@ def system_binds() -> list[str]:
         real = resolv.resolve()
         if real.is_file() and not is_visible(real):
             args += ["--ro-bind", str(real), str(real)]
-    return args
+    return tuple(args)
+
+
+@cache
+def _visible_roots() -> tuple[Path, ...]:
+    return tuple(Path("/") / d for d in SYSTEM_DIRS
+                 if (Path("/") / d).is_dir() and not (Path("/") / d).is_symlink())
 
 
 def is_visible(path: Path) -> bool:
     """True if ``path`` lies inside a system folder the sandbox binds."""
     real = path.resolve()
-    return any(real == Path("/") / d or Path("/") / d in real.parents
-               for d in SYSTEM_DIRS if (Path("/") / d).is_dir()
-               and not (Path("/") / d).is_symlink())
+    return any(real == root or root in real.parents for root in _visible_roots())
 
 
 def build_command(bwrap: str, spec: SandboxSpec, argv: list[str]) -> list[str]:
@@ -111,16 +132,60 @@ def probe(bwrap: str) -> str | None:
     return None
 
 
-def choose(mode: str) -> tuple[str | None, str | None]:
+def _probe_key(bwrap: str) -> str:
+    st = os.stat(bwrap)
+    parts = [bwrap, str(st.st_size), str(st.st_mtime_ns), str(st.st_ino), str(os.getuid()),
+             os.uname().release]
+    for path in ("/proc/sys/kernel/random/boot_id", *_USERNS_SWITCHES):
+        try:
+            with open(path) as fh:
+                parts.append(fh.read().strip())
+        except OSError:
+            parts.append("-")
+    return "|".join(parts)
+
+
+def probe_cached(bwrap: str, cache_dir: Path | None) -> str | None:
+    """``probe`` with its answer kept in ``cache_dir`` (the home's ``run`` folder), so that
+    a runtime started as a new interpreter does not start bubblewrap just to see whether
+    it works (tens of milliseconds before every job). Within a process, ``probe``'s own
+    cache answers first."""
+    if cache_dir is None or probe.cache_info().currsize:
+        return probe(bwrap)
+    path = cache_dir / PROBE_CACHE
+    try:
+        key = _probe_key(bwrap)
+    except OSError:
+        return probe(bwrap)
+    try:
+        record = json.loads(path.read_text())
+        if (record.get("key") == key
+                and 0 <= time.time() - float(record["time"]) < PROBE_CACHE_SECONDS):
+            reason = record.get("reason")
+            return None if reason is None else str(reason)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        pass
+    reason = probe(bwrap)
+    with contextlib.suppress(OSError):
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps({"key": key, "reason": reason, "time": time.time()}))
+        os.replace(tmp, path)
+    return reason
+
+
+def choose(mode: str, cache_dir: Path | None = None) -> tuple[str | None, str | None]:
     """Resolves the ``sandbox`` setting to (bwrap path or None, warning or None).
 
     ``auto`` falls back to no sandbox with a warning; ``bwrap`` insists (the job fails
-    when bubblewrap does not work); ``none`` never sandboxes.
+    when bubblewrap does not work); ``none`` never sandboxes. ``cache_dir`` keeps the
+    probe's answer between processes (see ``probe_cached``).
     """
     if mode == "none":
         return None, "sandbox is off (sandbox=none)"
     bwrap = find_bwrap()
-    reason = "bubblewrap (bwrap) is not installed" if bwrap is None else probe(bwrap)
+    reason = ("bubblewrap (bwrap) is not installed" if bwrap is None
+              else probe_cached(bwrap, cache_dir))
     if bwrap is not None and reason is None:
         return bwrap, None
     if mode == "bwrap":
@@ -144,3 +209,10 @@ def python_roots(python: str) -> tuple[Path, ...]:
     candidates.add(Path(python).parent.parent)
     roots = sorted(p for p in candidates if p.is_dir() and p != Path("/"))
     return tuple(r for r in roots if not any(o in r.parents for o in roots))
+
+
+def clear_caches() -> None:
+    """Forgets every per-process answer about the host (for a long-lived launcher, which
+    re-learns them now and then)."""
+    for fn in (probe, python_roots, _system_binds, _visible_roots):
+        fn.cache_clear()
