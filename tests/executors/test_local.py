@@ -1,5 +1,6 @@
-"""LocalExecutor: the conformance suite, plus what only a local process can show (the
-runtime outlives its caller; a dead runtime is reported lost, never left Running)."""
+"""LocalExecutor: the conformance suite (with the launcher serving every job, and without a
+launcher), plus what only a local process can show (the runtime outlives its caller; a dead
+runtime is reported lost, never left Running)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Iterator
 
 import pytest
 
@@ -20,14 +22,26 @@ from modelyard.spec.status import Phase
 from runtime.jobkit import make_plan, processes_with, start, wait_for
 
 from .conformance import ExecutorConformance
+from .launcherkit import launcher_pid, running_launcher, served
 
 pytestmark = pytest.mark.slow
 
 
 class TestLocalExecutorConformance(ExecutorConformance):
-    @pytest.fixture
-    def executor(self, settings: Settings) -> Executor:
-        return LocalExecutor(settings)
+    @pytest.fixture(params=["launcher", "no-launcher"])
+    def executor(self, settings: Settings, request: pytest.FixtureRequest
+                 ) -> Iterator[Executor]:
+        if request.param == "no-launcher":
+            yield LocalExecutor(settings, launcher=False)
+            return
+        # A launcher that is up before the first submit, so that every job of the suite
+        # goes through it (not through the fallback that starts it).
+        with running_launcher(settings) as pid:
+            yield LocalExecutor(settings)
+            assert launcher_pid(settings) == pid, "the same launcher all along"
+            log = served(settings)
+            for job_dir in settings.jobs_root.glob("*"):
+                assert f"for {job_dir.resolve()}\n" in log, log
 
 
 def test_the_runtime_outlives_the_process_that_submitted_it(settings: Settings) -> None:

@@ -1,10 +1,13 @@
 """Runs each job's runtime as a local process, detached from whoever started it.
 
-``submit`` starts ``python -m modelyard.runtime <job folder>`` in its own session, with
-its output in ``runtime.out``, so the job keeps running when the CLI process or the server
-that started it exits. Nothing is kept in memory that a restarted server would need: the
-runtime's pid and start time are in the job folder, and ``poll`` compares them with /proc to
-tell a live runtime from a dead one (and from an unrelated process that reused the pid).
+``submit`` has the home's launcher (``executors/launcher.py``) fork a runtime from a warm
+interpreter, or, when there is no usable launcher, starts ``python -m modelyard.runtime
+<job folder>`` itself (as the launcher's ``run`` command, which also starts a launcher for
+the next jobs). Either way the runtime runs in its own session, with its output in
+``runtime.out``, so the job keeps running when the CLI process, the server or the launcher
+exits. Nothing is kept in memory that a restarted server would need: the runtime's pid and
+start time are in the job folder, and ``poll`` compares them with /proc to tell a live
+runtime from a dead one (and from an unrelated process that reused the pid).
 """
 
 from __future__ import annotations
@@ -17,12 +20,15 @@ import sys
 import time
 from pathlib import Path
 
+from modelyard.executors import launcher as _launcher
 from modelyard.executors.base import Executor
 from modelyard.runtime import procs
 from modelyard.runtime.report import Reason
 from modelyard.runtime.state import (
+    PLAN_FILE,
     RUNTIME_OUT,
     RUNTIME_PID,
+    STATE_FILE,
     STOP_FILE,
     JobFolder,
     RuntimeEvent,
@@ -35,24 +41,66 @@ from modelyard.spec.status import EventLevel, EventSource, Phase
 
 LOST_MESSAGE = "runtime exited unexpectedly (lost)"
 _STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
+LAUNCHER_BACKOFF = 30.0
+"""After a launcher failed to answer in time, jobs skip it for this long (a wedged
+launcher must not add its timeout to every submit)."""
 
 
 class LocalExecutor(Executor):
     name = "local"
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, launcher: bool = True,
+                 launcher_idle: float = _launcher.DEFAULT_IDLE_SECONDS) -> None:
+        """``launcher=False`` starts every runtime as a new interpreter (the slow path that
+        the launcher falls back to anyway; for comparison and for tests)."""
         self.settings = settings
+        self.use_launcher = launcher
+        self.launcher_idle = launcher_idle
         self._children: dict[Path, subprocess.Popen[bytes]] = {}
+        self._skip_launcher_until = 0.0
 
     # ---------------------------------------------------------------- submit
     def submit(self, plan: RunPlan, job_dir: Path) -> None:
         job_dir = Path(job_dir).resolve()
         folder = JobFolder(job_dir)
-        folder.write_plan(plan)
+        # Written without fsync, synced once the runtime is on its way (same guarantee when
+        # submit returns, but the disk flush no longer delays the job's start).
+        folder.write_plan(plan, durable=False)
         (job_dir / RUNTIME_PID).unlink(missing_ok=True)
         (job_dir / STOP_FILE).unlink(missing_ok=True)
         # A fresh state, so that nobody mistakes a previous attempt's last word for this one's.
-        folder.write_state(RuntimeState(attempt=plan.attempt))
+        folder.write_state(RuntimeState(attempt=plan.attempt), durable=False)
+        env = self._runtime_env()
+        started = self._launch(job_dir, env)
+        if started is None:
+            started = self._popen(job_dir, env)
+        pid, start = started
+        tmp = job_dir / f".{RUNTIME_PID}.tmp"
+        tmp.write_text(json.dumps({"pid": pid, "start_time": start}))
+        os.replace(tmp, job_dir / RUNTIME_PID)
+        folder.sync(PLAN_FILE, STATE_FILE)
+
+    def _launch(self, job_dir: Path, env: dict[str, str]) -> tuple[int, int | None] | None:
+        """The runtime forked by the home's launcher, or None (then we start it ourselves)."""
+        if not self.use_launcher or time.monotonic() < self._skip_launcher_until:
+            return None
+        t0 = time.monotonic()
+        started = _launcher.spawn(self.settings.home, job_dir, env)
+        if started is None and time.monotonic() - t0 >= _launcher.REPLY_TIMEOUT * 0.9:
+            self._skip_launcher_until = time.monotonic() + LAUNCHER_BACKOFF
+        return started
+
+    def _popen(self, job_dir: Path, env: dict[str, str]) -> tuple[int, int | None]:
+        """Starts the runtime as a new interpreter. With the launcher in use, this runtime
+        also starts the home's launcher (from its own warm interpreter) if none runs."""
+        if self.use_launcher:
+            # The job folder is the working directory, not an argument: the launcher and
+            # the runtimes it forks inherit this command line, which must name no job.
+            cmd = [sys.executable, "-m", "modelyard.executors.launcher", "run",
+                   "--serve", str(self.settings.home.resolve()),
+                   "--idle", f"{self.launcher_idle:g}"]
+        else:
+            cmd = [sys.executable, "-m", "modelyard.runtime", str(job_dir)]
         # The runtime starts with SIGTERM blocked (the mask survives exec) and unblocks it
         # once its handler is in place: a stop that comes right after submit is then a clean
         # stop, not a runtime killed before it could record anything.
@@ -60,16 +108,12 @@ class LocalExecutor(Executor):
         try:
             with open(job_dir / RUNTIME_OUT, "ab") as out:
                 child = subprocess.Popen(
-                    [sys.executable, "-m", "modelyard.runtime", str(job_dir)],
-                    cwd=job_dir, env=self._runtime_env(), stdin=subprocess.DEVNULL,
+                    cmd, cwd=job_dir, env=env, stdin=subprocess.DEVNULL,
                     stdout=out, stderr=out, start_new_session=True, close_fds=True)
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
         self._children[job_dir] = child
-        info = {"pid": child.pid, "start_time": procs.start_time(child.pid)}
-        tmp = job_dir / f".{RUNTIME_PID}.tmp"
-        tmp.write_text(json.dumps(info))
-        os.replace(tmp, job_dir / RUNTIME_PID)
+        return child.pid, procs.start_time(child.pid)
 
     def _runtime_env(self) -> dict[str, str]:
         """The caller's environment plus this executor's settings as ``MODELYARD_*``

@@ -1,0 +1,671 @@
+"""The launcher: a fork server that starts runtimes without paying for Python and imports.
+
+Why: a runtime started as ``python -m modelyard.runtime`` spends most of a second of CPU
+importing pydantic, pydantic-settings, the spec models and storage before it can stage a
+single file; on a busy two-core machine that is seconds between submit and the job's first
+line. One long-lived process per ModelYard home keeps those modules imported and forks a
+fresh runtime per job: the child costs a fork, not an interpreter start.
+
+How it starts (no separate start-up cost): when the launcher is missing, the executor
+starts the job the old way, but as ``python -m modelyard.executors.launcher run <job dir>
+--serve <home>``. That process imports what every runtime imports anyway; if it wins the
+home's lock it then forks (twice, so nobody has to reap it) the launcher daemon from its
+warm interpreter, and goes on to run its own job as an ordinary runtime. Only one launcher
+runs per home: the daemon holds ``run/launcher.lock`` (flock) for as long as it lives.
+
+Protocol (one unix stream connection per job, JSON lines): the executor sends
+``{"op": "spawn", "version", "job_dir", "env"}``; the launcher forks; the *child* answers
+``{"pid", "start_time"}`` itself and then waits for ``go`` before it does anything. The
+executor writes ``go`` only after it has read the answer, so an executor that gave up
+waiting (a slow or wedged launcher) and fell back to starting the runtime itself never
+gets a second runtime for the same job: without ``go`` the child exits untouched.
+
+The child is made to look like a runtime started by ``Popen``: own session, stdin
+/dev/null, stdout and stderr to ``runtime.out``, cwd the job folder, the executor's
+environment, every signal disposition as in a fresh interpreter, SIGTERM and SIGINT blocked
+until the runtime's handler is installed (an early stop is a clean Terminated), settings
+built fresh from that environment. It is the launcher's child only until the launcher
+dies: runtimes outlive it (they are reparented like any orphan), the launcher reaps them
+while it lives (no zombies), and it never opens the database.
+
+Correctness never depends on the launcher: the executor falls back to starting the
+runtime itself whenever the launcher is missing, dead, slow (``REPLY_TIMEOUT``), of
+another code version (the modelyard package's files changed since it started: it then
+exits so that the next job starts a fresh one) or refuses the request (an environment
+that would change how the interpreter itself starts, such as ``PYTHONPATH``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import atexit
+import contextlib
+import errno
+import fcntl
+import gc
+import hashlib
+import json
+import os
+import selectors
+import signal
+import socket
+import struct
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, Any, NoReturn
+
+if TYPE_CHECKING:
+    from modelyard.settings import Settings
+
+PROTOCOL = 1
+RUN_DIR = "run"
+SOCKET_NAME = "launcher.sock"
+LOCK_NAME = "launcher.lock"
+LOG_NAME = "launcher.log"
+DEFAULT_IDLE_SECONDS = 600.0
+"""The longest a launcher with no request and no live runtime waits before it exits (a new
+one starts with the next job): it holds ~30 MB, and homes that ran a job or two (tests,
+laptops) should not keep that for long."""
+IDLE_BASE_SECONDS = 60.0
+IDLE_PER_REQUEST_SECONDS = 10.0
+"""The idle time allowed grows with use: 60 s for a launcher that served nothing, 10 s more
+per job it started, up to ``DEFAULT_IDLE_SECONDS`` (or the ``--idle`` given)."""
+REPLY_TIMEOUT = 3.0
+"""How long the executor waits for a forked runtime's answer before it starts the runtime
+itself (the child, never told ``go``, then exits without running)."""
+GO_TIMEOUT = 30.0
+REQUEST_TIMEOUT = 2.0
+HOUSEKEEPING_SECONDS = 2.0
+REWARM_SECONDS = 600.0
+"""Host facts cached in the launcher (bubblewrap probe, interpreter roots) are recomputed
+this often, so a launcher that lives for days follows changes of the host."""
+VERSION_TTL = 1.0
+"""The executor recomputes the code version at most this often (a stat of ~100 files)."""
+_MAX_UNIX_PATH = 107
+_STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
+_INTERPRETER_ENV = ("PYTHON", "LD_")
+"""Variables read when an interpreter starts: a forked child cannot honour a change of
+them, so a request whose values differ from the launcher's is refused (the executor then
+starts the runtime itself)."""
+_PACKAGE = Path(__file__).resolve().parents[1]
+
+
+# ------------------------------------------------------------------------ paths, version
+def run_dir(home: Path) -> Path:
+    return Path(home) / RUN_DIR
+
+
+def address(home: Path) -> str:
+    """The launcher's socket: ``$MODELYARD_HOME/run/launcher.sock`` when that path fits in a
+    unix socket address, else an abstract socket named after the home (deep test folders);
+    either way the launcher accepts only peers of its own user."""
+    path = str(run_dir(Path(home).resolve()) / SOCKET_NAME)
+    if len(os.fsencode(path)) <= _MAX_UNIX_PATH:
+        return path
+    digest = hashlib.sha256(os.fsencode(Path(home).resolve())).hexdigest()[:24]
+    return f"\0modelyard-launcher-{os.getuid()}-{digest}"
+
+
+def code_version(package: Path = _PACKAGE) -> str:
+    """A token that changes whenever a ``.py`` file of the modelyard package (or the
+    interpreter) changes: name, size and mtime of each file, not its content, so that it
+    costs a directory walk and no reads."""
+    h = hashlib.sha256(f"{PROTOCOL}\0{sys.executable}\0{sys.version}\0".encode())
+    entries: list[str] = []
+    stack = [str(package)]
+    while stack:
+        folder = stack.pop()
+        try:
+            with os.scandir(folder) as it:
+                for e in it:
+                    if e.is_dir(follow_symlinks=False):
+                        if e.name != "__pycache__" and not e.name.startswith("."):
+                            stack.append(e.path)
+                    elif e.name.endswith(".py"):
+                        with contextlib.suppress(OSError):
+                            st = e.stat()
+                            entries.append(f"{e.path}\0{st.st_size}\0{st.st_mtime_ns}")
+        except OSError:
+            continue
+    for line in sorted(entries):
+        h.update(line.encode("utf-8", "surrogateescape") + b"\n")
+    return h.hexdigest()[:32]
+
+
+_version_cache: tuple[float, str] | None = None
+_version_lock = threading.Lock()
+
+
+def current_version() -> str:
+    """``code_version()`` of the installed package, recomputed at most every
+    ``VERSION_TTL`` seconds (an executor may submit hundreds of jobs a minute)."""
+    global _version_cache
+    with _version_lock:
+        now = time.monotonic()
+        if _version_cache is None or now - _version_cache[0] > VERSION_TTL:
+            _version_cache = (now, code_version())
+        return _version_cache[1]
+
+
+def interpreter_env(env: Mapping[str, str]) -> dict[str, str]:
+    return {k: v for k, v in env.items() if k.startswith(_INTERPRETER_ENV)}
+
+
+# -------------------------------------------------------------------------------- client
+def request(home: Path, message: dict[str, Any], timeout: float | None = None
+            ) -> tuple[socket.socket, dict[str, Any]] | None:
+    """Sends one request; the open connection and the answer, or None when no launcher
+    answered within ``timeout`` (default ``REPLY_TIMEOUT``; the connection is then
+    closed)."""
+    timeout = REPLY_TIMEOUT if timeout is None else timeout
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+    deadline = time.monotonic() + timeout
+    try:
+        sock.settimeout(timeout)
+        sock.connect(address(home))
+        sock.sendall(json.dumps(message).encode() + b"\n")
+        answer = json.loads(_read_line(sock, deadline))
+        if not isinstance(answer, dict):
+            raise ValueError("not an object")
+        return sock, answer
+    except (OSError, ValueError):
+        sock.close()
+        return None
+
+
+def spawn(home: Path, job_dir: Path, env: Mapping[str, str],
+          timeout: float | None = None) -> tuple[int, int | None] | None:
+    """Asks the home's launcher to fork a runtime for ``job_dir`` with ``env``; the
+    runtime's (pid, start time), or None when the caller must start the runtime itself."""
+    got = request(home, {"op": "spawn", "protocol": PROTOCOL, "version": current_version(),
+                         "job_dir": str(job_dir), "env": dict(env)}, timeout)
+    if got is None:
+        return None
+    sock, answer = got
+    with sock:
+        try:
+            pid, start = int(answer["pid"]), answer.get("start_time")
+            sock.sendall(b"go\n")
+        except (KeyError, TypeError, ValueError, OSError):
+            return None  # refused, or the child is gone: it will not run without "go"
+    return pid, (int(start) if start is not None else None)
+
+
+def ping(home: Path, timeout: float | None = None) -> dict[str, Any] | None:
+    """The launcher's pid, version and live runtimes, or None if none answers."""
+    got = request(home, {"op": "ping", "protocol": PROTOCOL}, timeout)
+    if got is None:
+        return None
+    got[0].close()
+    return got[1]
+
+
+def shutdown(home: Path, timeout: float | None = None) -> bool:
+    """Asks the launcher to exit (its runtimes keep running); True if one answered."""
+    got = request(home, {"op": "shutdown", "protocol": PROTOCOL}, timeout)
+    if got is None:
+        return False
+    got[0].close()
+    return True
+
+
+def _read_line(sock: socket.socket, deadline: float, limit: int = 1 << 20) -> bytes:
+    data = b""
+    while not data.endswith(b"\n"):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("no answer in time")
+        sock.settimeout(left)
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("closed before a full line")
+        data += chunk
+        if len(data) > limit:
+            raise ValueError("line too long")
+    return data
+
+
+# ------------------------------------------------------------------------------- server
+def _log(message: str) -> None:
+    stamp = time.strftime("%Y-%m-%d %H:%M:%S")
+    with contextlib.suppress(OSError):
+        os.write(2, f"{stamp} [launcher {os.getpid()}] {message}\n".encode(errors="replace"))
+
+
+def try_lock(home: Path) -> int | None:
+    """The home's launcher lock as an open fd, or None when another process holds it."""
+    folder = run_dir(home)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd = os.open(folder / LOCK_NAME, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def warm(settings_env: Mapping[str, str] | None = None) -> None:
+    """Imports and computes, once in the launcher, what every forked runtime would otherwise
+    import or compute again: the runtime's modules, the settings machinery, the bubblewrap
+    probe and the default interpreter's folders (cached per process, inherited by fork)."""
+    from modelyard.runtime import sandbox
+    from modelyard.runtime.__main__ import main as _main  # noqa: F401  (the import is the point)
+    from modelyard.runtime.report import StagingError
+    from modelyard.settings import Settings
+    from modelyard.storage.local import FolderStore  # noqa: F401
+    from modelyard.storage.transfer import TransferEngine  # noqa: F401
+
+    settings = Settings()
+    if settings.sandbox == "none":
+        return
+    bwrap = sandbox.find_bwrap()
+    if bwrap is None or sandbox.probe(bwrap) is not None:
+        return
+    sandbox.system_binds()
+    with contextlib.suppress(StagingError):
+        sandbox.python_roots(settings.python)
+
+
+def _rewarm() -> None:
+    from modelyard.runtime import sandbox
+
+    sandbox.clear_caches()
+    warm()
+
+
+class Launcher:
+    """The daemon: accepts spawn requests on the home's socket and forks runtimes."""
+
+    def __init__(self, home: Path, lock_fd: int, version: str,
+                 idle_seconds: float = DEFAULT_IDLE_SECONDS) -> None:
+        self.home = Path(home).resolve()
+        self.lock_fd = lock_fd
+        self.version = version
+        self.idle_seconds = idle_seconds
+        self.interpreter_env = interpreter_env(os.environ)
+        self.children: set[int] = set()
+        self.served = 0
+        self.last_request = time.monotonic()
+        self.warmed = time.monotonic()
+        self.stopping = ""
+        self.address = address(self.home)
+        self.listener: socket.socket | None = None
+        self.selector: selectors.BaseSelector | None = None
+        self.wake_r = self.wake_w = -1
+        self.socket_ino: int | None = None
+
+    # ----------------------------------------------------------------- lifecycle
+    def serve(self) -> int:
+        self._bind()
+        self.wake_r, self.wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        signal.set_wakeup_fd(self.wake_w, warn_on_full_buffer=False)
+        signal.signal(signal.SIGCHLD, _noop)
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(sig, self._on_stop)
+        signal.pthread_sigmask(signal.SIG_SETMASK, set())  # handlers first, then unblock
+        self.selector = selectors.DefaultSelector()
+        assert self.listener is not None
+        self.selector.register(self.listener, selectors.EVENT_READ, "listen")
+        self.selector.register(self.wake_r, selectors.EVENT_READ, "wake")
+        _log(f"serving {self.home} on {self.address!r} (version {self.version})")
+        try:
+            while not self.stopping:
+                for key, _ in self.selector.select(HOUSEKEEPING_SECONDS):
+                    if key.data == "wake":
+                        with contextlib.suppress(OSError):
+                            os.read(self.wake_r, 4096)
+                    elif not self.stopping:
+                        self._accept()
+                self._reap()
+                self._housekeeping()
+        finally:
+            self._close()
+            _log(f"exiting: {self.stopping}")
+        return 0
+
+    def _bind(self) -> None:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+        if self.address.startswith("\0"):
+            for _ in range(40):  # a dying predecessor's child may still hold the name
+                try:
+                    sock.bind(self.address)
+                    break
+                except OSError as exc:
+                    if exc.errno != errno.EADDRINUSE:
+                        raise
+                    time.sleep(0.05)
+            else:
+                raise OSError(errno.EADDRINUSE, f"{self.address!r} stays in use")
+        else:
+            tmp = f"{self.address}.{os.getpid()}"
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            sock.bind(tmp)
+            os.chmod(tmp, 0o600)
+            os.replace(tmp, self.address)  # atomically replaces a stale socket
+            self.socket_ino = os.stat(self.address).st_ino
+        sock.listen(64)
+        self.listener = sock
+
+    def _close(self) -> None:
+        """Gives up the address and the lock first, so a successor can start at once."""
+        if self.listener is not None:
+            if self.socket_ino is not None:
+                with contextlib.suppress(OSError):
+                    if os.stat(self.address).st_ino == self.socket_ino:
+                        os.unlink(self.address)
+            self.listener.close()
+            self.listener = None
+        if self.lock_fd >= 0:
+            os.close(self.lock_fd)
+            self.lock_fd = -1
+
+    def _on_stop(self, signum: int, _frame: FrameType | None) -> None:
+        self.stopping = f"signal {signal.Signals(signum).name}"
+
+    def _reap(self) -> None:
+        """Collects exited runtimes (only our own: subprocesses of the warm-up are waited
+        for by ``subprocess`` itself)."""
+        for pid in list(self.children):
+            try:
+                done, _ = os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                done = pid
+            if done:
+                self.children.discard(pid)
+
+    def _housekeeping(self) -> None:
+        if self.stopping:
+            return
+        now = time.monotonic()
+        idle = min(self.idle_seconds, IDLE_BASE_SECONDS + IDLE_PER_REQUEST_SECONDS * self.served)
+        if not self.children and now - self.last_request > idle:
+            self.stopping = f"idle for {idle:g} s"
+        elif not run_dir(self.home).is_dir():
+            self.stopping = "the home's run folder is gone"
+        elif self.socket_ino is not None:
+            try:
+                if os.stat(self.address).st_ino != self.socket_ino:
+                    self.stopping = "the socket was replaced"
+            except OSError:
+                self.stopping = "the socket was removed"
+        if not self.stopping and now - self.warmed > REWARM_SECONDS:
+            self.warmed = now
+            try:
+                _rewarm()
+            except Exception as exc:
+                _log(f"re-warming failed: {exc!r}")
+
+    # ------------------------------------------------------------------ requests
+    def _accept(self) -> None:
+        assert self.listener is not None
+        try:
+            conn, _ = self.listener.accept()
+        except (BlockingIOError, InterruptedError):
+            return
+        with conn:
+            try:
+                conn.settimeout(REQUEST_TIMEOUT)
+                if not self._same_user(conn):
+                    return
+                req = json.loads(_read_line(conn, time.monotonic() + REQUEST_TIMEOUT))
+                self._handle(conn, req)
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                _log(f"bad request: {exc!r}")
+
+    @staticmethod
+    def _same_user(conn: socket.socket) -> bool:
+        creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("iII"))
+        _pid, uid, _gid = struct.unpack("iII", creds)
+        return uid == os.getuid()
+
+    def _answer(self, conn: socket.socket, message: dict[str, Any]) -> None:
+        conn.sendall(json.dumps(message).encode() + b"\n")
+
+    def _handle(self, conn: socket.socket, req: dict[str, Any]) -> None:
+        self.last_request = time.monotonic()
+        op = req.get("op")
+        if req.get("protocol") != PROTOCOL:
+            self.stopping = f"a client speaks protocol {req.get('protocol')}"
+            self._close()
+            self._answer(conn, {"error": "protocol"})
+        elif op == "ping":
+            self._answer(conn, {"pid": os.getpid(), "version": self.version,
+                                "children": sorted(self.children), "home": str(self.home)})
+        elif op == "shutdown":
+            self.stopping = "asked to shut down"
+            self._close()
+            self._answer(conn, {"ok": True})
+        elif op != "spawn":
+            self._answer(conn, {"error": f"unknown op {op!r}"})
+        elif req["version"] != self.version:
+            # The package changed under us: make way for a launcher of the new code.
+            self.stopping = f"code version changed ({req['version']})"
+            self._close()
+            self._answer(conn, {"error": "version"})
+        elif interpreter_env(req["env"]) != self.interpreter_env:
+            self._answer(conn, {"error": "interpreter environment differs"})
+        else:
+            self._fork(conn, Path(req["job_dir"]), {str(k): str(v)
+                                                   for k, v in req["env"].items()})
+
+    def _fork(self, conn: socket.socket, job_dir: Path, env: dict[str, str]) -> None:
+        from modelyard.runtime import procs
+
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        blocked = _STOP_SIGNALS | {signal.SIGCHLD, signal.SIGHUP}
+        old = signal.pthread_sigmask(signal.SIG_BLOCK, blocked)
+        try:
+            pid = os.fork()
+            if pid == 0:
+                self._become_runtime(conn, job_dir, env)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        self.children.add(pid)
+        self.served += 1
+        # We answer, not the child: we are already running, so the executor hears back
+        # without waiting for the child to be scheduled, while the child prepares itself.
+        self._answer(conn, {"pid": pid, "start_time": procs.start_time(pid)})
+        _log(f"forked runtime {pid} for {job_dir}")
+
+    # --------------------------------------------------------------------- child
+    def _become_runtime(self, conn: socket.socket, job_dir: Path,
+                        env: dict[str, str]) -> NoReturn:
+        """In the forked child: shed everything of the launcher, wait for ``go``, then run
+        the job exactly as ``python -m modelyard.runtime <job_dir>`` would."""
+        code = 70
+        try:
+            signal.set_wakeup_fd(-1)
+            _default_signals()
+            signal.pthread_sigmask(signal.SIG_SETMASK, _STOP_SIGNALS)  # until main's handler
+            if self.listener is not None:
+                self.listener.close()
+            if self.selector is not None:
+                self.selector.close()
+            for fd in (self.wake_r, self.wake_w, self.lock_fd):
+                if fd >= 0:
+                    with contextlib.suppress(OSError):
+                        os.close(fd)
+            os.setsid()
+            code = run_child(conn, job_dir, env)
+        except BaseException:  # the child must never return into the launcher's loop
+            with contextlib.suppress(Exception):
+                traceback.print_exc()
+        finally:
+            _exit(code)
+
+
+def run_child(conn: socket.socket, job_dir: Path, env: Mapping[str, str]) -> int:
+    """Prepares this (forked) process as the job's runtime and, once the executor said
+    ``go``, runs it; the exit status. Everything before ``go`` leaves no trace but
+    ``runtime.out``: a child the executor gave up on exits as if it never was."""
+    from modelyard.runtime.state import RUNTIME_OUT
+    from modelyard.settings import Settings
+
+    null = os.open(os.devnull, os.O_RDONLY)
+    out = os.open(job_dir / RUNTIME_OUT, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    os.dup2(null, 0)
+    os.dup2(out, 1)
+    os.dup2(out, 2)
+    os.close(null)
+    os.close(out)
+    os.chdir(job_dir)
+    os.environ.clear()
+    os.environ.update(env)
+    time.tzset()
+    sys.argv = [sys.argv[0], str(job_dir)]
+    settings = Settings()  # fresh, from the job's environment (while the executor answers)
+    try:
+        go = _read_line(conn, time.monotonic() + GO_TIMEOUT, 16)
+    except (OSError, ValueError):
+        go = b""
+    conn.close()
+    if go != b"go\n":
+        return 0  # the executor gave up on us and starts the runtime itself
+    return run_runtime(job_dir, settings)
+
+
+def run_runtime(job_dir: Path, settings: Settings | None = None) -> int:
+    from modelyard.runtime.__main__ import main
+
+    try:
+        return main([str(job_dir)], settings)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+
+
+def _default_signals() -> None:
+    """Every signal disposition as a fresh interpreter has it (SIGINT raises
+    KeyboardInterrupt, SIGPIPE and SIGXFSZ ignored, the rest default)."""
+    for sig in signal.valid_signals():
+        if sig in (signal.SIGKILL, signal.SIGSTOP):
+            continue
+        want: Callable[[int, FrameType | None], Any] | int
+        if sig == signal.SIGINT:
+            want = signal.default_int_handler
+        elif sig in (signal.SIGPIPE, signal.SIGXFSZ):
+            want = signal.SIG_IGN
+        else:
+            want = signal.SIG_DFL
+        with contextlib.suppress(OSError, ValueError):
+            if signal.getsignal(sig) != want:
+                signal.signal(sig, want)
+
+
+def _exit(code: int) -> NoReturn:
+    """Ends a forked runtime like an interpreter would end (non-daemon threads joined,
+    atexit handlers run, streams flushed) without unwinding into the launcher."""
+    with contextlib.suppress(BaseException):
+        for thread in threading.enumerate():
+            if thread is not threading.main_thread() and not thread.daemon:
+                thread.join()
+        atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(BaseException):
+            stream.flush()
+    os._exit(code)
+
+
+def _noop(_signum: int, _frame: FrameType | None) -> None:
+    """SIGCHLD only needs to wake the loop (through the wakeup fd) to reap."""
+
+
+def daemonize(home: Path, lock_fd: int, version: str, idle_seconds: float) -> None:
+    """Forks the launcher daemon off this warm process (twice: the daemon is nobody's
+    child to reap); returns in the calling process once the intermediate child is gone."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+    try:
+        middle = os.fork()
+        if middle == 0:
+            code = 0
+            try:
+                os.setsid()
+                if os.fork() == 0:
+                    code = _daemon_main(home, lock_fd, version, idle_seconds)
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    traceback.print_exc()
+                code = 1
+            finally:
+                os._exit(code)
+        os.waitpid(middle, 0)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+def _daemon_main(home: Path, lock_fd: int, version: str, idle_seconds: float) -> int:
+    folder = run_dir(home)
+    log = folder / LOG_NAME
+    with contextlib.suppress(OSError):
+        if log.stat().st_size > 1 << 20:
+            log.unlink()
+    null = os.open(os.devnull, os.O_RDWR)
+    out = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    os.dup2(null, 0)
+    os.dup2(out, 1)
+    os.dup2(out, 2)
+    os.close(null)
+    os.close(out)
+    os.chdir(folder)
+    _default_signals()
+    sys.argv = [sys.argv[0], "serve", str(home)]
+    try:
+        warm()
+    except Exception as exc:  # a cold launcher still saves the interpreter start
+        _log(f"warm-up failed: {exc!r}")
+    gc.freeze()  # what the launcher holds is never collected in a child: fewer copied pages
+    return Launcher(home, lock_fd, version, idle_seconds).serve()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m modelyard.executors.launcher")
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    run = sub.add_parser("run", help="run one job's runtime; with --serve, also start the "
+                         "home's launcher if none runs")
+    # The job folder defaults to the working directory, so that the command line, which
+    # the launcher and every runtime it forks inherit, names no job.
+    run.add_argument("job_dir", nargs="?", default=".")
+    run.add_argument("--serve", metavar="HOME")
+    run.add_argument("--idle", type=float, default=DEFAULT_IDLE_SECONDS)
+    serve = sub.add_parser("serve", help="run the home's launcher in the foreground")
+    serve.add_argument("home")
+    serve.add_argument("--idle", type=float, default=DEFAULT_IDLE_SECONDS)
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    if args.cmd == "serve":
+        version = code_version()  # before the imports: a later change means a restart
+        lock = try_lock(Path(args.home))
+        if lock is None:
+            print("a launcher already runs for this home", file=sys.stderr)
+            return 1
+        warm()
+        gc.freeze()
+        return Launcher(Path(args.home), lock, version, args.idle).serve()
+    job_dir = Path(args.job_dir).resolve()
+    if args.serve:
+        version = code_version()
+        lock = try_lock(Path(args.serve))
+        if lock is not None:
+            try:
+                import modelyard.runtime.__main__  # noqa: F401  (what the daemon inherits)
+
+                daemonize(Path(args.serve).resolve(), lock, version, args.idle)
+            except Exception:
+                traceback.print_exc()
+            finally:
+                os.close(lock)
+    return run_runtime(job_dir)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
