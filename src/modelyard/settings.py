@@ -81,7 +81,7 @@ class Settings(BaseSettings):
     transfer_multipart_threshold: int = Field(default=16 * 1024**2, ge=5 * 1024**2)
     transfer_multipart_chunksize: int = Field(default=16 * 1024**2, ge=5 * 1024**2)
     transfer_part_concurrency: int = Field(
-        default=16, ge=1, le=256, description="Concurrent requests per S3 endpoint")
+        default=8, ge=1, le=256, description="Concurrent part requests per S3 endpoint")
     node_cpus: int | None = Field(default=None, ge=1, description="Cores to schedule; all if unset")
     node_memory_gb: float | None = Field(default=None, gt=0, description="Memory to schedule")
     node_gpus: int = Field(default=0, ge=0, description="GPUs to schedule")

@@ -35,6 +35,7 @@ def store_for(location: Location, settings: Settings) -> ObjectStore:
             multipart_threshold=settings.transfer_multipart_threshold,
             multipart_chunksize=settings.transfer_multipart_chunksize,
             max_concurrency=settings.transfer_part_concurrency,
+            max_connections=settings.transfer_workers + settings.transfer_part_concurrency,
         )
     if location.scheme == "obs":
         raise SpecError("obs_backend", settings.obs_backend, "must be 'local' or 's3'")

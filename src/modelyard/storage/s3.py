@@ -77,12 +77,15 @@ class S3Store(ObjectStore):
     def __init__(self, s3: S3Settings, scheme: str = "s3", *,
                  multipart_threshold: int = 16 * MiB, multipart_chunksize: int = 16 * MiB,
                  max_concurrency: int = 16, connect_timeout: float = 10.0,
-                 read_timeout: float = 60.0, fast_path: bool = True) -> None:
+                 read_timeout: float = 60.0, fast_path: bool = True,
+                 max_connections: int | None = None) -> None:
         self.scheme = scheme
         self.endpoint_url = s3.endpoint_url
         self.multipart_threshold = multipart_threshold
         self.multipart_chunksize = multipart_chunksize
         self.max_concurrency = max_concurrency
+        # Every engine worker and every part thread may hold a connection at once.
+        self.max_connections = max_connections or max_concurrency + 8
         self._s3 = s3
         self._timeouts = (connect_timeout, read_timeout)
         self._secrets = [v.get_secret_value() for v in (s3.access_key_id, s3.secret_access_key)
@@ -96,7 +99,7 @@ class S3Store(ObjectStore):
             self._fast = SigV4Client(
                 s3.endpoint_url, s3.region or "us-east-1",
                 s3.access_key_id.get_secret_value(), s3.secret_access_key.get_secret_value(),
-                max_connections=max_concurrency + 8, connect_timeout=connect_timeout,
+                max_connections=self.max_connections, connect_timeout=connect_timeout,
                 read_timeout=read_timeout)
         self._client: Any = None
         self._tm: Any = None
@@ -129,7 +132,7 @@ class S3Store(ObjectStore):
                     s3={"addressing_style": self._style},
                     signature_version="s3v4",
                     retries={"total_max_attempts": 2, "mode": "standard"},
-                    max_pool_connections=self.max_concurrency + 8,
+                    max_pool_connections=self.max_connections,
                     connect_timeout=self._timeouts[0],
                     read_timeout=self._timeouts[1],
                     tcp_keepalive=True,
@@ -353,15 +356,13 @@ class S3Store(ObjectStore):
             chunk = _adjust_chunksize(self.multipart_chunksize, head.size)
             lock = threading.Lock()
 
-            def write(offset: int, block: bytes) -> None:
-                os.pwrite(fd, block, offset)
-                if progress:
-                    with lock:
-                        progress(len(block))
+            def counted(n: int) -> None:
+                with lock:
+                    progress(n)  # type: ignore[misc]
 
             self._run_parts([
                 partial(fast.get_range, bucket, key, start, min(start + chunk, head.size),
-                        write, head.etag)
+                        fd, counted if progress else None, head.etag)
                 for start in range(0, head.size, chunk)])
         except Exception as exc:
             raise self.error(exc, "downloading", bucket, key) from None

@@ -164,24 +164,34 @@ class SigV4Client:
             resp.release_conn()
         return total
 
-    def get_range(self, bucket: str, key: str, start: int, end: int,
-                  write: Callable[[int, bytes], None], if_match: str | None = None) -> None:
-        """GETs bytes ``start`` to ``end`` (exclusive), handing each block to
-        ``write(offset, block)``; with ``if_match`` the store refuses (412) if the object
-        changed since we looked, so parts of two versions never mix."""
+    def get_range(self, bucket: str, key: str, start: int, end: int, fd: int,
+                  progress: Callable[[int], None] | None = None,
+                  if_match: str | None = None) -> None:
+        """GETs bytes ``start`` to ``end`` (exclusive) into ``fd`` at the same offsets
+        (readinto one reused buffer, then pwrite: no per-block allocation); with
+        ``if_match`` the store refuses (412) if the object changed since we looked, so
+        parts of two versions never mix."""
         path = self._path(bucket, key)
         extra = {"range": f"bytes={start}-{end - 1}"}
         if if_match:
             extra["if-match"] = f'"{if_match}"'
         resp = self._request("GET", path, self._signed("GET", path, extra=extra), None,
                              stream=True)
+        if resp.status != 206 and (start, end) != (0, int(resp.headers.get("Content-Length")
+                                                           or -1)):
+            resp.release_conn()
+            raise S3Failure("RangeIgnored", 0)
+        view = memoryview(bytearray(min(MiB, end - start)))
         offset = start
         try:
-            for block in resp.stream(MiB):
-                if offset + len(block) > end:
-                    raise S3Failure("RangeIgnored", 0)
-                write(offset, block)
-                offset += len(block)
+            while offset < end:
+                n = resp.readinto(view[:min(len(view), end - offset)])
+                if not n:
+                    break
+                os.pwrite(fd, view[:n], offset)
+                offset += n
+                if progress:
+                    progress(n)
         except urllib3.exceptions.HTTPError as exc:
             raise S3Failure(type(exc).__name__, 0, exc) from None
         finally:
