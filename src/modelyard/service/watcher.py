@@ -26,6 +26,10 @@ def reconcile(service: Service) -> int:
         service.jobs.dispatch()
     except Exception:
         log.exception("dispatch failed")
+    try:
+        service.search.reconcile()  # a search whose driver died (server restart) resumes
+    except Exception:
+        log.exception("resuming searches failed")
     with service.db.session() as s:
         ids = list(s.scalars(select(JobRow.id).where(JobRow.phase.in_(UNFINISHED))))
     for job_id in ids:
