@@ -4,7 +4,11 @@ One run, peers side by side, ratios printed:
 
 (a) submit-to-first-user-line latency (p50, p99) of a trivial ModelArts-style boot file
     submitted through a running ``modelyard server``, against plain ``python`` (the floor)
-    and ``mlflow run --env-manager local`` (a peer; ``pip install mlflow``);
+    and ``mlflow run --env-manager local`` (a peer; ``pip install mlflow``). For attribution
+    also the executor alone (``LocalExecutor.submit`` in this process, no server), with the
+    launcher (fork server) and with a new interpreter per runtime (the fallback). The
+    server's first job starts the home's launcher and is reported apart as the cold start;
+    job status is polled every 0.1 s (a client polling harder only competes for the CPU);
 (b) throughput draining N queued trivial jobs (default 500);
 (c) API latency of job GET and list (training-job-searches) with 10,000 jobs in the
     database under 50 concurrent clients.
@@ -89,14 +93,15 @@ def wait_final(client: httpx.Client, job_id: str, timeout: float = 120) -> dict[
         rec = client.get(f"/v2/{PROJECT}/training-jobs/{job_id}").json()
         if rec["status"]["phase"] in ("Completed", "Failed", "Terminated", "Abnormal"):
             return dict(rec)
-        time.sleep(0.02)
+        time.sleep(0.1)
     raise RuntimeError(f"job {job_id} did not finish")
 
 
-def latency_modelyard(server: Server, code: Path, n: int) -> list[float]:
+def latency_modelyard(server: Server, code: Path, n: int, warmup: int = 0) -> list[float]:
+    """The first ``warmup`` jobs are run and not counted."""
     out = []
     with httpx.Client(base_url=server.url, timeout=30) as client:
-        for i in range(n):
+        for i in range(n + warmup):
             t0 = time.time()
             r = client.post(f"/v2/{PROJECT}/training-jobs", json=job_body(f"lat-{i}", code))
             r.raise_for_status()
@@ -105,6 +110,36 @@ def latency_modelyard(server: Server, code: Path, n: int) -> list[float]:
             assert rec["status"]["phase"] == "Completed", rec["status"]
             log = client.get(f"/v2/{PROJECT}/training-jobs/{job_id}/tasks/worker-0/logs/preview")
             out.append(first_line_time(log.json()["content"]) - t0)
+    return out[warmup:] if warmup else out
+
+
+def latency_executor(home: Path, code: Path, n: int, launcher: bool) -> list[float]:
+    """The executor alone, in this process: plan written, runtime started, no server."""
+    from modelyard.executors import launcher as fork_server
+    from modelyard.executors.local import LocalExecutor
+    from modelyard.settings import Settings
+    from modelyard.spec.plan import RunPlan
+
+    settings = Settings(home=home)
+    executor = LocalExecutor(settings, launcher=launcher)
+    out = []
+    for i in range(n + (1 if launcher else 0)):  # with the launcher: one job to start it
+        job_id = f"exec-{i}-{uuid.uuid4().hex[:8]}"
+        plan = RunPlan(job_id=job_id, job_name=job_id, code_dir=f"file://{code}/",
+                       boot_file="train.py", upload_period=settings.upload_period)
+        job_dir = settings.jobs_root / job_id
+        t0 = time.time()
+        executor.submit(plan, job_dir)
+        state = executor.wait(job_dir, 120, interval=0.1)
+        assert state is not None and state.phase == "Completed", state
+        if launcher and i == 0:
+            deadline = time.time() + 60
+            while fork_server.ping(home) is None and time.time() < deadline:
+                time.sleep(0.1)
+            continue
+        out.append(first_line_time(executor.log_path(job_dir, job_id).read_text()) - t0)
+    if launcher:
+        fork_server.shutdown(home)
     return out
 
 
@@ -128,7 +163,7 @@ def latency_mlflow(code: Path, n: int, mlflow: str | None) -> list[float] | None
     # mlflow's env-manager local runs "python" from PATH: the one next to mlflow.
     env_path = f"{Path(mlflow).parent}:{os.environ.get('PATH', '')}"
     out = []
-    env = {**os.environ, "PATH": env_path,
+    env = {**os.environ, "PATH": env_path, "MLFLOW_ALLOW_FILE_STORE": "true",
            "MLFLOW_TRACKING_URI": f"file://{code.parent / 'mlruns'}"}
     for _ in range(n):
         t0 = time.time()
@@ -171,7 +206,7 @@ def fill_database(home: Path, rows: int) -> list[str]:
     with db.session() as s:
         template = s.scalars(select(JobRow).where(JobRow.phase == "Completed")).first()
         assert template is not None
-        columns = {c.name: getattr(template, c.key) for c in JobRow.__mapper__.column_attrs}
+        columns = {c.key: getattr(template, c.key) for c in JobRow.__mapper__.column_attrs}
     ids = []
     now = time.time()
     batch = []
@@ -245,10 +280,15 @@ def main() -> None:
         print(f"cores: {os.cpu_count()}  python: {sys.version.split()[0]}")
         floor = latency_python(code, args.jobs)
         peer = latency_mlflow(code, args.mlflow_runs, args.mlflow)
+        executor_runs = max(5, args.jobs // 4)
+        exec_fork = latency_executor(root / "exec-launcher", code, executor_runs, True)
+        exec_new = latency_executor(root / "exec-new", code, executor_runs, False)
+        floor_after = latency_python(code, max(5, args.jobs // 4))
         home = root / "home"
         home.mkdir()
         server = Server(home)
         try:
+            cold = latency_modelyard(server, code, 1)
             ours = latency_modelyard(server, code, args.jobs)
             submitted, drained = drain(server, code, args.drain)
             ids = fill_database(home, args.rows)
@@ -260,6 +300,10 @@ def main() -> None:
     print(row("python train.py (floor)", floor, f50))
     print(row("mlflow run --env-manager local", peer, f50))
     print(row("ModelYard (server, REST submit)", ours, f50))
+    print(row("  first job of the server (cold)", cold, f50))
+    print(row("  executor alone, launcher", exec_fork, f50))
+    print(row("  executor alone, new interpreter", exec_new, f50))
+    print(row("python train.py (floor, again)", floor_after, f50))
     print(f"    ModelYard overhead above python at p50: {(pct(ours, 50) - f50) * 1000:.0f} ms"
           + (f"; mlflow / ModelYard at p50: {pct(peer, 50) / pct(ours, 50):.1f}x"
              if peer else ""))
