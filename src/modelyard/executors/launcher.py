@@ -23,10 +23,12 @@ gets a second runtime for the same job: without ``go`` the child exits untouched
 The child is made to look like a runtime started by ``Popen``: own session, stdin
 /dev/null, stdout and stderr to ``runtime.out``, cwd the job folder, the executor's
 environment, every signal disposition as in a fresh interpreter, SIGTERM and SIGINT blocked
-until the runtime's handler is installed (an early stop is a clean Terminated), settings
-built fresh from that environment. It is the launcher's child only until the launcher
-dies: runtimes outlive it (they are reparented like any orphan), the launcher reaps them
-while it lives (no zombies), and it never opens the database.
+until the runtime's handler is installed (an early stop is a clean Terminated), and the
+settings a new interpreter would build from that environment (the launcher builds them once
+per distinct set of inputs, see ``settings_inputs``, not once per job). It is the
+launcher's child only until the launcher dies: runtimes outlive it (they are reparented
+like any orphan), the launcher reaps them while it lives (no zombies), and it never opens
+the database.
 
 Correctness never depends on the launcher: the executor falls back to starting the
 runtime itself whenever the launcher is missing, dead, slow (``REPLY_TIMEOUT``), of
@@ -54,7 +56,7 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -154,6 +156,35 @@ def current_version() -> str:
 
 def interpreter_env(env: Mapping[str, str]) -> dict[str, str]:
     return {k: v for k, v in env.items() if k.startswith(_INTERPRETER_ENV)}
+
+
+def settings_inputs(env: Mapping[str, str]) -> tuple[object, ...]:
+    """Everything ``Settings()`` reads, for an environment: the ``MODELYARD_*`` and
+    ``AWS_*`` variables (any case, as pydantic-settings matches them), ``HOME`` and the
+    identity of ``modelyard.toml`` in the home. Equal inputs, equal settings."""
+    names = ("MODELYARD_", "AWS_")
+    variables = tuple(sorted((k, v) for k, v in env.items()
+                             if k.upper().startswith(names) or k == "HOME"))
+    home = env.get("MODELYARD_HOME") or str(
+        (Path(env["HOME"]) if env.get("HOME") else Path.home()) / ".modelyard")
+    try:
+        st = os.stat(Path(home) / "modelyard.toml")
+        toml: tuple[int, ...] | None = (st.st_ino, st.st_size, st.st_mtime_ns)
+    except OSError:
+        toml = None
+    return variables, toml
+
+
+@contextlib.contextmanager
+def _environ(env: Mapping[str, str]) -> Iterator[None]:
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 # -------------------------------------------------------------------------------- client
@@ -291,6 +322,7 @@ class Launcher:
         self.interpreter_env = interpreter_env(os.environ)
         self.children: set[int] = set()
         self.served = 0
+        self.settings: dict[tuple[object, ...], Settings] = {}
         self.last_request = time.monotonic()
         self.warmed = time.monotonic()
         self.stopping = ""
@@ -452,10 +484,32 @@ class Launcher:
         elif interpreter_env(req["env"]) != self.interpreter_env:
             self._answer(conn, {"error": "interpreter environment differs"})
         else:
-            self._fork(conn, Path(req["job_dir"]), {str(k): str(v)
-                                                   for k, v in req["env"].items()})
+            env = {str(k): str(v) for k, v in req["env"].items()}
+            self._fork(conn, Path(req["job_dir"]), env, self._settings_for(env))
 
-    def _fork(self, conn: socket.socket, job_dir: Path, env: dict[str, str]) -> None:
+    def _settings_for(self, env: Mapping[str, str]) -> Settings | None:
+        """The settings a runtime started with ``env`` builds, built here once per distinct
+        input (``settings_inputs``) instead of in every child: pydantic-settings takes
+        milliseconds of CPU per build, on the job's critical path. None when they do not
+        build (the child then tries itself and fails as a new interpreter would)."""
+        from modelyard.settings import Settings
+
+        key = settings_inputs(env)
+        found = self.settings.get(key)
+        if found is None:
+            try:
+                with _environ(env):
+                    found = Settings()
+            except Exception as exc:
+                _log(f"settings do not build: {exc!r}")
+                return None
+            if len(self.settings) >= 8:
+                self.settings.pop(next(iter(self.settings)))
+            self.settings[key] = found
+        return found
+
+    def _fork(self, conn: socket.socket, job_dir: Path, env: dict[str, str],
+              settings: Settings | None) -> None:
         from modelyard.runtime import procs
 
         for stream in (sys.stdout, sys.stderr):
@@ -466,7 +520,7 @@ class Launcher:
         try:
             pid = os.fork()
             if pid == 0:
-                self._become_runtime(conn, job_dir, env)
+                self._become_runtime(conn, job_dir, env, settings)
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, old)
         self.children.add(pid)
@@ -477,8 +531,8 @@ class Launcher:
         _log(f"forked runtime {pid} for {job_dir}")
 
     # --------------------------------------------------------------------- child
-    def _become_runtime(self, conn: socket.socket, job_dir: Path,
-                        env: dict[str, str]) -> NoReturn:
+    def _become_runtime(self, conn: socket.socket, job_dir: Path, env: dict[str, str],
+                        settings: Settings | None) -> NoReturn:
         """In the forked child: shed everything of the launcher, wait for ``go``, then run
         the job exactly as ``python -m modelyard.runtime <job_dir>`` would."""
         code = 70
@@ -495,7 +549,7 @@ class Launcher:
                     with contextlib.suppress(OSError):
                         os.close(fd)
             os.setsid()
-            code = run_child(conn, job_dir, env)
+            code = run_child(conn, job_dir, env, settings)
         except BaseException:  # the child must never return into the launcher's loop
             with contextlib.suppress(Exception):
                 traceback.print_exc()
@@ -503,7 +557,8 @@ class Launcher:
             _exit(code)
 
 
-def run_child(conn: socket.socket, job_dir: Path, env: Mapping[str, str]) -> int:
+def run_child(conn: socket.socket, job_dir: Path, env: Mapping[str, str],
+              settings: Settings | None = None) -> int:
     """Prepares this (forked) process as the job's runtime and, once the executor said
     ``go``, runs it; the exit status. Everything before ``go`` leaves no trace but
     ``runtime.out``: a child the executor gave up on exits as if it never was."""
@@ -522,7 +577,8 @@ def run_child(conn: socket.socket, job_dir: Path, env: Mapping[str, str]) -> int
     os.environ.update(env)
     time.tzset()
     sys.argv = [sys.argv[0], str(job_dir)]
-    settings = Settings()  # fresh, from the job's environment (while the executor answers)
+    if settings is None:  # from the job's environment, while the executor answers
+        settings = Settings()
     try:
         go = _read_line(conn, time.monotonic() + GO_TIMEOUT, 16)
     except (OSError, ValueError):

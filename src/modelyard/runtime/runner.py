@@ -9,7 +9,6 @@ raised.
 
 from __future__ import annotations
 
-import glob
 import os
 import shlex
 import signal
@@ -109,8 +108,10 @@ class Runner:
         except Exception as exc:
             return self._finish(Phase.FAILED, Reason.STAGING, None,
                                 f"cannot read the run plan: {_line(exc)}")
+        # Recorded with the sandbox decision, a moment later (one state write fewer before
+        # the job's first line; the executor's fresh state already names the attempt and
+        # runtime.pid the runtime).
         self.state.attempt = plan.attempt
-        self._save()
         self._reporter = Reporter(self.folder, self.folder.log_file(plan.job_id))
         self._plan = plan
         self._pin(plan)
@@ -528,7 +529,13 @@ def current_ip() -> str:
 
 
 def num_gpus() -> int:
-    return len(glob.glob("/dev/nvidia[0-9]*"))
+    """``/dev/nvidia<N>`` devices (a listing, not ``glob``, which compiles a pattern in
+    every freshly forked runtime)."""
+    try:
+        names = os.listdir("/dev")
+    except OSError:
+        return 0
+    return sum(1 for n in names if n.startswith("nvidia") and n[6:7].isdigit())
 
 
 def _signal_name(num: int) -> str:

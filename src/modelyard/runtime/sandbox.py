@@ -12,7 +12,6 @@ own path, read-only, because venvs refer to their base interpreter by absolute p
 from __future__ import annotations
 
 import contextlib
-import glob
 import json
 import os
 import shutil
@@ -97,10 +96,20 @@ def is_visible(path: Path) -> bool:
     return any(real == root or root in real.parents for root in _visible_roots())
 
 
+def _nvidia_devices() -> list[str]:
+    """``/dev/nvidia*``, sorted (a listing: ``glob`` would compile its pattern again in every
+    forked runtime)."""
+    try:
+        names = os.listdir("/dev")
+    except OSError:
+        return []
+    return sorted(f"/dev/{n}" for n in names if n.startswith("nvidia"))
+
+
 def build_command(bwrap: str, spec: SandboxSpec, argv: list[str]) -> list[str]:
     args = [bwrap, "--unshare-pid", "--unshare-ipc", "--die-with-parent", *system_binds(),
             "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/dev/shm", "--tmpfs", "/tmp"]
-    for dev in sorted(glob.glob("/dev/nvidia*")):
+    for dev in _nvidia_devices():
         args += ["--dev-bind", dev, dev]
     for hidden in spec.hide:
         if hidden.is_dir() and is_visible(hidden):
