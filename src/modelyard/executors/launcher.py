@@ -519,8 +519,11 @@ class Launcher:
         old = signal.pthread_sigmask(signal.SIG_BLOCK, blocked)
         try:
             pid = os.fork()
-            if pid == 0:
-                self._become_runtime(conn, job_dir, env, settings)
+            if pid == 0:  # whatever happens, the child never returns into our loop
+                try:
+                    self._become_runtime(conn, job_dir, env, settings)
+                finally:
+                    os._exit(70)
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, old)
         self.children.add(pid)

@@ -25,10 +25,8 @@ from modelyard.executors.base import Executor
 from modelyard.runtime import procs
 from modelyard.runtime.report import Reason
 from modelyard.runtime.state import (
-    PLAN_FILE,
     RUNTIME_OUT,
     RUNTIME_PID,
-    STATE_FILE,
     STOP_FILE,
     JobFolder,
     RuntimeEvent,
@@ -63,8 +61,10 @@ class LocalExecutor(Executor):
     def submit(self, plan: RunPlan, job_dir: Path) -> None:
         job_dir = Path(job_dir).resolve()
         folder = JobFolder(job_dir)
-        # Written without fsync, synced once the runtime is on its way (same guarantee when
-        # submit returns, but the disk flush no longer delays the job's start).
+        # Without fsync: plan.json is written again from the database at every (re)start
+        # and read only by a runtime, and none survives a power loss; the fresh state is
+        # superseded by the runtime's. An fsync here (a journal commit) would delay the
+        # job's start and stall the runtime's first directory creations.
         folder.write_plan(plan, durable=False)
         (job_dir / RUNTIME_PID).unlink(missing_ok=True)
         (job_dir / STOP_FILE).unlink(missing_ok=True)
@@ -78,7 +78,6 @@ class LocalExecutor(Executor):
         tmp = job_dir / f".{RUNTIME_PID}.tmp"
         tmp.write_text(json.dumps({"pid": pid, "start_time": start}))
         os.replace(tmp, job_dir / RUNTIME_PID)
-        folder.sync(PLAN_FILE, STATE_FILE)
 
     def _launch(self, job_dir: Path, env: dict[str, str]) -> tuple[int, int | None] | None:
         """The runtime forked by the home's launcher, or None (then we start it ourselves)."""

@@ -85,8 +85,10 @@ class Runner:
             self._kill_now = True
 
     def _save(self) -> None:
-        """A non-final state: atomic, without fsync (only the final state must survive a
-        power loss, see ``JobFolder.write_state``)."""
+        """A state on the way: atomic, without fsync (see ``JobFolder.write_state``). Before
+        the job's process starts every millisecond counts, and an fsync forces a journal
+        commit that also stalls the directory creations of staging; later ones (Terminating,
+        memory peaks) are superseded by the final state, which is durable."""
         self.folder.write_state(self.state, durable=False)
 
     def _check(self) -> None:
@@ -333,7 +335,10 @@ class Runner:
         self.state.phase = Phase.RUNNING
         self.state.started_at = time.time()
         self.state.user_pgid = proc.pgid
-        self._save()
+        # Durable from here on: the job runs, and after a power loss its record (runtime pid,
+        # process group) is what tells the control plane it was lost. The fsync comes after
+        # the spawn, so the job does not wait for it.
+        self.folder.write_state(self.state)
         r.info("Job started", EventSource.TASK)
         self.uploader.start()
         deadline = (time.monotonic() + plan.max_run_seconds) if plan.max_run_seconds else None

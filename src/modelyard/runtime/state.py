@@ -100,8 +100,8 @@ class JobFolder:
         return self.log_dir / log_name(job_id, task_index)
 
     def write_plan(self, plan: RunPlan, durable: bool = True) -> None:
-        """``durable=False`` skips the fsync (the caller syncs later, see ``sync``): the
-        write is still atomic for every reader on this machine."""
+        """``durable=False`` skips the fsync: the write is still atomic for every reader on
+        this machine."""
         self.root.mkdir(parents=True, exist_ok=True)
         _atomic_write(self.root / PLAN_FILE, plan.model_dump_json(indent=2), durable)
 
@@ -110,24 +110,11 @@ class JobFolder:
 
     def write_state(self, state: RuntimeState, durable: bool = True) -> None:
         """Atomic (by rename) for every reader; ``durable`` adds an fsync so that the state
-        also survives a power loss. A runtime needs that only for its final state: after a
-        power loss every runtime is gone whatever its last non-final state said, and the
-        executor's lost detection takes over. An fsync costs tens of milliseconds on a busy
-        disk, so the writes on the way to the job's first line skip it."""
+        also survives a power loss. An fsync costs tens of milliseconds on a busy disk (and
+        a journal commit that stalls other writers), so the writes on the way to the job's
+        first line skip it: after a power loss no runtime is left to have been starting."""
         state.updated_at = time.time()
         _atomic_write(self.root / STATE_FILE, state.model_dump_json(), durable)
-
-    def sync(self, *names: str) -> None:
-        """fsyncs files of the folder written with ``durable=False`` (those that exist)."""
-        for name in names:
-            try:
-                fd = os.open(self.root / name, os.O_RDONLY)
-            except FileNotFoundError:
-                continue
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
 
     def read_state(self) -> RuntimeState | None:
         try:
