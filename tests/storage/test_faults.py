@@ -44,6 +44,11 @@ def _md5s(root: Path) -> dict[str, str]:
             for p in root.rglob("*") if p.is_file()}
 
 
+@pytest.fixture(autouse=True)
+def _small_ranges(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("modelyard.storage.s3._RANGE_MIN", 4 * MiB)  # several ranges
+
+
 def _patient(settings: Settings) -> TransferEngine:
     settings = settings.model_copy(update={"transfer_multipart_threshold": 5 * MiB,
                                            "transfer_multipart_chunksize": 5 * MiB})

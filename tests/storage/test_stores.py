@@ -51,7 +51,8 @@ class TestFolderStoreFile(StoreConformance):
 @pytest.mark.slow
 class TestS3Store(StoreConformance):
     @pytest.fixture
-    def store(self, s3_settings: Settings) -> ObjectStore:
+    def store(self, s3_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> ObjectStore:
+        monkeypatch.setattr("modelyard.storage.s3._RANGE_MIN", 4 * MiB)  # several ranges
         settings = s3_settings.model_copy(update={"transfer_multipart_threshold": 5 * MiB,
                                                   "transfer_multipart_chunksize": 5 * MiB})
         store = store_for(parse_location("s3://any-bucket/x"), settings)

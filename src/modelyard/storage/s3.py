@@ -58,6 +58,8 @@ _DENIED_CODES = frozenset({
     "InvalidToken", "ExpiredToken", "AllAccessDisabled",
 })
 _NOT_FOUND_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
+_RANGE_MIN = 32 * MiB
+"""Smallest range of a concurrent download."""
 # Part sizes other tools use by default, tried when recognising their multipart ETags.
 _COMMON_PART_SIZES = (5 * MiB, 8 * MiB, 15 * MiB, 16 * MiB, 50 * MiB, 64 * MiB, 100 * MiB)
 
@@ -353,7 +355,8 @@ class S3Store(ObjectStore):
             if head is None:
                 raise S3Failure("NoSuchKey", 404)
             os.ftruncate(fd, head.size)
-            chunk = _adjust_chunksize(self.multipart_chunksize, head.size)
+            # Ranges need not match upload parts; fewer, larger ones cost less CPU here.
+            chunk = max(_adjust_chunksize(self.multipart_chunksize, head.size), _RANGE_MIN)
             lock = threading.Lock()
 
             def counted(n: int) -> None:
