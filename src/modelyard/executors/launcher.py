@@ -269,10 +269,14 @@ def _log(message: str) -> None:
 
 
 def try_lock(home: Path) -> int | None:
-    """The home's launcher lock as an open fd, or None when another process holds it."""
-    folder = run_dir(home)
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd = os.open(folder / LOCK_NAME, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    """The home's launcher lock as an open fd, or None when another process holds it (or
+    the home's ``run`` folder cannot be written: then there is simply no launcher)."""
+    try:
+        folder = run_dir(home)
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(folder / LOCK_NAME, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    except OSError:
+        return None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
