@@ -75,7 +75,8 @@ class Settings(BaseSettings):
     stop_grace_period: float = Field(default=10.0, description="SIGTERM to SIGKILL, seconds")
     python: str = Field(default=sys.executable, description="Interpreter of the default engine")
     transfer_workers: int = Field(default=32, ge=1, le=256)
-    transfer_attempts: int = Field(default=10, ge=1, description="Tries per file on transient errors")
+    transfer_attempts: int = Field(
+        default=10, ge=1, description="Tries per file on transient errors")
     transfer_retry_deadline: float = Field(
         default=300.0, gt=0, description="Seconds a transfer keeps retrying through an outage")
     transfer_multipart_threshold: int = Field(default=16 * 1024**2, ge=5 * 1024**2)
