@@ -253,3 +253,18 @@ def test_a_second_launcher_for_the_same_home_refuses_to_start(settings: Settings
         res = subprocess.run([sys.executable, "-m", "modelyard.executors.launcher", "serve",
                               str(settings.home)], capture_output=True, text=True, timeout=60)
         assert res.returncode == 1 and "already runs" in res.stderr
+
+
+@pytest.mark.slow
+def test_the_forked_runtime_has_the_executors_umask(settings: Settings) -> None:
+    with running_launcher(settings) as pid:  # started with the usual umask (022)
+        old = os.umask(0o077)
+        try:
+            job = submit(LocalExecutor(settings), settings, HOLD.format(seconds=0.5))
+        finally:
+            os.umask(old)
+        job.wait_log("READY")
+        assert parent_of(runtime_pid(job)) == pid
+        assert job.wait().phase == "Completed"
+        outputs = job.job_dir / "home" / "modelarts" / "outputs"  # made by the runtime
+        assert outputs.stat().st_mode & 0o777 == 0o700

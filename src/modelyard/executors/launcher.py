@@ -14,15 +14,17 @@ warm interpreter, and goes on to run its own job as an ordinary runtime. Only on
 runs per home: the daemon holds ``run/launcher.lock`` (flock) for as long as it lives.
 
 Protocol (one unix stream connection per job, JSON lines): the executor sends
-``{"op": "spawn", "version", "job_dir", "env"}``; the launcher forks; the *child* answers
-``{"pid", "start_time"}`` itself and then waits for ``go`` before it does anything. The
-executor writes ``go`` only after it has read the answer, so an executor that gave up
-waiting (a slow or wedged launcher) and fell back to starting the runtime itself never
-gets a second runtime for the same job: without ``go`` the child exits untouched.
+``{"op": "spawn", "version", "job_dir", "env", "umask"}``; the launcher forks and answers
+``{"pid", "start_time"}`` of the child; the child, holding the same connection, prepares
+itself and waits for ``go`` before it touches the job. The executor writes ``go`` only
+after it has read the answer, so an executor that gave up waiting (a slow or wedged
+launcher) and fell back to starting the runtime itself never gets a second runtime for the
+same job: without ``go`` the child exits untouched. (``ping`` and ``shutdown`` exist for
+tests and operators.)
 
-The child is made to look like a runtime started by ``Popen``: own session, stdin
-/dev/null, stdout and stderr to ``runtime.out``, cwd the job folder, the executor's
-environment, every signal disposition as in a fresh interpreter, SIGTERM and SIGINT blocked
+The child is made to look like a runtime started by ``Popen``: own session, the
+executor's umask and environment, stdin /dev/null, stdout and stderr to ``runtime.out``,
+cwd the job folder, every signal disposition as in a fresh interpreter, SIGTERM and SIGINT blocked
 until the runtime's handler is installed (an early stop is a clean Terminated), and the
 settings a new interpreter would build from that environment (the launcher builds them once
 per distinct set of inputs, see ``settings_inputs``, not once per job). It is the
@@ -214,7 +216,8 @@ def spawn(home: Path, job_dir: Path, env: Mapping[str, str],
     """Asks the home's launcher to fork a runtime for ``job_dir`` with ``env``; the
     runtime's (pid, start time), or None when the caller must start the runtime itself."""
     got = request(home, {"op": "spawn", "protocol": PROTOCOL, "version": current_version(),
-                         "job_dir": str(job_dir), "env": dict(env)}, timeout)
+                         "job_dir": str(job_dir), "env": dict(env), "umask": _umask()},
+                  timeout)
     if got is None:
         return None
     sock, answer = got
@@ -225,6 +228,19 @@ def spawn(home: Path, job_dir: Path, env: Mapping[str, str],
         except (KeyError, TypeError, ValueError, OSError):
             return None  # refused, or the child is gone: it will not run without "go"
     return pid, (int(start) if start is not None else None)
+
+
+def _umask() -> int | None:
+    """This process's umask, which a runtime started by us would inherit (read from /proc:
+    ``os.umask`` can only be read by setting it, which is not thread-safe)."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
 
 
 def ping(home: Path, timeout: float | None = None) -> dict[str, Any] | None:
@@ -489,7 +505,9 @@ class Launcher:
             self._answer(conn, {"error": "interpreter environment differs"})
         else:
             env = {str(k): str(v) for k, v in req["env"].items()}
-            self._fork(conn, Path(req["job_dir"]), env, self._settings_for(env))
+            umask = req.get("umask")
+            self._fork(conn, Path(req["job_dir"]), env, self._settings_for(env),
+                       int(umask) if umask is not None else None)
 
     def _settings_for(self, env: Mapping[str, str]) -> Settings | None:
         """The settings a runtime started with ``env`` builds, built here once per distinct
@@ -513,7 +531,7 @@ class Launcher:
         return found
 
     def _fork(self, conn: socket.socket, job_dir: Path, env: dict[str, str],
-              settings: Settings | None) -> None:
+              settings: Settings | None, umask: int | None = None) -> None:
         from modelyard.runtime import procs
 
         for stream in (sys.stdout, sys.stderr):
@@ -525,7 +543,7 @@ class Launcher:
             pid = os.fork()
             if pid == 0:  # whatever happens, the child never returns into our loop
                 try:
-                    self._become_runtime(conn, job_dir, env, settings)
+                    self._become_runtime(conn, job_dir, env, settings, umask)
                 finally:
                     os._exit(70)
         finally:
@@ -539,7 +557,7 @@ class Launcher:
 
     # --------------------------------------------------------------------- child
     def _become_runtime(self, conn: socket.socket, job_dir: Path, env: dict[str, str],
-                        settings: Settings | None) -> NoReturn:
+                        settings: Settings | None, umask: int | None) -> NoReturn:
         """In the forked child: shed everything of the launcher, wait for ``go``, then run
         the job exactly as ``python -m modelyard.runtime <job_dir>`` would."""
         code = 70
@@ -556,6 +574,8 @@ class Launcher:
                     with contextlib.suppress(OSError):
                         os.close(fd)
             os.setsid()
+            if umask is not None:  # the executor's, as a runtime it started would have
+                os.umask(umask)
             code = run_child(conn, job_dir, env, settings)
         except BaseException:  # the child must never return into the launcher's loop
             with contextlib.suppress(Exception):
