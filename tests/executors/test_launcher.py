@@ -5,6 +5,7 @@ an environment it cannot honour: the job still runs, exactly once)."""
 from __future__ import annotations
 
 import os
+import resource
 import signal
 import socket
 import subprocess
@@ -203,16 +204,35 @@ def test_new_code_replaces_the_launcher(settings: Settings,
 
 
 @pytest.mark.slow
-def test_an_interpreter_setting_it_cannot_honour_means_the_old_way(
+def test_an_executor_of_another_context_gets_a_launcher_of_its_own(
         settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     executor = LocalExecutor(settings)
-    with running_launcher(settings) as pid:
+    with running_launcher(settings) as old:
         monkeypatch.setenv("PYTHONOPTIMIZE", "1")  # read at interpreter start
         job = submit(executor, settings, HOLD.format(seconds=0.5))
         job.wait_log("READY")
-        assert parent_of(runtime_pid(job)) != pid
+        assert parent_of(runtime_pid(job)) != old  # started the old way
         assert job.wait().phase == "Completed"
-        assert launcher_pid(settings) == pid  # refused, not replaced
+        wait_until(lambda: not procs.is_alive(old), 10, "the old launcher to exit")
+        assert "asked from another context (env)" in served(settings)
+        wait_until(lambda: launcher_pid(settings) not in (None, old), 60, "a new launcher")
+        new = launcher_pid(settings)
+        job = submit(executor, settings, HOLD.format(seconds=0.5))
+        job.wait_log("READY")
+        assert parent_of(runtime_pid(job)) == new
+        assert job.wait().phase == "Completed"
+
+
+def test_the_context_follows_limits_and_interpreter_variables() -> None:
+    base = launcher.context({"PATH": "/bin"})
+    assert launcher.context({"PATH": "/usr/bin", "LANG": "C"}) == base
+    assert launcher.context({"PYTHONPATH": "/x"}) != base
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (soft - 1, hard))
+    try:
+        assert launcher.context({"PATH": "/bin"}) != base
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
 
 
 @pytest.mark.slow

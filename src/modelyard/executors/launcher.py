@@ -34,9 +34,10 @@ the database.
 
 Correctness never depends on the launcher: the executor falls back to starting the
 runtime itself whenever the launcher is missing, dead, slow (``REPLY_TIMEOUT``), of
-another code version (the modelyard package's files changed since it started: it then
-exits so that the next job starts a fresh one) or refuses the request (an environment
-that would change how the interpreter itself starts, such as ``PYTHONPATH``).
+another code version (the modelyard package's files changed since it started) or made for
+another context (``context``: variables that change how an interpreter starts, such as
+``PYTHONPATH``, resource limits, CPU affinity, control group). In the last two cases the
+launcher exits, and the runtime started the old way starts a launcher that fits.
 """
 
 from __future__ import annotations
@@ -94,8 +95,7 @@ _MAX_UNIX_PATH = 107
 _STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
 _INTERPRETER_ENV = ("PYTHON", "LD_")
 """Variables read when an interpreter starts: a forked child cannot honour a change of
-them, so a request whose values differ from the launcher's is refused (the executor then
-starts the runtime itself)."""
+them (see ``context``)."""
 _PACKAGE = Path(__file__).resolve().parents[1]
 
 
@@ -160,6 +160,26 @@ def interpreter_env(env: Mapping[str, str]) -> dict[str, str]:
     return {k: v for k, v in env.items() if k.startswith(_INTERPRETER_ENV)}
 
 
+def context(env: Mapping[str, str]) -> dict[str, Any]:
+    """What a runtime inherits from whoever starts it, beyond what the launcher passes on
+    (environment, umask): the variables read at interpreter start, resource limits, CPU
+    affinity, niceness, control groups. A forked runtime inherits these from the launcher,
+    so they must be the executor's: a launcher asked by an executor whose context differs
+    (another user session, a service manager's limits) makes way for a new one."""
+    import resource
+
+    limits = {name: list(resource.getrlimit(getattr(resource, name)))
+              for name in sorted(dir(resource)) if name.startswith("RLIMIT_")}
+    try:
+        with open("/proc/self/cgroup") as fh:
+            cgroup = fh.read()
+    except OSError:
+        cgroup = ""
+    return {"env": interpreter_env(env), "limits": limits,
+            "affinity": sorted(os.sched_getaffinity(0)),
+            "nice": os.getpriority(os.PRIO_PROCESS, 0), "cgroup": cgroup}
+
+
 def settings_inputs(env: Mapping[str, str]) -> tuple[object, ...]:
     """Everything ``Settings()`` reads, for an environment: the ``MODELYARD_*`` and
     ``AWS_*`` variables (any case, as pydantic-settings matches them), ``HOME`` and the
@@ -216,8 +236,8 @@ def spawn(home: Path, job_dir: Path, env: Mapping[str, str],
     """Asks the home's launcher to fork a runtime for ``job_dir`` with ``env``; the
     runtime's (pid, start time), or None when the caller must start the runtime itself."""
     got = request(home, {"op": "spawn", "protocol": PROTOCOL, "version": current_version(),
-                         "job_dir": str(job_dir), "env": dict(env), "umask": _umask()},
-                  timeout)
+                         "job_dir": str(job_dir), "env": dict(env), "umask": _umask(),
+                         "context": context(env)}, timeout)
     if got is None:
         return None
     sock, answer = got
@@ -339,7 +359,7 @@ class Launcher:
         self.lock_fd = lock_fd
         self.version = version
         self.idle_seconds = idle_seconds
-        self.interpreter_env = interpreter_env(os.environ)
+        self.context = context(os.environ)
         self.children: set[int] = set()
         self.served = 0
         self.settings: dict[tuple[object, ...], Settings] = {}
@@ -501,8 +521,13 @@ class Launcher:
             self.stopping = f"code version changed ({req['version']})"
             self._close()
             self._answer(conn, {"error": "version"})
-        elif interpreter_env(req["env"]) != self.interpreter_env:
-            self._answer(conn, {"error": "interpreter environment differs"})
+        elif req.get("context") != self.context:
+            # Made for another executor's context: make way for one made for this one's.
+            ours, theirs = self.context, req.get("context") or {}
+            what = ", ".join(k for k in ours if ours[k] != theirs.get(k))
+            self.stopping = f"asked from another context ({what})"
+            self._close()
+            self._answer(conn, {"error": "context"})
         else:
             env = {str(k): str(v) for k, v in req["env"].items()}
             umask = req.get("umask")
