@@ -97,64 +97,79 @@ def wait_final(client: httpx.Client, job_id: str, timeout: float = 120) -> dict[
     raise RuntimeError(f"job {job_id} did not finish")
 
 
-def latency_modelyard(server: Server, code: Path, n: int, warmup: int = 0) -> list[float]:
-    """The first ``warmup`` jobs are run and not counted."""
-    out = []
-    with httpx.Client(base_url=server.url, timeout=30) as client:
-        for i in range(n + warmup):
-            t0 = time.time()
-            r = client.post(f"/v2/{PROJECT}/training-jobs", json=job_body(f"lat-{i}", code))
-            r.raise_for_status()
-            job_id = r.json()["metadata"]["id"]
-            rec = wait_final(client, job_id)
-            assert rec["status"]["phase"] == "Completed", rec["status"]
-            log = client.get(f"/v2/{PROJECT}/training-jobs/{job_id}/tasks/worker-0/logs/preview")
-            out.append(first_line_time(log.json()["content"]) - t0)
-    return out[warmup:] if warmup else out
+class ServerJobs:
+    """Jobs submitted one at a time through the server's REST API."""
 
+    def __init__(self, server: Server, code: Path) -> None:
+        self.client = httpx.Client(base_url=server.url, timeout=30)
+        self.code = code
+        self.n = 0
 
-def latency_executor(home: Path, code: Path, n: int, launcher: bool) -> list[float]:
-    """The executor alone, in this process: plan written, runtime started, no server."""
-    from modelyard.executors import launcher as fork_server
-    from modelyard.executors.local import LocalExecutor
-    from modelyard.settings import Settings
-    from modelyard.spec.plan import RunPlan
-
-    settings = Settings(home=home)
-    executor = LocalExecutor(settings, launcher=launcher)
-    out = []
-    for i in range(n + (1 if launcher else 0)):  # with the launcher: one job to start it
-        job_id = f"exec-{i}-{uuid.uuid4().hex[:8]}"
-        plan = RunPlan(job_id=job_id, job_name=job_id, code_dir=f"file://{code}/",
-                       boot_file="train.py", upload_period=settings.upload_period)
-        job_dir = settings.jobs_root / job_id
+    def one(self) -> float:
+        """Submit-to-first-line seconds of one job (run to its end)."""
+        self.n += 1
         t0 = time.time()
-        executor.submit(plan, job_dir)
-        state = executor.wait(job_dir, 120, interval=0.1)
-        assert state is not None and state.phase == "Completed", state
-        if launcher and i == 0:
+        r = self.client.post(f"/v2/{PROJECT}/training-jobs",
+                             json=job_body(f"lat-{self.n}", self.code))
+        r.raise_for_status()
+        job_id = r.json()["metadata"]["id"]
+        rec = wait_final(self.client, job_id)
+        assert rec["status"]["phase"] == "Completed", rec["status"]
+        log = self.client.get(f"/v2/{PROJECT}/training-jobs/{job_id}/tasks/worker-0/logs/preview")
+        return first_line_time(log.json()["content"]) - t0
+
+    def close(self) -> None:
+        self.client.close()
+
+
+class ExecutorJobs:
+    """The executor alone, in this process: plan written, runtime started, no server."""
+
+    def __init__(self, home: Path, code: Path, launcher: bool) -> None:
+        from modelyard.executors import launcher as fork_server
+        from modelyard.executors.local import LocalExecutor
+        from modelyard.settings import Settings
+
+        self.fork_server = fork_server
+        self.settings = Settings(home=home)
+        self.executor = LocalExecutor(self.settings, launcher=launcher)
+        self.code = code
+        self.launcher = launcher
+        if launcher:  # one job to start the home's launcher, then wait until it answers
+            self.one()
             deadline = time.time() + 60
             while fork_server.ping(home) is None and time.time() < deadline:
                 time.sleep(0.1)
-            continue
-        out.append(first_line_time(executor.log_path(job_dir, job_id).read_text()) - t0)
-    if launcher:
-        fork_server.shutdown(home)
-    return out
 
+    def one(self) -> float:
+        from modelyard.spec.plan import RunPlan
 
-def latency_python(code: Path, n: int) -> list[float]:
-    out = []
-    for _ in range(n):
+        job_id = f"exec-{uuid.uuid4().hex[:12]}"
+        plan = RunPlan(job_id=job_id, job_name=job_id, code_dir=f"file://{self.code}/",
+                       boot_file="train.py", upload_period=self.settings.upload_period)
+        job_dir = self.settings.jobs_root / job_id
         t0 = time.time()
-        proc = subprocess.run([sys.executable, str(code / "train.py")], capture_output=True,
-                              text=True, check=True)
-        out.append(first_line_time(proc.stdout) - t0)
-    return out
+        self.executor.submit(plan, job_dir)
+        state = self.executor.wait(job_dir, 120, interval=0.1)
+        assert state is not None and state.phase == "Completed", state
+        return first_line_time(self.executor.log_path(job_dir, job_id).read_text()) - t0
+
+    def close(self) -> None:
+        if self.launcher:
+            self.fork_server.shutdown(self.settings.home)
 
 
-def latency_mlflow(code: Path, n: int, mlflow: str | None) -> list[float] | None:
-    """mlflow is best kept in its own venv (it pins many packages): pass --mlflow PATH."""
+def python_one(code: Path) -> float:
+    t0 = time.time()
+    proc = subprocess.run([sys.executable, str(code / "train.py")], capture_output=True,
+                          text=True, check=True)
+    return first_line_time(proc.stdout) - t0
+
+
+def latency_mlflow(code: Path, n: int, mlflow: str | None
+                   ) -> tuple[list[float], list[float]] | None:
+    """mlflow is best kept in its own venv (it pins many packages): pass --mlflow PATH.
+    Returns mlflow's latencies and plain python's, measured alternately."""
     mlflow = mlflow or shutil.which("mlflow") or str(Path(sys.executable).parent / "mlflow")
     if not Path(mlflow).exists():
         return None
@@ -162,19 +177,22 @@ def latency_mlflow(code: Path, n: int, mlflow: str | None) -> list[float] | None
                                     "    command: \"python train.py\"\n")
     # mlflow's env-manager local runs "python" from PATH: the one next to mlflow.
     env_path = f"{Path(mlflow).parent}:{os.environ.get('PATH', '')}"
-    out = []
+    out, floor = [], []
     env = {**os.environ, "PATH": env_path, "MLFLOW_ALLOW_FILE_STORE": "true",
            "MLFLOW_TRACKING_URI": f"file://{code.parent / 'mlruns'}"}
-    for _ in range(n):
-        t0 = time.time()
-        proc = subprocess.run([mlflow, "run", str(code), "--env-manager", "local"],
-                              capture_output=True, text=True, env=env)
-        if proc.returncode != 0:
-            print(f"mlflow failed: {proc.stderr[-400:]}", file=sys.stderr)
-            return None
-        out.append(first_line_time(proc.stdout + proc.stderr) - t0)
-    (code / "MLproject").unlink()
-    return out
+    try:
+        for _ in range(n):
+            floor.append(python_one(code))
+            t0 = time.time()
+            proc = subprocess.run([mlflow, "run", str(code), "--env-manager", "local"],
+                                  capture_output=True, text=True, env=env)
+            if proc.returncode != 0:
+                print(f"mlflow failed: {proc.stderr[-400:]}", file=sys.stderr)
+                return None
+            out.append(first_line_time(proc.stdout + proc.stderr) - t0)
+    finally:
+        (code / "MLproject").unlink()
+    return out, floor
 
 
 def drain(server: Server, code: Path, n: int) -> tuple[float, float]:
@@ -277,19 +295,30 @@ def main() -> None:
         code = root / "code"
         code.mkdir()
         (code / "train.py").write_text(TRIVIAL)
-        print(f"cores: {os.cpu_count()}  python: {sys.version.split()[0]}")
-        floor = latency_python(code, args.jobs)
+        print(f"cores: {os.cpu_count()}  python: {sys.version.split()[0]}  "
+              f"load: {os.getloadavg()[0]:.1f}")
         peer = latency_mlflow(code, args.mlflow_runs, args.mlflow)
-        executor_runs = max(5, args.jobs // 4)
-        exec_fork = latency_executor(root / "exec-launcher", code, executor_runs, True)
-        exec_new = latency_executor(root / "exec-new", code, executor_runs, False)
-        floor_after = latency_python(code, max(5, args.jobs // 4))
         home = root / "home"
         home.mkdir()
         server = Server(home)
         try:
-            cold = latency_modelyard(server, code, 1)
-            ours = latency_modelyard(server, code, args.jobs)
+            jobs = ServerJobs(server, code)
+            cold = [jobs.one()]  # starts the home's launcher
+            fork = ExecutorJobs(root / "exec-launcher", code, launcher=True)
+            new = ExecutorJobs(root / "exec-new", code, launcher=False)
+            # Alternating, so that every column sees the same load of a shared machine.
+            floor: list[float] = []
+            ours: list[float] = []
+            exec_fork: list[float] = []
+            exec_new: list[float] = []
+            for i in range(args.jobs):
+                floor.append(python_one(code))
+                ours.append(jobs.one())
+                if i % 4 == 0:
+                    exec_fork.append(fork.one())
+                    exec_new.append(new.one())
+            jobs.close()
+            fork.close()
             submitted, drained = drain(server, code, args.drain)
             ids = fill_database(home, args.rows)
             lat = asyncio.run(api_load(server.url, ids, args.clients, args.seconds))
@@ -298,15 +327,20 @@ def main() -> None:
     f50 = pct(floor, 50)
     print("\n(a) submit to first user line                 p50         p99   vs python")
     print(row("python train.py (floor)", floor, f50))
-    print(row("mlflow run --env-manager local", peer, f50))
     print(row("ModelYard (server, REST submit)", ours, f50))
     print(row("  first job of the server (cold)", cold, f50))
     print(row("  executor alone, launcher", exec_fork, f50))
     print(row("  executor alone, new interpreter", exec_new, f50))
-    print(row("python train.py (floor, again)", floor_after, f50))
-    print(f"    ModelYard overhead above python at p50: {(pct(ours, 50) - f50) * 1000:.0f} ms"
-          + (f"; mlflow / ModelYard at p50: {pct(peer, 50) / pct(ours, 50):.1f}x"
-             if peer else ""))
+    paired = [o - f for o, f in zip(ours, floor, strict=True)]
+    print(f"    ModelYard overhead above python at p50: {(pct(ours, 50) - f50) * 1000:.0f} ms "
+          f"(median of paired differences {pct(paired, 50) * 1000:.0f} ms)")
+    if peer:
+        mlflow, mlflow_floor = peer
+        print(row("mlflow run --env-manager local", mlflow, pct(mlflow_floor, 50)))
+        print(row("  python, alternating with mlflow", mlflow_floor, pct(mlflow_floor, 50)))
+        print(f"    mlflow / ModelYard at p50: {pct(mlflow, 50) / pct(ours, 50):.1f}x")
+    else:
+        print(row("mlflow run --env-manager local", None))
     print(f"\n(b) drain {args.drain} queued trivial jobs: submitted in {submitted:.1f} s, "
           f"all completed after {drained:.1f} s = {args.drain / drained:.1f} jobs/s")
     print(f"\n(c) API with {args.rows} jobs, {args.clients} concurrent clients, "
