@@ -111,3 +111,16 @@ def test_gpus_are_counted_from_dev() -> None:
     expected = len([n for n in os.listdir("/dev") if n.startswith("nvidia")
                     and n[6:7].isdigit()])
     assert num_gpus() == expected
+
+
+def test_settings_are_built_from_the_environment_they_are_keyed_by(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from modelyard.settings import Settings
+
+    monkeypatch.setenv("MODELYARD_HOME", str(tmp_path))
+    with launcher._environ(os.environ):  # the launcher's own environment, as at its start
+        assert Settings().home == tmp_path
+    assert os.environ["MODELYARD_HOME"] == str(tmp_path)
+    with launcher._environ({"MODELYARD_HOME": str(tmp_path / "other"), "HOME": "/x"}):
+        assert Settings().home == tmp_path / "other"
+    assert os.environ["MODELYARD_HOME"] == str(tmp_path)

@@ -288,3 +288,39 @@ def test_the_forked_runtime_has_the_executors_umask(settings: Settings) -> None:
         assert job.wait().phase == "Completed"
         outputs = job.job_dir / "home" / "modelarts" / "outputs"  # made by the runtime
         assert outputs.stat().st_mode & 0o777 == 0o700
+
+
+def spare_of(settings: Settings) -> int | None:
+    info = launcher.ping(settings.home)
+    return int(info["spare"]) if info and info.get("spare") else None
+
+
+@pytest.mark.slow
+def test_a_spare_child_takes_the_next_job_and_a_dead_spare_is_no_problem(
+        settings: Settings) -> None:
+    executor = LocalExecutor(settings)
+    with running_launcher(settings) as pid:
+        # The first job teaches the launcher this executor's settings; the spare forked
+        # after it knows them.
+        assert submit(executor, settings, QUICK).wait().phase == "Completed"
+        wait_until(lambda: spare_of(settings) is not None, 30, "a spare")
+        spare = spare_of(settings)
+        assert spare is not None and parent_of(spare) == pid
+        job = submit(executor, settings, HOLD.format(seconds=0.5))
+        job.wait_log("READY")
+        assert runtime_pid(job) == spare, "the spare became the job's runtime"
+        assert job.wait().phase == "Completed"
+        assert f"spare runtime {spare} for" in served(settings)
+        # A spare that died is reaped and replaced; a job meanwhile is forked as usual.
+        wait_until(lambda: spare_of(settings) not in (None, spare), 30, "the next spare")
+        second = spare_of(settings)
+        assert second is not None
+        os.kill(second, signal.SIGKILL)
+        job = submit(executor, settings, QUICK)
+        assert job.wait().phase == "Completed"
+        assert runtime_pid(job) != second
+        wait_until(lambda: spare_of(settings) not in (None, second), 30, "a new spare")
+        assert zombies_of(pid) == []
+    # The launcher is gone: so is its spare (it exits when the launcher lets go of it).
+    wait_until(lambda: not procs.is_alive(second) and processes_with(str(pid)) == [], 10,
+               "the spare to exit with the launcher")

@@ -20,7 +20,8 @@ itself and waits for ``go`` before it touches the job. The executor writes ``go`
 after it has read the answer, so an executor that gave up waiting (a slow or wedged
 launcher) and fell back to starting the runtime itself never gets a second runtime for the
 same job: without ``go`` the child exits untouched. (``ping`` and ``shutdown`` exist for
-tests and operators.)
+tests and operators.) Usually the child is not forked at that moment: a spare, forked in
+advance, takes the job and the connection (``SPARE_DELAY``).
 
 The child is made to look like a runtime started by ``Popen``: own session, the
 executor's umask and environment, stdin /dev/null, stdout and stderr to ``runtime.out``,
@@ -45,6 +46,7 @@ from __future__ import annotations
 import argparse
 import atexit
 import contextlib
+import dataclasses
 import errno
 import fcntl
 import gc
@@ -89,6 +91,11 @@ HOUSEKEEPING_SECONDS = 2.0
 REWARM_SECONDS = 600.0
 """Host facts cached in the launcher (bubblewrap probe, interpreter roots) are recomputed
 this often, so a launcher that lives for days follows changes of the host."""
+SPARE_DELAY = 0.25
+"""The launcher keeps one spare child, forked in advance and already shed of the launcher
+(signals, descriptors, session), so a job's runtime costs no fork on its way. The next
+spare is forked this long after a job started, not at once, where it would compete with
+that job for the CPU."""
 VERSION_TTL = 1.0
 """The executor recomputes the code version at most this often (a stat of ~100 files)."""
 _MAX_UNIX_PATH = 107
@@ -199,9 +206,10 @@ def settings_inputs(env: Mapping[str, str]) -> tuple[object, ...]:
 
 @contextlib.contextmanager
 def _environ(env: Mapping[str, str]) -> Iterator[None]:
-    saved = dict(os.environ)
+    """``os.environ`` is ``env`` inside (``env`` may be ``os.environ`` itself)."""
+    wanted, saved = dict(env), dict(os.environ)
     os.environ.clear()
-    os.environ.update(env)
+    os.environ.update(wanted)
     try:
         yield
     finally:
@@ -350,6 +358,15 @@ def _rewarm() -> None:
     warm()
 
 
+@dataclasses.dataclass
+class _Spare:
+    pid: int
+    start_time: int | None
+    sock: socket.socket
+    keys: frozenset[tuple[object, ...]]
+    """Settings the spare has inherited (it can run jobs whose settings are among them)."""
+
+
 class Launcher:
     """The daemon: accepts spawn requests on the home's socket and forks runtimes."""
 
@@ -371,9 +388,13 @@ class Launcher:
         self.selector: selectors.BaseSelector | None = None
         self.wake_r = self.wake_w = -1
         self.socket_ino: int | None = None
+        self.spare: _Spare | None = None
+        self.spare_due: float | None = time.monotonic() + SPARE_DELAY
 
     # ----------------------------------------------------------------- lifecycle
     def serve(self) -> int:
+        with contextlib.suppress(Exception):  # the settings most jobs will ask for: ours
+            self._settings_for(os.environ, settings_inputs(os.environ))
         self._bind()
         self.wake_r, self.wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         signal.set_wakeup_fd(self.wake_w, warn_on_full_buffer=False)
@@ -388,7 +409,10 @@ class Launcher:
         _log(f"serving {self.home} on {self.address!r} (version {self.version})")
         try:
             while not self.stopping:
-                for key, _ in self.selector.select(HOUSEKEEPING_SECONDS):
+                timeout = HOUSEKEEPING_SECONDS
+                if self.spare_due is not None:
+                    timeout = min(timeout, max(0.0, self.spare_due - time.monotonic()))
+                for key, _ in self.selector.select(timeout):
                     if key.data == "wake":
                         with contextlib.suppress(OSError):
                             os.read(self.wake_r, 4096)
@@ -396,8 +420,10 @@ class Launcher:
                         self._accept()
                 self._reap()
                 self._housekeeping()
+                self._make_spare()
         finally:
             self._close()
+            self._drop_spare()
             _log(f"exiting: {self.stopping}")
         return 0
 
@@ -442,15 +468,68 @@ class Launcher:
         self.stopping = f"signal {signal.Signals(signum).name}"
 
     def _reap(self) -> None:
-        """Collects exited runtimes (only our own: subprocesses of the warm-up are waited
-        for by ``subprocess`` itself)."""
+        """Collects exited runtimes and a dead spare (only our own children: subprocesses
+        of the warm-up are waited for by ``subprocess`` itself)."""
         for pid in list(self.children):
-            try:
-                done, _ = os.waitpid(pid, os.WNOHANG)
-            except ChildProcessError:
-                done = pid
-            if done:
+            if _exited(pid):
                 self.children.discard(pid)
+        if self.spare is not None and _exited(self.spare.pid):
+            _log(f"spare {self.spare.pid} died")
+            self.spare.sock.close()
+            self.spare = None
+            self.spare_due = time.monotonic() + 10 * SPARE_DELAY
+
+    # --------------------------------------------------------------------- spare
+    def _make_spare(self) -> None:
+        if (self.stopping or self.spare is not None or self.spare_due is None
+                or time.monotonic() < self.spare_due):
+            return
+        from modelyard.runtime import procs
+
+        self.spare_due = None
+        ours, theirs = socket.socketpair(socket.AF_UNIX,
+                                         socket.SOCK_SEQPACKET | socket.SOCK_CLOEXEC)
+        try:
+            pid = self._fork_child(lambda: self._become_spare(theirs, ours))
+        except OSError as exc:
+            _log(f"no spare: {exc!r}")
+            ours.close()
+            self.spare_due = time.monotonic() + 60
+            return
+        finally:
+            theirs.close()
+        self.spare = _Spare(pid, procs.start_time(pid), ours, frozenset(self.settings))
+
+    def _drop_spare(self) -> None:
+        """The spare exits when its end of the pair closes (reaped later, or by init)."""
+        if self.spare is not None:
+            self.spare.sock.close()
+            _exited(self.spare.pid)
+            self.spare = None
+
+    def _hand_to_spare(self, conn: socket.socket, job_dir: Path, env: dict[str, str],
+                       key: tuple[object, ...], umask: int | None) -> _Spare | None:
+        """Gives the job (and the executor's connection) to the spare; the spare, or None
+        when there is none that can take it."""
+        spare = self.spare
+        if spare is None:
+            return None
+        if key not in spare.keys:  # forked before we knew these settings: make a new one
+            self._drop_spare()
+            return None
+        self.spare = None
+        message = json.dumps({"job_dir": str(job_dir), "env": env, "umask": umask}).encode()
+        try:
+            socket.send_fds(spare.sock, [message], [conn.fileno()])
+        except OSError as exc:
+            _log(f"spare {spare.pid} did not take the job: {exc!r}")
+            with contextlib.suppress(OSError):
+                os.kill(spare.pid, signal.SIGKILL)
+            self.children.add(spare.pid)  # to be reaped
+            return None
+        finally:
+            spare.sock.close()
+        return spare
 
     def _housekeeping(self) -> None:
         if self.stopping:
@@ -473,6 +552,8 @@ class Launcher:
                 _rewarm()
             except Exception as exc:
                 _log(f"re-warming failed: {exc!r}")
+            self._drop_spare()  # it knows the old answers
+            self.spare_due = time.monotonic() + SPARE_DELAY
 
     # ------------------------------------------------------------------ requests
     def _accept(self) -> None:
@@ -509,7 +590,8 @@ class Launcher:
             self._answer(conn, {"error": "protocol"})
         elif op == "ping":
             self._answer(conn, {"pid": os.getpid(), "version": self.version,
-                                "children": sorted(self.children), "home": str(self.home)})
+                                "children": sorted(self.children), "home": str(self.home),
+                                "spare": self.spare.pid if self.spare else None})
         elif op == "shutdown":
             self.stopping = "asked to shut down"
             self._close()
@@ -529,19 +611,39 @@ class Launcher:
             self._close()
             self._answer(conn, {"error": "context"})
         else:
-            env = {str(k): str(v) for k, v in req["env"].items()}
-            umask = req.get("umask")
-            self._fork(conn, Path(req["job_dir"]), env, self._settings_for(env),
-                       int(umask) if umask is not None else None)
+            self._spawn(conn, req)
 
-    def _settings_for(self, env: Mapping[str, str]) -> Settings | None:
+    def _spawn(self, conn: socket.socket, req: dict[str, Any]) -> None:
+        from modelyard.runtime import procs
+
+        job_dir = Path(req["job_dir"])
+        env = {str(k): str(v) for k, v in req["env"].items()}
+        umask = int(req["umask"]) if req.get("umask") is not None else None
+        key = settings_inputs(env)
+        settings = self._settings_for(env, key)
+        spare = self._hand_to_spare(conn, job_dir, env, key, umask) if settings else None
+        if spare is not None:
+            pid, start, how = spare.pid, spare.start_time, "spare"
+        else:
+            pid = self._fork_child(lambda: self._become_runtime(conn, job_dir, env, settings,
+                                                                umask))
+            start, how = procs.start_time(pid), "forked"
+        self.children.add(pid)
+        self.served += 1
+        self.spare_due = time.monotonic() + SPARE_DELAY
+        # We answer, not the child: we are already running, so the executor hears back
+        # without waiting for the child to be scheduled, while the child prepares itself.
+        self._answer(conn, {"pid": pid, "start_time": start})
+        _log(f"{how} runtime {pid} for {job_dir}")
+
+    def _settings_for(self, env: Mapping[str, str],
+                      key: tuple[object, ...]) -> Settings | None:
         """The settings a runtime started with ``env`` builds, built here once per distinct
         input (``settings_inputs``) instead of in every child: pydantic-settings takes
         milliseconds of CPU per build, on the job's critical path. None when they do not
         build (the child then tries itself and fails as a new interpreter would)."""
         from modelyard.settings import Settings
 
-        key = settings_inputs(env)
         found = self.settings.get(key)
         if found is None:
             try:
@@ -555,10 +657,8 @@ class Launcher:
             self.settings[key] = found
         return found
 
-    def _fork(self, conn: socket.socket, job_dir: Path, env: dict[str, str],
-              settings: Settings | None, umask: int | None = None) -> None:
-        from modelyard.runtime import procs
-
+    def _fork_child(self, become: Callable[[], object]) -> int:
+        """Forks; the child runs ``become`` and never returns into our loop."""
         for stream in (sys.stdout, sys.stderr):
             with contextlib.suppress(Exception):
                 stream.flush()
@@ -566,43 +666,76 @@ class Launcher:
         old = signal.pthread_sigmask(signal.SIG_BLOCK, blocked)
         try:
             pid = os.fork()
-            if pid == 0:  # whatever happens, the child never returns into our loop
+            if pid == 0:
                 try:
-                    self._become_runtime(conn, job_dir, env, settings, umask)
+                    become()
                 finally:
                     os._exit(70)
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, old)
-        self.children.add(pid)
-        self.served += 1
-        # We answer, not the child: we are already running, so the executor hears back
-        # without waiting for the child to be scheduled, while the child prepares itself.
-        self._answer(conn, {"pid": pid, "start_time": procs.start_time(pid)})
-        _log(f"forked runtime {pid} for {job_dir}")
+        return pid
 
     # --------------------------------------------------------------------- child
+    def _shed(self) -> None:
+        """In a forked child: nothing of the launcher left (its wakeup descriptor, signal
+        handlers, socket, lock, loop), SIGTERM and SIGINT blocked until the runtime's
+        handler is installed, a session of its own."""
+        signal.set_wakeup_fd(-1)
+        _default_signals()
+        signal.pthread_sigmask(signal.SIG_SETMASK, _STOP_SIGNALS)
+        if self.listener is not None:
+            self.listener.close()
+        if self.selector is not None:
+            self.selector.close()
+        for fd in (self.wake_r, self.wake_w, self.lock_fd):
+            if fd >= 0:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        if self.spare is not None:
+            self.spare.sock.close()
+        os.setsid()
+
     def _become_runtime(self, conn: socket.socket, job_dir: Path, env: dict[str, str],
                         settings: Settings | None, umask: int | None) -> NoReturn:
-        """In the forked child: shed everything of the launcher, wait for ``go``, then run
-        the job exactly as ``python -m modelyard.runtime <job_dir>`` would."""
+        """In the forked child: shed the launcher, wait for ``go``, then run the job
+        exactly as ``python -m modelyard.runtime <job_dir>`` would."""
         code = 70
         try:
-            signal.set_wakeup_fd(-1)
-            _default_signals()
-            signal.pthread_sigmask(signal.SIG_SETMASK, _STOP_SIGNALS)  # until main's handler
-            if self.listener is not None:
-                self.listener.close()
-            if self.selector is not None:
-                self.selector.close()
-            for fd in (self.wake_r, self.wake_w, self.lock_fd):
-                if fd >= 0:
-                    with contextlib.suppress(OSError):
-                        os.close(fd)
-            os.setsid()
+            self._shed()
             if umask is not None:  # the executor's, as a runtime it started would have
                 os.umask(umask)
             code = run_child(conn, job_dir, env, settings)
         except BaseException:  # the child must never return into the launcher's loop
+            with contextlib.suppress(Exception):
+                traceback.print_exc()
+        finally:
+            _exit(code)
+
+    def _become_spare(self, sock: socket.socket, launcher_end: socket.socket) -> NoReturn:
+        """In the spare: shed the launcher now, then wait for a job (and the executor's
+        connection) from it; exit quietly when the launcher lets go of us instead."""
+        code = 70
+        try:
+            launcher_end.close()
+            self._shed()
+            try:
+                message, fds, _flags, _addr = socket.recv_fds(sock, 1 << 20, 1)
+            except OSError:
+                message, fds = b"", []
+            sock.close()
+            if message and len(fds) == 1:
+                job = json.loads(message)
+                conn = socket.socket(fileno=fds[0])
+                env = {str(k): str(v) for k, v in job["env"].items()}
+                if job.get("umask") is not None:
+                    os.umask(int(job["umask"]))
+                code = run_child(conn, Path(job["job_dir"]), env,
+                                 self.settings.get(settings_inputs(env)))
+            else:  # the launcher let go of us
+                for fd in fds:
+                    os.close(fd)
+                code = 0
+        except BaseException:
             with contextlib.suppress(Exception):
                 traceback.print_exc()
         finally:
@@ -680,6 +813,15 @@ def _exit(code: int) -> NoReturn:
         with contextlib.suppress(BaseException):
             stream.flush()
     os._exit(code)
+
+
+def _exited(pid: int) -> bool:
+    """Reaps ``pid`` if it has exited (True), or says it still runs (False)."""
+    try:
+        done, _ = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        return True
+    return done != 0
 
 
 def _noop(_signum: int, _frame: FrameType | None) -> None:
