@@ -4,8 +4,9 @@ CLI on a private SeaweedFS, side by side.
 Workloads: (a) 1000 files of 10-100 KB (the code-directory limit), (b) one 1 GiB file
 (``--small``: 256 MiB). Each tool uploads the workload to a fresh prefix and downloads it to
 a fresh folder, ``--reps`` times (tools interleaved, so background noise hits all alike);
-the table shows medians and the ratio of ours to the fastest peer. Then each tool re-syncs
-the unchanged tree, reported as a fraction of its full upload.
+the order of the tools rotates from one repetition to the next; the table shows medians
+and the ratio of ours to the fastest peer. Then each tool re-syncs the unchanged tree,
+reported as a fraction of its full upload.
 
 Every tool runs as a command-line process, ours included (``python bench/transfer.py
 --ours up|down|sync SRC DST``, i.e. interpreter start and imports are counted, as for
@@ -37,6 +38,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 MiB = 1024 * 1024
 BUCKET = "bench"
@@ -181,7 +183,9 @@ def tree_size(root: Path) -> tuple[int, int]:
     return len(files), sum(p.stat().st_size for p in files)
 
 
-def timed(cmd: list[str], env: dict[str, str]) -> float:
+def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, float | None]:
+    """Wall time of the command, and the engine's own time when it reports one (ours:
+    the same work without interpreter start and imports)."""
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           text=True)
@@ -189,7 +193,11 @@ def timed(cmd: list[str], env: dict[str, str]) -> float:
     if proc.returncode:
         raise RuntimeError(f"{' '.join(cmd[:4])}... failed ({proc.returncode}):\n"
                            f"{proc.stdout[-2000:]}")
-    return elapsed
+    engine = None
+    for line in proc.stdout.splitlines():
+        if line.startswith("engine-seconds "):
+            engine = float(line.split()[1])
+    return elapsed, engine
 
 
 def run_ours(argv: list[str]) -> None:
@@ -205,6 +213,7 @@ def run_ours(argv: list[str]) -> None:
             Path(b).mkdir(parents=True, exist_ok=True)
             r = engine.download(a, Path(b))
     print(f"{r.files} files, {r.bytes} bytes, {r.skipped} skipped in {r.seconds:.2f} s")
+    print(f"engine-seconds {r.seconds:.4f}")
 
 
 def main() -> None:
@@ -243,7 +252,7 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def bench(args: argparse.Namespace, env: Env, work: Path, big_size: int) -> dict:
+def bench(args: argparse.Namespace, env: Env, work: Path, big_size: int) -> dict[str, Any]:
     environ = env.environ()
     wanted = [t.strip() for t in args.tools.split(",")]
     tools: list[Tool] = [cls(env) for cls in (Ours, S5cmd, Rclone, Aws)]
@@ -263,29 +272,41 @@ def bench(args: argparse.Namespace, env: Env, work: Path, big_size: int) -> dict
         n, size = tree_size(src)
         times: dict[str, dict[str, list[float]]] = {
             t.name: {"upload": [], "download": [], "resync": []} for t in tools}
+        engine: dict[str, list[float]] = {"upload": [], "download": [], "resync": []}
         for rep in range(args.reps):
-            for tool in tools:
+            # Rotate the order: whoever runs right after a 1 GiB write pays for the page
+            # cache's writeback and reclaim, so nobody should always be first.
+            for tool in tools[rep % len(tools):] + tools[:rep % len(tools)]:
                 if tool.binary is None:
                     continue
                 prefix = f"{tool.name.split()[0]}/{wl.split()[0]}/{rep}/"
                 dest = work / "down" / prefix
-                up = timed(tool.up(src, BUCKET, prefix), environ)
-                down = timed(tool.down(BUCKET, prefix, dest), environ)
+                up, e_up = timed(tool.up(src, BUCKET, prefix), environ)
+                down, e_down = timed(tool.down(BUCKET, prefix, dest), environ)
                 got = tree_size(dest)
                 if got != (n, size):
                     raise RuntimeError(f"{tool.name} downloaded {got}, expected {(n, size)}")
-                resync = timed(tool.sync(src, BUCKET, prefix), environ)
+                resync, e_resync = timed(tool.sync(src, BUCKET, prefix), environ)
                 times[tool.name]["upload"].append(up)
                 times[tool.name]["download"].append(down)
                 times[tool.name]["resync"].append(resync)
+                for k, v in (("upload", e_up), ("download", e_down), ("resync", e_resync)):
+                    if v is not None:
+                        engine[k].append(v)
                 shutil.rmtree(dest)
+                extra = (f"  (engine {e_up:.2f} / {e_down:.2f} / {e_resync:.3f} s)"
+                         if e_up is not None and e_down is not None and e_resync is not None
+                         else "")
                 print(f"  {wl} rep {rep + 1}: {tool.name:10s} up {up:6.2f} s  "
-                      f"down {down:6.2f} s  re-sync {resync:5.2f} s", flush=True)
+                      f"down {down:6.2f} s  re-sync {resync:5.2f} s{extra}", flush=True)
         results["workloads"][wl] = {
             "files": n, "bytes": size,
             "medians": {t: {k: (statistics.median(v) if v else None) for k, v in d.items()}
                         for t, d in times.items()},
             "runs": times,
+            "engine_medians": {k: (statistics.median(v) if v else None)
+                               for k, v in engine.items()},
+            "engine_runs": engine,
             "installed": {t.name: t.binary is not None for t in tools},
         }
     return results
@@ -312,6 +333,18 @@ def print_table(results: dict, args: argparse.Namespace) -> None:
             ours = med.get("modelyard", {}).get(direction)
             ratio = f"{ours / min(peer_times):.2f}" if ours and peer_times else "-"
             rows.append([wl, direction, *cells, ratio])
+        eng = data.get("engine_medians", {})
+        if "modelyard" in tools and eng.get("upload"):
+            peer_up = [med[p]["upload"] for p in peers if med[p]["upload"]]
+            peer_down = [med[p]["download"] for p in peers if med[p]["download"]]
+            rows.append([wl, "modelyard engine alone (no interpreter start)",
+                         f"up {eng['upload']:.2f} s, down {eng['download']:.2f} s, "
+                         f"re-sync {eng['resync']:.3f} s = "
+                         f"{100 * eng['resync'] / eng['upload']:.1f}%",
+                         *[""] * (len(tools) - 1),
+                         (f"{eng['upload'] / min(peer_up):.2f} / "
+                          f"{eng['download'] / min(peer_down):.2f}")
+                         if peer_up and peer_down else "-"])
         cells = []
         for t in tools:
             v, full = med[t]["resync"], med[t]["upload"]

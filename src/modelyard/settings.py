@@ -79,10 +79,10 @@ class Settings(BaseSettings):
         default=10, ge=1, description="Tries per file on transient errors")
     transfer_retry_deadline: float = Field(
         default=300.0, gt=0, description="Seconds a transfer keeps retrying through an outage")
-    transfer_multipart_threshold: int = Field(default=16 * 1024**2, ge=5 * 1024**2)
-    transfer_multipart_chunksize: int = Field(default=16 * 1024**2, ge=5 * 1024**2)
+    transfer_multipart_threshold: int = Field(default=32 * 1024**2, ge=5 * 1024**2)
+    transfer_multipart_chunksize: int = Field(default=32 * 1024**2, ge=5 * 1024**2)
     transfer_part_concurrency: int = Field(
-        default=8, ge=1, le=256, description="Concurrent part requests per S3 endpoint")
+        default=4, ge=1, le=256, description="Concurrent part requests per S3 endpoint")
     node_cpus: int | None = Field(default=None, ge=1, description="Cores to schedule; all if unset")
     node_memory_gb: float | None = Field(default=None, gt=0, description="Memory to schedule")
     node_gpus: int = Field(default=0, ge=0, description="GPUs to schedule")
