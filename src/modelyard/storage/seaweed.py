@@ -12,7 +12,9 @@ the same server back on the same folder and ports: fault tests use the pair.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import ctypes
 import json
 import os
 import secrets
@@ -36,6 +38,13 @@ def find_weed() -> str | None:
     if here.is_file() and os.access(here, os.X_OK):
         return str(here)
     return shutil.which("weed")
+
+
+def _die_with_parent() -> None:
+    """In the child: get SIGKILL when the process that started us dies (Linux), so even a
+    killed test run does not leave a server behind."""
+    with contextlib.suppress(Exception):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
 def free_ports(n: int) -> list[int]:
@@ -123,7 +132,8 @@ class SeaweedServer:
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(self.command(), cwd=self.root, stdout=log,
                                          stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                         start_new_session=True)
+                                         start_new_session=True, preexec_fn=_die_with_parent)
+        atexit.register(self.stop)  # a crashed test run or benchmark leaves no server
         try:
             self._wait_ready(timeout)
         except BaseException:
