@@ -117,7 +117,9 @@ class SeaweedServer:
         return self.proc is not None and self.proc.poll() is None
 
     def start(self, timeout: float = 60.0) -> None:
-        """Starts the server (again) and waits until it lists buckets and stores objects."""
+        """Starts the server (again) and waits until it lists buckets and stores objects.
+        Call it from a thread that outlives the server (the main one): on Linux the server
+        is killed when the thread that started it ends."""
         if self.running:
             return
         (self.root / "data").mkdir(parents=True, exist_ok=True)
