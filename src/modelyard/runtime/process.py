@@ -15,7 +15,9 @@ sandbox). The child also gets PR_SET_PDEATHSIG so that it dies with the runtime.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
+import os
 import signal
 import subprocess
 from collections.abc import Callable
@@ -37,23 +39,65 @@ def _die_with_parent() -> None:
 
 class JobProcess:
     def __init__(self, argv: list[str], env: dict[str, str], cwd: str, log_fd: int,
-                 bwrap: str | None = None, spec: SandboxSpec | None = None) -> None:
+                 bwrap: str | None = None, spec: SandboxSpec | None = None,
+                 hold: bool = False) -> None:
+        """``hold`` (sandbox only): bubblewrap builds the sandbox now and starts ``argv``
+        only at ``release()``, so the sandbox's set-up can overlap with staging. Should the
+        runtime die meanwhile, bubblewrap dies with it (``--die-with-parent``)."""
         self.sandboxed = bwrap is not None
+        self._hold_fd: int | None = None
+        block_fd: int | None = None
         if bwrap is not None:
             assert spec is not None
-            cmd = build_command(bwrap, spec, argv)
+            if hold:
+                block_fd, self._hold_fd = os.pipe2(os.O_CLOEXEC)
+            cmd = build_command(bwrap, spec, argv, block_fd)
             preexec: Callable[[], None] | None = None
             popen_cwd: str | None = "/"
         else:
             cmd, preexec, popen_cwd = argv, _die_with_parent, cwd
-        self.popen = subprocess.Popen(
-            cmd, env=env, cwd=popen_cwd, stdin=subprocess.DEVNULL, stdout=log_fd,
-            stderr=log_fd, start_new_session=True, preexec_fn=preexec, close_fds=True)
+        try:
+            self.popen = subprocess.Popen(
+                cmd, env=env, cwd=popen_cwd, stdin=subprocess.DEVNULL, stdout=log_fd,
+                stderr=log_fd, start_new_session=True, preexec_fn=preexec, close_fds=True,
+                pass_fds=() if block_fd is None else (block_fd,))
+        except BaseException:
+            self._close_hold()
+            raise
+        finally:
+            if block_fd is not None:
+                os.close(block_fd)
         self.pid = self.popen.pid
         self.pgid = self.popen.pid
         self._seen: dict[int, int] = {}
         """Every process of the job ever listed, with its start time: killed at the end
         even if it left the group and the tree (without the sandbox)."""
+
+    @property
+    def held(self) -> bool:
+        return self._hold_fd is not None
+
+    def release(self) -> None:
+        """Lets a held sandbox start the job's command."""
+        fd, self._hold_fd = self._hold_fd, None
+        if fd is not None:
+            try:
+                os.write(fd, b"g")
+            finally:
+                os.close(fd)
+
+    def discard(self) -> None:
+        """Ends a held sandbox that will not be used (killed before its descriptor closes:
+        a closed descriptor alone would let bubblewrap go on)."""
+        self.kill()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.popen.wait(timeout=5)
+        self._close_hold()
+
+    def _close_hold(self) -> None:
+        fd, self._hold_fd = self._hold_fd, None
+        if fd is not None:
+            os.close(fd)
 
     def poll(self) -> int | None:
         """The exit code once the process has ended: shell convention, 128+N for death by

@@ -49,6 +49,7 @@ from modelyard.runtime.sandbox import Bind, SandboxSpec
 from modelyard.runtime.state import JobFolder, RuntimeState, StopRequest
 from modelyard.settings import Settings
 from modelyard.spec.errors import SpecError
+from modelyard.spec.paths import parse_location
 from modelyard.spec.plan import RunPlan
 from modelyard.spec.status import EventLevel, EventSource, Phase
 from modelyard.storage import TransferEngine, TransferReport, TransientError
@@ -74,6 +75,8 @@ class Runner:
         self.uploader: OutputUploader | None = None
         self.bwrap: str | None = None
         self.proc: JobProcess | None = None
+        self._early: tuple[JobProcess, tuple[object, ...]] | None = None
+        """A sandbox started ahead of staging, held, with what it was started with."""
 
     # ------------------------------------------------------------------ stop
     def request_stop(self, request: StopRequest | None = None) -> None:
@@ -138,6 +141,7 @@ class Runner:
             self.reporter.error(message)
         if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()
+        self._drop_early()
         phase, message = self._final_upload(phase, message)
         return self._finish(phase, reason, code, message)
 
@@ -189,6 +193,7 @@ class Runner:
             ch.local.mkdir(parents=True, exist_ok=True)
         self.uploader = OutputUploader(channels, self.settings, r, plan.upload_period,
                                        self._open_files)
+        self._start_early(plan, layout)
         code_name = self._stage_code(plan, layout)
         self._stage_inputs(plan, layout)
         self._prefetch_outputs(plan, layout)
@@ -330,7 +335,8 @@ class Runner:
         self._check()
         r.line("Command: " + shlex.join(launch.argv))
         assert self.uploader is not None
-        proc = self._spawn(layout, launch.argv, launch.env, launch.cwd, binds)
+        proc = (self._take_early(launch.argv, launch.env, launch.cwd, binds)
+                or self._spawn(layout, launch.argv, launch.env, launch.cwd, binds))
         self.proc = proc
         self.state.phase = Phase.RUNNING
         self.state.started_at = time.time()
@@ -362,13 +368,55 @@ class Runner:
         return [Bind(p, p) for p in sandbox.python_roots(self.settings.python)]
 
     def _spawn(self, layout: Layout, argv: list[str], env: dict[str, str], cwd: str,
-               binds: list[Bind]) -> JobProcess:
+               binds: list[Bind], hold: bool = False) -> JobProcess:
         log_fd = self.reporter.log_fd
         if self.bwrap is None:
             return JobProcess(argv, env, cwd, log_fd)
         spec = SandboxSpec(home=layout.host.home, cache=layout.host.cache, cwd=cwd,
                            binds=binds, hide=[self.settings.home.resolve()])
-        return JobProcess(argv, env, cwd, log_fd, self.bwrap, spec)
+        return JobProcess(argv, env, cwd, log_fd, self.bwrap, spec, hold=hold)
+
+    # ------------------------------------------------------- the early sandbox
+    def _start_early(self, plan: RunPlan, layout: Layout) -> None:
+        """Building the sandbox (namespaces, mounts) takes 5-20 ms of bubblewrap's time.
+        Whatever the job's process will be is mostly known before staging: start the
+        sandbox for it now, held, and release it after staging if the process turns out
+        the same (no requirements layer, same argv, environment, folder, binds). Only
+        without file-system mounts (their checks come first) and when the working folder
+        already exists. Any doubt: no early sandbox, the job starts as it always did."""
+        if self.bwrap is None or plan.mounts:
+            return
+        try:
+            code_name = (parse_location(plan.code_dir, "code_dir").as_dir().name
+                         if plan.code_dir else None)
+            launch = build_launch(plan, layout, python=self.settings.python,
+                                  code_name=code_name, layer=None, task=self._task(),
+                                  base_env=os.environ)
+            if not layout.to_host(Path(launch.cwd)).is_dir():
+                return
+            binds = self._python_binds()
+            proc = self._spawn(layout, launch.argv, launch.env, launch.cwd, binds, hold=True)
+        except Exception:
+            return
+        self._early = (proc, (launch.argv, launch.env, launch.cwd, binds))
+
+    def _take_early(self, argv: list[str], env: dict[str, str], cwd: str,
+                    binds: list[Bind]) -> JobProcess | None:
+        """The early sandbox, released, if it was made for exactly this process."""
+        early, self._early = self._early, None
+        if early is None:
+            return None
+        proc, made_for = early
+        if made_for == (argv, env, cwd, binds) and proc.poll() is None:
+            proc.release()
+            return proc
+        proc.discard()
+        return None
+
+    def _drop_early(self) -> None:
+        early, self._early = self._early, None
+        if early is not None:
+            early[0].discard()
 
     def _pin(self, plan: RunPlan) -> None:
         """Issue 5: the job's processes inherit the runtime's CPU affinity, so pinning the

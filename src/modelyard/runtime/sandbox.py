@@ -106,7 +106,11 @@ def _nvidia_devices() -> list[str]:
     return sorted(f"/dev/{n}" for n in names if n.startswith("nvidia"))
 
 
-def build_command(bwrap: str, spec: SandboxSpec, argv: list[str]) -> list[str]:
+def build_command(bwrap: str, spec: SandboxSpec, argv: list[str],
+                  block_fd: int | None = None) -> list[str]:
+    """The bubblewrap command line; with ``block_fd`` bubblewrap builds the sandbox and then
+    waits for a byte on that descriptor before it starts ``argv`` (see
+    ``JobProcess(hold=True)``)."""
     args = [bwrap, "--unshare-pid", "--unshare-ipc", "--die-with-parent", *system_binds(),
             "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/dev/shm", "--tmpfs", "/tmp"]
     for dev in _nvidia_devices():
@@ -120,6 +124,8 @@ def build_command(bwrap: str, spec: SandboxSpec, argv: list[str]) -> list[str]:
         if b.read_only and b.source == b.target and is_visible(b.source) and not masked:
             continue
         args += ["--ro-bind" if b.read_only else "--bind", str(b.source), str(b.target)]
+    if block_fd is not None:
+        args += ["--block-fd", str(block_fd)]
     args += ["--chdir", spec.cwd, "--", *argv]
     return args
 
