@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,8 +14,13 @@ from pathlib import Path
 import pytest
 
 from modelyard.executors import launcher
-from modelyard.runtime import sandbox
+from modelyard.runtime import procs, sandbox
+from modelyard.runtime.process import JobProcess
 from modelyard.runtime.runner import num_gpus
+from modelyard.settings import Settings
+from runtime.jobkit import make_plan, processes_with, run
+
+from .launcherkit import wait_until
 
 
 @pytest.fixture
@@ -124,3 +130,69 @@ def test_settings_are_built_from_the_environment_they_are_keyed_by(
     with launcher._environ({"MODELYARD_HOME": str(tmp_path / "other"), "HOME": "/x"}):
         assert Settings().home == tmp_path / "other"
     assert os.environ["MODELYARD_HOME"] == str(tmp_path)
+
+
+# ------------------------------------------------- the sandbox built while staging runs
+needs_bwrap = pytest.mark.skipif(
+    (bw := sandbox.find_bwrap()) is None or sandbox.probe(bw) is not None,
+    reason="bubblewrap does not work here")
+
+
+def held(tmp_path: Path, script: str) -> JobProcess:
+    home, cache = tmp_path / "home", tmp_path / "cache"
+    home.mkdir(exist_ok=True)
+    cache.mkdir(exist_ok=True)
+    python = sys.executable
+    spec = sandbox.SandboxSpec(home=home, cache=cache, binds=[
+        sandbox.Bind(p, p) for p in sandbox.python_roots(python)])
+    log = os.open(tmp_path / "log", os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    try:
+        return JobProcess([python, "-c", script], {"PATH": "/usr/bin:/bin"}, "/home/ma-user",
+                          log, sandbox.find_bwrap(), spec, hold=True)
+    finally:
+        os.close(log)
+
+
+@pytest.mark.slow
+@needs_bwrap
+def test_a_held_sandbox_runs_nothing_until_released(tmp_path: Path) -> None:
+    proc = held(tmp_path, "open('/home/ma-user/ran', 'w').write('yes')")
+    time.sleep(0.5)  # the sandbox is built by now; the command waits
+    assert proc.held and proc.poll() is None
+    assert not (tmp_path / "home" / "ran").exists()
+    proc.release()
+    assert proc.popen.wait(timeout=30) == 0
+    assert (tmp_path / "home" / "ran").read_text() == "yes"
+
+
+@pytest.mark.slow
+@needs_bwrap
+def test_a_discarded_sandbox_never_runs_its_command(tmp_path: Path) -> None:
+    proc = held(tmp_path, "open('/home/ma-user/ran', 'w').write('yes')")
+    time.sleep(0.3)
+    inside = procs.descendants(proc.pid)
+    proc.discard()
+    assert proc.poll() is not None and not proc.held
+    time.sleep(0.3)
+    assert not (tmp_path / "home" / "ran").exists()
+    assert not any(procs.is_alive(pid) for pid in [proc.pid, *inside])
+
+
+@pytest.mark.slow
+@needs_bwrap
+def test_jobs_that_cannot_use_the_early_sandbox_still_run_and_leave_nothing(
+        settings: Settings) -> None:
+    s = settings.model_copy(update={"sandbox": "bwrap"})
+    # Staging fails after the early sandbox was started: it must go with the job.
+    plan = make_plan(s, "print('never')\n", boot_file="missing.py")
+    job, state = run(s, plan)
+    assert (state.phase, state.reason) == ("Failed", "staging"), job.log
+    assert "never" not in job.log
+    wait_until(lambda: processes_with(plan.job_id) == [], 10, "no process of the job")
+    # A working folder inside the code (not there before staging): no early sandbox.
+    plan = make_plan(s, "import os\nprint('CWD=' + os.getcwd())\n",
+                     command="python train.py",
+                     working_dir="/home/ma-user/modelarts/user-job-dir/demo-code")
+    job, state = run(s, plan)
+    assert state.phase == "Completed", job.log
+    assert "CWD=/home/ma-user/modelarts/user-job-dir/demo-code" in job.log

@@ -21,7 +21,7 @@ after it has read the answer, so an executor that gave up waiting (a slow or wed
 launcher) and fell back to starting the runtime itself never gets a second runtime for the
 same job: without ``go`` the child exits untouched. (``ping`` and ``shutdown`` exist for
 tests and operators.) Usually the child is not forked at that moment: a spare, forked in
-advance, takes the job and the connection (``SPARE_DELAY``).
+advance, takes the job and the connection and answers itself (``SPARE_DELAY``).
 
 The child is made to look like a runtime started by ``Popen``: own session, the
 executor's umask and environment, stdin /dev/null, stdout and stderr to ``runtime.out``,
@@ -623,17 +623,20 @@ class Launcher:
         settings = self._settings_for(env, key)
         spare = self._hand_to_spare(conn, job_dir, env, key, umask) if settings else None
         if spare is not None:
-            pid, start, how = spare.pid, spare.start_time, "spare"
+            # The spare answers itself: should it die before it has the job, the executor
+            # sees the connection close and starts the runtime the old way (not a pid of a
+            # runtime that never ran).
+            pid, how = spare.pid, "spare"
         else:
             pid = self._fork_child(lambda: self._become_runtime(conn, job_dir, env, settings,
                                                                 umask))
-            start, how = procs.start_time(pid), "forked"
+            how = "forked"
+            # We answer, not the child: we are already running, so the executor hears back
+            # without waiting for the child to be scheduled, while the child prepares.
+            self._answer(conn, {"pid": pid, "start_time": procs.start_time(pid)})
         self.children.add(pid)
         self.served += 1
         self.spare_due = time.monotonic() + SPARE_DELAY
-        # We answer, not the child: we are already running, so the executor hears back
-        # without waiting for the child to be scheduled, while the child prepares itself.
-        self._answer(conn, {"pid": pid, "start_time": start})
         _log(f"{how} runtime {pid} for {job_dir}")
 
     def _settings_for(self, env: Mapping[str, str],
@@ -713,7 +716,10 @@ class Launcher:
 
     def _become_spare(self, sock: socket.socket, launcher_end: socket.socket) -> NoReturn:
         """In the spare: shed the launcher now, then wait for a job (and the executor's
-        connection) from it; exit quietly when the launcher lets go of us instead."""
+        connection) from it, answer the executor, and go on as a forked runtime does; exit
+        quietly when the launcher lets go of us instead."""
+        from modelyard.runtime import procs
+
         code = 70
         try:
             launcher_end.close()
@@ -724,8 +730,11 @@ class Launcher:
                 message, fds = b"", []
             sock.close()
             if message and len(fds) == 1:
-                job = json.loads(message)
                 conn = socket.socket(fileno=fds[0])
+                pid = os.getpid()
+                conn.sendall(json.dumps({"pid": pid, "start_time": procs.start_time(pid)})
+                             .encode() + b"\n")
+                job = json.loads(message)
                 env = {str(k): str(v) for k, v in job["env"].items()}
                 if job.get("umask") is not None:
                     os.umask(int(job["umask"]))
