@@ -1,20 +1,28 @@
-"""Which backend the CLI talks to: a server when MODELYARD_URL is set, else embedded."""
+"""Which backend the CLI talks to: a server when MODELYARD_URL is set, else embedded.
+
+Settings and backends are imported when first asked for, not here: every command imports
+this module, and ``storage cp`` needs neither the service (SQLAlchemy...) nor, for
+``--help``, the settings (pydantic-settings).
+"""
 
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
-from modelyard.cli.backend import Backend, EmbeddedBackend
-from modelyard.settings import Settings
+if TYPE_CHECKING:
+    from modelyard.cli.backend import Backend
+    from modelyard.settings import Settings
 
 console = Console(highlight=False, soft_wrap=True)
 
 
 @cache
 def settings() -> Settings:
+    from modelyard.settings import Settings
+
     return Settings()
 
 
@@ -25,6 +33,8 @@ def backend() -> Backend:
         from modelyard.client.http import HttpBackend  # the client layer (issue 4)
 
         return HttpBackend(s.url)
+    from modelyard.cli.backend import EmbeddedBackend  # the service in this process
+
     return EmbeddedBackend()
 
 

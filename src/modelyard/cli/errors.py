@@ -10,7 +10,6 @@ import typer
 import typer.core
 from rich.console import Console
 
-from modelyard.service.errors import ServiceError
 from modelyard.spec.errors import SpecError
 
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -34,17 +33,28 @@ class ErrorHandlingGroup(typer.core.TyperGroup):
             raise
         except SpecError as exc:
             fail(f"error: {exc.message}", 2)
-        except ServiceError as exc:
-            fail(f"error: {exc.message}", 2)
         except UserFacingError as exc:
             fail(f"error: {exc}", exc.exit_code)
         except KeyboardInterrupt:
             fail("interrupted", 130)
         except Exception as exc:
+            message = _service_error_message(exc)
+            if message is not None:
+                fail(f"error: {message}", 2)
             if os.environ.get("MODELYARD_DEBUG"):
                 raise
             fail(f"internal error: {type(exc).__name__}: {exc} (set MODELYARD_DEBUG=1 for "
                  "details)", 1)
+
+
+def _service_error_message(exc: Exception) -> str | None:
+    """The message of a ServiceError, found without importing the service: ``modelyard.service``
+    brings SQLAlchemy and the whole control plane (~1 s), which ``storage cp`` never needs. If
+    ``modelyard.service.errors`` was never imported, nothing raised one of its errors."""
+    module = sys.modules.get("modelyard.service.errors")
+    if module is not None and isinstance(exc, module.ServiceError):
+        return str(exc.message)
+    return None
 
 
 def fail(message: str, code: int) -> None:

@@ -1,25 +1,18 @@
-"""``modelyard storage ...``: the transfer engine from the command line."""
+"""``modelyard storage ...``: the transfer engine from the command line.
+
+Each command imports what it needs (the transfer engine, settings, rich.progress) itself, so
+that ``storage cp --help`` starts without them and ``storage cp`` without ``ls``'s.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import typer
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TextColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
-from rich.table import Table
 
 from modelyard.cli.context import console, settings
 from modelyard.cli.errors import UserFacingError
 from modelyard.spec.paths import parse_location
-from modelyard.storage.registry import store_for
-from modelyard.storage.transfer import TransferEngine
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -33,6 +26,17 @@ def cp(src: str, dst: str,
        recursive: bool = typer.Option(False, "-r", "--recursive", help="Copy a folder/prefix")
        ) -> None:
     """Copy between a local path and object storage (obs://, s3://, file://)."""
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
+
+    from modelyard.storage.transfer import TransferEngine
+
     engine = TransferEngine(settings())
     with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
                   TransferSpeedColumn(), TimeRemainingColumn(), console=console,
@@ -68,6 +72,10 @@ def cp(src: str, dst: str,
 @app.command("ls")
 def ls(url: str) -> None:
     """List objects under a URL."""
+    from rich.table import Table
+
+    from modelyard.storage.registry import store_for
+
     loc = parse_location(url, "URL")
     store = store_for(loc, settings())
     table = Table("SIZE", "KEY")
