@@ -162,3 +162,44 @@ def test_small_transfers_do_not_need_boto3(s3_settings: Settings, s3_bucket: str
                          check=True, env=dict(os.environ, MODELYARD_HOME=str(s3_settings.home)))
     assert out.stdout.strip() == "[]", out.stderr
     assert (tmp_path / "dst" / "a.txt").read_text() == "a"
+
+
+class _ChangesBetweenReads:
+    """A file whose bytes change (same size) after the first full read: what the store
+    receives no longer matches the Content-MD5 computed from the first read."""
+
+    def __init__(self, size: int) -> None:
+        self.size, self.reads, self.pos = size, 0, 0
+
+    def seek(self, pos: int) -> None:
+        if pos == 0 and self.pos:
+            self.reads += 1
+        self.pos = pos
+
+    def read(self, n: int = -1) -> bytes:
+        n = self.size - self.pos if n < 0 else min(n, self.size - self.pos)
+        self.pos += n
+        return (b"a" if self.reads == 0 else b"b") * n
+
+
+@pytest.mark.parametrize("size", [1000, 3 * 1024 * 1024])
+def test_the_store_refuses_a_body_that_does_not_match_its_md5(
+        s3_settings: Settings, s3_bucket: str, s3_prefix: str,
+        monkeypatch: pytest.MonkeyPatch, size: int) -> None:
+    """The payload is sent unsigned; the signed Content-MD5 is what keeps corruption out.
+    (Bodies above SMALL_BODY are read twice: hash, then send; made small here.)"""
+    from modelyard.storage import sigv4
+
+    monkeypatch.setattr(sigv4, "SMALL_BODY", 1024 * 1024)
+    store = store_for(parse_location(f"s3://{s3_bucket}/"), s3_settings)
+    assert isinstance(store, S3Store) and store._fast is not None
+    key = f"{s3_prefix}changed.bin"
+    body = _ChangesBetweenReads(size)
+    if size <= sigv4.SMALL_BODY:  # read once: what was hashed is what is sent
+        assert store._fast.put_file(s3_bucket, key, body, size)  # type: ignore[arg-type]
+        assert store.stat(s3_bucket, key) is not None
+        return
+    with pytest.raises(sigv4.S3Failure) as err:
+        store._fast.put_file(s3_bucket, key, body, size)  # type: ignore[arg-type]
+    assert err.value.status == 400 and "Digest" in err.value.code
+    assert store.stat(s3_bucket, key) is None

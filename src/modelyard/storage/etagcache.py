@@ -49,6 +49,10 @@ class EtagCache:
                 self._db.parent.mkdir(parents=True, exist_ok=True)
                 conn = sqlite3.connect(self._db, timeout=10, check_same_thread=False)
                 conn.execute("PRAGMA journal_mode=WAL")
+                # No fsync per transfer: losing the last rows to a power cut only means
+                # hashing those files once more (an fsync here cost ~0.1 s per call while
+                # the disk was busy with the transfer's own writes).
+                conn.execute("PRAGMA synchronous=NORMAL")
                 conn.execute(_SCHEMA)
                 self._conn = conn
             except (sqlite3.Error, OSError) as exc:
