@@ -9,11 +9,12 @@ from typing import Any
 import typer
 from rich.table import Table
 
+from modelyard.cli.base import App
 from modelyard.cli.context import backend, console
 from modelyard.cli.errors import err_console
 from modelyard.spec.loader import read_document
 
-app = typer.Typer(no_args_is_help=True)
+app = App(no_args_is_help=True)
 
 
 @app.command("create")

@@ -7,9 +7,9 @@ import sys
 from typing import Any
 
 import typer
-import typer.core
 from rich.console import Console
 
+from modelyard.cli.base import Group
 from modelyard.spec.errors import SpecError
 
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -23,7 +23,7 @@ class UserFacingError(Exception):
         self.exit_code = exit_code
 
 
-class ErrorHandlingGroup(typer.core.TyperGroup):
+class ErrorHandlingGroup(Group):
     """Every command runs inside this group's ``invoke``: one place turns errors into lines."""
 
     def invoke(self, ctx: Any) -> Any:

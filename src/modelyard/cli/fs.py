@@ -17,11 +17,12 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from modelyard.cli.base import App
 from modelyard.cli.context import backend, console, settings
 from modelyard.cli.errors import UserFacingError
 from modelyard.spec import volumes
 
-app = typer.Typer(no_args_is_help=True)
+app = App(no_args_is_help=True)
 
 IMPORT_NOTE = (
     "Import is metadata only: it records names and sizes in a manifest "

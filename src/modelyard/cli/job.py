@@ -11,13 +11,14 @@ from typing import Any
 import typer
 from rich.table import Table
 
+from modelyard.cli.base import App
 from modelyard.cli.context import backend, console, parse_pairs
 from modelyard.cli.errors import UserFacingError
 from modelyard.spec.loader import read_document
 from modelyard.spec.status import Phase
 from modelyard.spec.volumes import parse_mount_option
 
-app = typer.Typer(no_args_is_help=True)
+app = App(no_args_is_help=True)
 
 WAIT_HELP = "Follow the log; exit 0 only if the job completes"
 

@@ -15,6 +15,7 @@ import typer
 import typer.main
 
 from modelyard.cli import server
+from modelyard.cli.base import App
 from modelyard.cli.errors import ErrorHandlingGroup
 
 # name: (module whose ``app`` is the group, help shown by ``modelyard --help``)
@@ -60,7 +61,7 @@ class LazyGroup(ErrorHandlingGroup):
             self._writing_help = False
 
 
-app = typer.Typer(
+app = App(
     cls=LazyGroup,
     no_args_is_help=True,
     add_completion=False,

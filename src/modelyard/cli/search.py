@@ -19,11 +19,12 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from modelyard.cli.base import App
 from modelyard.cli.context import backend, console
 from modelyard.cli.errors import UserFacingError
 from modelyard.spec.loader import read_document
 
-app = typer.Typer(no_args_is_help=True, help="Search hyperparameters automatically.")
+app = App(no_args_is_help=True, help="Search hyperparameters automatically.")
 
 FINAL = ("Completed", "Failed", "Terminated", "Abnormal")
 STATUS_STYLE = {"completed": "green", "running": "cyan", "pending": "cyan",

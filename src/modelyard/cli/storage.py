@@ -10,11 +10,12 @@ from pathlib import Path
 
 import typer
 
+from modelyard.cli.base import App
 from modelyard.cli.context import console, settings
 from modelyard.cli.errors import UserFacingError
 from modelyard.spec.paths import parse_location
 
-app = typer.Typer(no_args_is_help=True)
+app = App(no_args_is_help=True)
 
 
 def _is_url(text: str) -> bool:
