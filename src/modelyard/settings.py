@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import sys
-import tomllib
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -32,6 +31,8 @@ class _TomlSource(PydanticBaseSettingsSource):
         path = default_home() / "modelyard.toml"
         if not path.is_file():
             return {}
+        import tomllib  # here: without a modelyard.toml, no command pays for the parser
+
         with path.open("rb") as fh:
             return tomllib.load(fh)
 

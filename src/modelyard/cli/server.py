@@ -8,9 +8,6 @@ carry an SDK-HMAC-SHA256 signature and any address may be used.
 
 from __future__ import annotations
 
-import ipaddress
-import logging
-
 import typer
 
 from modelyard.cli.errors import UserFacingError
@@ -19,6 +16,8 @@ from modelyard.cli.errors import UserFacingError
 def is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
+    import ipaddress  # here and below: 'modelyard --help' lists this command too
+
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
@@ -33,6 +32,8 @@ def serve(
         "(default: SQLite in MODELYARD_HOME)"),
 ) -> None:
     """Serve the REST API (ModelArts v2 shape) and run jobs."""
+    import logging
+
     import uvicorn
 
     from modelyard.api import create_app

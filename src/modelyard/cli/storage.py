@@ -13,7 +13,6 @@ import typer
 from modelyard.cli.base import App
 from modelyard.cli.context import console, settings
 from modelyard.cli.errors import UserFacingError
-from modelyard.spec.paths import parse_location
 
 app = App(no_args_is_help=True)
 
@@ -36,6 +35,7 @@ def cp(src: str, dst: str,
         TransferSpeedColumn,
     )
 
+    from modelyard.spec.paths import parse_location
     from modelyard.storage.transfer import TransferEngine
 
     engine = TransferEngine(settings())
@@ -75,6 +75,7 @@ def ls(url: str) -> None:
     """List objects under a URL."""
     from rich.table import Table
 
+    from modelyard.spec.paths import parse_location
     from modelyard.storage.registry import store_for
 
     loc = parse_location(url, "URL")
