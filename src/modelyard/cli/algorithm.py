@@ -12,7 +12,6 @@ from rich.table import Table
 from modelyard.cli.base import App
 from modelyard.cli.context import backend, console
 from modelyard.cli.errors import err_console
-from modelyard.spec.loader import read_document
 
 app = App(no_args_is_help=True)
 
@@ -20,6 +19,8 @@ app = App(no_args_is_help=True)
 @app.command("create")
 def create(file: Path = typer.Option(..., "-f", "--file", help="Algorithm YAML or JSON")) -> None:
     """Create an algorithm from a file."""
+    from modelyard.spec.loader import read_document  # YAML + every spec model: not for --help
+
     record, warnings = backend().create_algorithm(read_document(file))
     for w in warnings:
         err_console.print(f"warning: {w}", markup=False)

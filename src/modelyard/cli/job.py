@@ -14,7 +14,6 @@ from rich.table import Table
 from modelyard.cli.base import App
 from modelyard.cli.context import backend, console, parse_pairs
 from modelyard.cli.errors import UserFacingError
-from modelyard.spec.loader import read_document
 from modelyard.spec.status import Phase
 from modelyard.spec.volumes import parse_mount_option
 
@@ -29,6 +28,8 @@ def create(
     wait: bool = typer.Option(False, "--wait", help=WAIT_HELP),
 ) -> None:
     """Create a training job from a file (ModelArts v2 JSON shape)."""
+    from modelyard.spec.loader import read_document  # YAML + every spec model: not for --help
+
     _submit(read_document(file), wait)
 
 

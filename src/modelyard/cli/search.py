@@ -22,7 +22,6 @@ from rich.text import Text
 from modelyard.cli.base import App
 from modelyard.cli.context import backend, console
 from modelyard.cli.errors import UserFacingError
-from modelyard.spec.loader import read_document
 
 app = App(no_args_is_help=True, help="Search hyperparameters automatically.")
 
@@ -98,6 +97,8 @@ class SearchApi:
 def _policy_file(path: Path) -> dict[str, Any]:
     """An ``auto_search`` policy: the policy itself (ModelArts shape or legacy AutoSearch
     YAML), or a document holding it under ``auto_search`` or ``policies.auto_search``."""
+    from modelyard.spec.loader import read_document  # YAML + every spec model: not for --help
+
     doc = read_document(path)
     if "policies" in doc and isinstance(doc["policies"], dict):
         doc = doc["policies"]
@@ -117,6 +118,8 @@ def run(
                               "the search completes"),
 ) -> None:
     """Run an automatic search: a training job whose trials are training jobs."""
+    from modelyard.spec.loader import read_document  # YAML + every spec model: not for --help
+
     data = read_document(file)
     algorithm = data.setdefault("algorithm", {})
     if not isinstance(algorithm, dict):
