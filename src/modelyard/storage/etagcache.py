@@ -40,6 +40,8 @@ class EtagCache:
         self._lock = threading.Lock()
         self._broken = db is None
         self._seen: set[tuple[str, str, int, int, int]] = set()
+        self._preloaded: str | None = None
+        self._rows: set[tuple[str, str, int, int, int]] = set()
 
     def _connect(self) -> sqlite3.Connection | None:
         if self._broken or self._db is None:
@@ -61,23 +63,47 @@ class EtagCache:
                 return None
         return self._conn
 
-    def known(self, path: Path, st: os.stat_result, etag: str) -> bool:
+    def preload(self, folder: Path) -> None:
+        """Reads every row below ``folder`` in one query: a re-sync of 1000 unchanged files
+        then asks SQLite once instead of 1000 times."""
+        prefix = _key(folder).rstrip("/") + "/"
         with self._lock:
+            conn = self._connect()
+            if conn is None:
+                return
+            try:
+                rows = conn.execute(
+                    "SELECT path, etag, size, mtime_ns, ino FROM etags "
+                    "WHERE path >= ? AND path < ?", (prefix, prefix[:-1] + "0")).fetchall()
+            except sqlite3.Error as exc:
+                log.debug("etag cache disabled: %s", exc)
+                self._broken = True
+                return
+            self._preloaded = prefix
+            self._rows = {tuple(row) for row in rows}
+
+    def known(self, path: Path, st: os.stat_result, etag: str) -> bool:
+        row = (_key(path), etag, st.st_size, st.st_mtime_ns, st.st_ino)
+        with self._lock:
+            if self._preloaded is not None and row[0].startswith(self._preloaded):
+                if row in self._rows:
+                    self._seen.add(row)
+                    return True
+                return False
             conn = self._connect()
             if conn is None:
                 return False
             try:
-                row = conn.execute(
+                found = conn.execute(
                     "SELECT 1 FROM etags WHERE path=? AND etag=? AND size=? AND mtime_ns=? "
-                    "AND ino=?", (_key(path), etag, st.st_size, st.st_mtime_ns, st.st_ino),
-                ).fetchone()
+                    "AND ino=?", row).fetchone()
             except sqlite3.Error as exc:
                 log.debug("etag cache disabled: %s", exc)
                 self._broken = True
                 return False
-            if row is not None:
-                self._seen.add((_key(path), etag, st.st_size, st.st_mtime_ns, st.st_ino))
-            return row is not None
+            if found is not None:
+                self._seen.add(row)
+            return found is not None
 
     def add(self, path: Path, st: os.stat_result, etag: str) -> None:
         row = (_key(path), etag, st.st_size, st.st_mtime_ns, st.st_ino)

@@ -345,6 +345,8 @@ class TransferEngine:
     def _pull(self, run: _Run, store: ObjectStore, loc: Location,
               pairs: list[tuple[ObjectInfo, Path]], report: TransferReport) -> None:
         cache = self._cache()
+        if len(pairs) > 1:
+            cache.preload(Path(os.path.commonpath([path for _, path in pairs])))
         try:
             todo = []
             for info, path in pairs:
@@ -433,6 +435,8 @@ class TransferEngine:
         run = _Run(progress)
         report = TransferReport()
         cache = self._cache()
+        if src.is_dir():
+            cache.preload(src)
         keys = {key for _, key, _ in pairs}
         try:
             self._retry(run, lambda: store.ensure_bucket(loc.bucket), "creating bucket",
