@@ -163,8 +163,9 @@ def test_transient_errors_are_retried(backend: Backend, tmp_path: Path) -> None:
 
 def test_gives_up_naming_the_location(backend: Backend, tmp_path: Path) -> None:
     make_tree(tmp_path / "src", n=8)
-    engine = backend.engine(wrap=lambda s: Flaky(s, failures=99, which=lambda k: k.endswith("/f5.bin")),
-                            attempts=3, backoff=(0.01, 0.02))
+    engine = backend.engine(
+        wrap=lambda s: Flaky(s, failures=99, which=lambda k: k.endswith("/f5.bin")),
+        attempts=3, backoff=(0.01, 0.02))
     with pytest.raises(TransferError) as err:
         engine.upload(tmp_path / "src", backend.url)
     text = str(err.value)
