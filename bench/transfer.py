@@ -6,7 +6,7 @@ Workloads: (a) 1000 files of 10-100 KB (the code-directory limit), (b) one 1 GiB
 a fresh folder and re-syncs the unchanged tree, ``--reps`` times (5 by default); tools are
 interleaved and their order rotates from one repetition to the next, so background noise
 hits all alike; every command starts after a ``sync`` (nobody pays for the previous tool's
-dirty pages). The table shows median wall time, median CPU (user + system) of the tool's
+dirty pages), and every repetition runs against a fresh SeaweedFS (see ``fresh_store``). The table shows median wall time, median CPU (user + system) of the tool's
 process, and the ratio of ours to the fastest peer; re-sync is shown as a fraction of the
 same tool's full upload.
 
@@ -42,7 +42,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -90,6 +91,9 @@ class Env:
 class Tool:
     name = ""
     binary: str | None = None
+
+    def __init__(self, env: Env) -> None:
+        """Each tool is made for one store (endpoint and keys in ``env``)."""
 
     def up(self, src: Path, bucket: str, prefix: str) -> list[str]:
         raise NotImplementedError
@@ -241,21 +245,12 @@ def main() -> None:
 
     sys.path.insert(0, str(HERE.parent.parent / "src"))
     import modelyard
-    from modelyard.storage.seaweed import SeaweedServer
 
     compileall.compile_dir(modelyard.__path__[0], quiet=1)  # see Env.environ
     work = args.workdir or Path(tempfile.mkdtemp(prefix="modelyard-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     big_size = (256 if args.small else 1024) * MiB
-    server = SeaweedServer(work / "seaweed", volume_size_limit_mb=1024)
-    print(f"SeaweedFS in {work / 'seaweed'} ...", flush=True)
-    server.start(timeout=120)
-    try:
-        env = Env(server.endpoint_url, server.access_key, server.secret_key, work / "home")
-        server.client().create_bucket(Bucket=BUCKET)
-        results = bench(args, env, work, big_size)
-    finally:
-        server.stop()
+    results = bench(args, work, big_size)
     print_table(results, args)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
@@ -266,50 +261,75 @@ def main() -> None:
 OPS = ("upload", "download", "resync")
 
 
-def bench(args: argparse.Namespace, env: Env, work: Path, big_size: int) -> dict[str, Any]:
-    environ = env.environ()
+@contextmanager
+def fresh_store(work: Path) -> Iterator[Env]:
+    """A new SeaweedFS with an empty data folder, removed afterwards. One per repetition:
+    a benchmark that writes 20 GiB fills the page cache, and on this kind of machine the
+    kernel's reclaim then makes every later write cost more system time than the first,
+    whichever tool it is; each repetition starts from the same state instead."""
+    from modelyard.storage.seaweed import SeaweedServer
+
+    root = Path(tempfile.mkdtemp(prefix="seaweed-", dir=work))
+    server = SeaweedServer(root, volume_size_limit_mb=1024)
+    server.start(timeout=120)
+    try:
+        server.client().create_bucket(Bucket=BUCKET)
+        yield Env(server.endpoint_url, server.access_key, server.secret_key, work / "home")
+    finally:
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+TOOLS: tuple[type[Tool], ...] = (Ours, S5cmd, Rclone, Aws)
+
+
+def bench(args: argparse.Namespace, work: Path, big_size: int) -> dict[str, Any]:
     wanted = [t.strip() for t in args.tools.split(",")]
-    tools: list[Tool] = [cls(env) for cls in (Ours, S5cmd, Rclone, Aws)]
-    tools = [t for t in tools if t.name in wanted]
+    names = [cls.name for cls in TOOLS if cls.name in wanted]
     workloads: dict[str, Callable[[Path], int]] = {
         f"{args.files} files of 10-100 KB": lambda root: make_small(root, args.files),
         f"one {big_size // MiB} MiB file": lambda root: make_big(root, big_size),
     }
     chosen = {"files": 0, "big": 1}
     selected = [list(workloads)[chosen[w.strip()]] for w in args.workloads.split(",")]
-    results: dict = {"tools": [t.name for t in tools], "reps": args.reps, "workloads": {}}
+    results: dict = {"tools": names, "reps": args.reps, "workloads": {}}
     for wl in selected:
         src = work / "data" / wl.split()[0]
         if not src.exists():
             print(f"generating {wl} ...", flush=True)
             workloads[wl](src)
         n, size = tree_size(src)
-        runs: dict[str, dict[str, list[Timing]]] = {
-            t.name: {op: [] for op in OPS} for t in tools}
+        runs: dict[str, dict[str, list[Timing]]] = {name: {op: [] for op in OPS}
+                                                    for name in names}
+        installed: dict[str, bool] = {}
         for rep in range(args.reps):
-            # Rotate the order: nobody should always run first, or right after one tool.
-            for tool in tools[rep % len(tools):] + tools[:rep % len(tools)]:
-                if tool.binary is None:
-                    continue
-                prefix = f"{tool.name.split()[0]}/{wl.split()[0]}/{rep}/"
-                dest = work / "down" / prefix
-                up = timed(tool.up(src, BUCKET, prefix), environ)
-                down = timed(tool.down(BUCKET, prefix, dest), environ)
-                got = tree_size(dest)
-                if got != (n, size):
-                    raise RuntimeError(f"{tool.name} downloaded {got}, expected {(n, size)}")
-                resync = timed(tool.sync(src, BUCKET, prefix), environ)
-                for op, timing in zip(OPS, (up, down, resync), strict=True):
-                    runs[tool.name][op].append(timing)
-                shutil.rmtree(dest)
-                print(f"  {wl} rep {rep + 1}: {tool.name:10s} "
-                      + "  ".join(f"{op} {t.wall:6.2f} s (cpu {t.cpu:5.2f}"
-                                  + (f", engine {t.engine:.2f}" if t.engine is not None else "")
-                                  + ")" for op, t in zip(OPS, (up, down, resync), strict=True)),
-                      flush=True)
+            with fresh_store(work) as env:
+                environ = env.environ()
+                tools = [cls(env) for cls in TOOLS if cls.name in wanted]
+                installed = {t.name: t.binary is not None for t in tools}
+                # Rotate the order: nobody should always run first, or after one tool.
+                for tool in tools[rep % len(tools):] + tools[:rep % len(tools)]:
+                    if tool.binary is None:
+                        continue
+                    prefix = f"{tool.name.split()[0]}/{wl.split()[0]}/{rep}/"
+                    dest = work / "down" / prefix
+                    up = timed(tool.up(src, BUCKET, prefix), environ)
+                    down = timed(tool.down(BUCKET, prefix, dest), environ)
+                    got = tree_size(dest)
+                    if got != (n, size):
+                        raise RuntimeError(f"{tool.name} downloaded {got}, expected "
+                                           f"{(n, size)}")
+                    resync = timed(tool.sync(src, BUCKET, prefix), environ)
+                    for op, timing in zip(OPS, (up, down, resync), strict=True):
+                        runs[tool.name][op].append(timing)
+                    shutil.rmtree(dest)
+                    print(f"  {wl} rep {rep + 1}: {tool.name:10s} " + "  ".join(
+                        f"{op} {t.wall:6.2f} s (cpu {t.cpu:5.2f}"
+                        + (f", engine {t.engine:.2f}" if t.engine is not None else "") + ")"
+                        for op, t in zip(OPS, (up, down, resync), strict=True)), flush=True)
         results["workloads"][wl] = {
             "files": n, "bytes": size,
-            "installed": {t.name: t.binary is not None for t in tools},
+            "installed": installed,
             "runs": {name: {op: [dataclasses.asdict(t) for t in ts] for op, ts in d.items()}
                      for name, d in runs.items()},
             "medians": {name: {op: _medians(ts) for op, ts in d.items()}
