@@ -43,7 +43,7 @@ from modelyard.storage.base import (
     StorageError,
     TransientError,
 )
-from modelyard.storage.local import PART_PREFIX
+from modelyard.storage.local import atomic_file
 from modelyard.storage.sigv4 import S3Failure, SigV4Client
 
 MiB = 1024 * 1024
@@ -284,21 +284,15 @@ class S3Store(ObjectStore):
 
     def get(self, bucket: str, key: str, dest: Path, progress: Progress | None = None,
             *, size: int | None = None) -> None:
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        tmp = dest.with_name(f"{PART_PREFIX}{dest.name}.{os.getpid()}.{threading.get_ident()}")
-        try:
-            with tmp.open("wb") as fh:
-                if size is not None and size < self.multipart_threshold:
-                    self._get_small(bucket, key, fh, progress)
-                elif self._fast is not None:
-                    self._get_large(bucket, key, fh.fileno(), progress)
-                else:
-                    future = self._manager().download(
-                        bucket, key, fh, subscribers=[_Subscriber(progress, size)])
-                    self._wait(future, "downloading", bucket, key)
-            os.replace(tmp, dest)
-        finally:
-            tmp.unlink(missing_ok=True)
+        with atomic_file(dest) as fh:
+            if size is not None and size < self.multipart_threshold:
+                self._get_small(bucket, key, fh, progress)
+            elif self._fast is not None:
+                self._get_large(bucket, key, fh.fileno(), progress)
+            else:
+                future = self._manager().download(
+                    bucket, key, fh, subscribers=[_Subscriber(progress, size)])
+                self._wait(future, "downloading", bucket, key)
 
     def _get_small(self, bucket: str, key: str, fh: BinaryIO,
                    progress: Progress | None) -> None:
