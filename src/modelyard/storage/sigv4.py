@@ -28,6 +28,7 @@ import ssl
 import threading
 import time
 from base64 import b64encode
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -361,21 +362,23 @@ class SigV4Client:
 
 
 class _Pool:
-    """Idle keep-alive connections to one host, most recently used first."""
+    """Idle keep-alive connections to one host, most recently used first. A deque, no lock:
+    its append and pop are atomic, and with 32 workers a lock held across a GIL switch made
+    the others queue behind it (a measurable share of a 1000-file download)."""
 
     def __init__(self, scheme: str, host: str, port: int | None, maxsize: int,
                  connect_timeout: float, read_timeout: float) -> None:
         self._scheme, self._host, self._port = scheme, host, port
         self._maxsize = maxsize
         self._timeouts = (connect_timeout, read_timeout)
-        self._idle: list[http.client.HTTPConnection] = []
-        self._lock = threading.Lock()
+        self._idle: deque[http.client.HTTPConnection] = deque()
         self._ssl: ssl.SSLContext | None = None
 
     def get(self) -> tuple[http.client.HTTPConnection, bool]:
-        with self._lock:
-            if self._idle:
-                return self._idle.pop(), True
+        try:
+            return self._idle.pop(), True
+        except IndexError:
+            pass
         if self._scheme == "https":
             if self._ssl is None:
                 self._ssl = ssl.create_default_context()
@@ -396,16 +399,17 @@ class _Pool:
         return conn, False
 
     def put(self, conn: http.client.HTTPConnection) -> None:
-        with self._lock:
-            if len(self._idle) < self._maxsize:
-                self._idle.append(conn)
-                return
+        if len(self._idle) < self._maxsize:  # may overshoot by a few under a race: harmless
+            self._idle.append(conn)
+            return
         conn.close()
 
     def close(self) -> None:
-        with self._lock:
-            idle, self._idle = self._idle, []
-        for conn in idle:
+        while True:
+            try:
+                conn = self._idle.pop()
+            except IndexError:
+                return
             conn.close()
 
 
