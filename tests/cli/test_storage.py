@@ -64,3 +64,13 @@ def test_a_pipe_gets_only_the_summary(src: Path, tmp_path: Path) -> None:
     assert proc.stdout.strip().splitlines()[-1] == SUMMARY.search(proc.stdout).group(0)  # type: ignore[union-attr]
     assert "→" not in proc.stdout + proc.stderr
     assert sorted(p.name for p in (tmp_path / "dst").iterdir()) == ["f0.txt", "f1.txt", "f2.txt"]
+
+
+def test_the_command_keeps_its_exit_code_and_message(tmp_path: Path, home: Path) -> None:
+    """``main`` ends with a quick exit; errors still end with status 2 and one line."""
+    proc = subprocess.run([*CLI, "storage", "cp", str(tmp_path / "missing"),
+                           f"file://{tmp_path}/dst/"], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 2
+    assert "does not exist" in proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr

@@ -44,7 +44,6 @@ launcher exits, and the runtime started the old way starts a launcher that fits.
 from __future__ import annotations
 
 import argparse
-import atexit
 import contextlib
 import dataclasses
 import errno
@@ -65,6 +64,8 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any, NoReturn
+
+from modelyard.quick_exit import quick_exit
 
 if TYPE_CHECKING:
     from modelyard.settings import Settings
@@ -712,7 +713,7 @@ class Launcher:
             with contextlib.suppress(Exception):
                 traceback.print_exc()
         finally:
-            _exit(code)
+            quick_exit(code)
 
     def _become_spare(self, sock: socket.socket, launcher_end: socket.socket) -> NoReturn:
         """In the spare: shed the launcher now, then wait for a job (and the executor's
@@ -748,7 +749,7 @@ class Launcher:
             with contextlib.suppress(Exception):
                 traceback.print_exc()
         finally:
-            _exit(code)
+            quick_exit(code)
 
 
 def run_child(conn: socket.socket, job_dir: Path, env: Mapping[str, str],
@@ -808,20 +809,6 @@ def _default_signals() -> None:
         with contextlib.suppress(OSError, ValueError):
             if signal.getsignal(sig) != want:
                 signal.signal(sig, want)
-
-
-def _exit(code: int) -> NoReturn:
-    """Ends a forked runtime like an interpreter would end (non-daemon threads joined,
-    atexit handlers run, streams flushed) without unwinding into the launcher."""
-    with contextlib.suppress(BaseException):
-        for thread in threading.enumerate():
-            if thread is not threading.main_thread() and not thread.daemon:
-                thread.join()
-        atexit._run_exitfuncs()
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(BaseException):
-            stream.flush()
-    os._exit(code)
 
 
 def _exited(pid: int) -> bool:
