@@ -184,6 +184,26 @@ def test_retry_deadline_bounds_an_outage(backend: Backend, tmp_path: Path) -> No
     assert time.monotonic() - t0 < 5
 
 
+class Interrupting(Wrapper):
+    def put(self, src: Path, bucket: str, key: str, progress: Progress | None = None) -> ObjectInfo:
+        raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize("files", [1, 5])
+def test_ctrl_c_stays_ctrl_c(backend: Backend, tmp_path: Path, files: int) -> None:
+    """A single file is sent from the calling thread: Ctrl-C there must reach the caller as
+    KeyboardInterrupt. Worker threads never get signals; whatever escapes one is a failure
+    of the call, never a file silently left out."""
+    make_tree(tmp_path / "src", n=files)
+    engine = backend.engine(wrap=Interrupting)
+    if files == 1:
+        with pytest.raises(KeyboardInterrupt):
+            engine.upload(tmp_path / "src", backend.url)
+    else:
+        with pytest.raises(TransferError, match="KeyboardInterrupt"):
+            engine.upload(tmp_path / "src", backend.url)
+
+
 class Refusing(Wrapper):
     calls = 0
 

@@ -227,8 +227,13 @@ class TransferEngine:
                         failures.append(exc)
                     run.abort.set()
 
-        if len(tasks) == 1:
-            work()
+        if len(tasks) == 1:  # in the calling thread, where Ctrl-C must stay Ctrl-C
+            try:
+                tasks[0]()
+            except _Aborted:
+                pass
+            except Exception as exc:
+                failures.append(exc)
             return failures
         threads = [threading.Thread(target=work, name=f"modelyard-transfer-{i}", daemon=True)
                    for i in range(max(1, min(self.workers, len(tasks))))]
