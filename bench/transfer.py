@@ -6,9 +6,10 @@ Workloads: (a) 1000 files of 10-100 KB (the code-directory limit), (b) one 1 GiB
 a fresh folder and re-syncs the unchanged tree, ``--reps`` times (5 by default); tools are
 interleaved and their order rotates from one repetition to the next, so background noise
 hits all alike; every command starts after a ``sync`` (nobody pays for the previous tool's
-dirty pages), and every repetition runs against a fresh SeaweedFS (see ``fresh_store``). The table shows median wall time, median CPU (user + system) of the tool's
-process, and the ratio of ours to the fastest peer; re-sync is shown as a fraction of the
-same tool's full upload.
+dirty pages), and every repetition runs against a fresh SeaweedFS (see ``fresh_store``).
+The table shows median wall time, median CPU (user + system) of the tool's process, and
+the ratio of ours to the fastest peer; re-sync is shown as a fraction of the same tool's
+full upload.
 
 Every tool runs as the command its users type, ours included: ``modelyard storage cp -r``
 (interpreter start and imports counted). Its summary line also reports the engine's own
