@@ -196,12 +196,17 @@ def test_new_code_replaces_the_launcher(settings: Settings,
         assert "code version changed (new-code)" in served(settings)
         # The job's runtime (a new interpreter) started a launcher of the code on disk.
         monkeypatch.undo()
-        wait_until(lambda: launcher_pid(settings) not in (None, old), 60, "a new launcher")
-        new = launcher_pid(settings)
-        job = submit(executor, settings, HOLD.format(seconds=0.5))
-        job.wait_log("READY")
-        assert parent_of(runtime_pid(job)) == new
-        assert job.wait().phase == "Completed"
+        a_new_launcher_takes_the_next_job(executor, settings, old)
+
+
+def a_new_launcher_takes_the_next_job(executor: LocalExecutor, settings: Settings,
+                                      old: int | None) -> None:
+    wait_until(lambda: launcher_pid(settings) not in (None, old), 60, "a new launcher")
+    new = launcher_pid(settings)
+    job = submit(executor, settings, HOLD.format(seconds=0.5))
+    job.wait_log("READY")
+    assert parent_of(runtime_pid(job)) == new
+    assert job.wait().phase == "Completed"
 
 
 @pytest.mark.slow
@@ -216,12 +221,7 @@ def test_an_executor_of_another_context_gets_a_launcher_of_its_own(
         assert job.wait().phase == "Completed"
         wait_until(lambda: not procs.is_alive(old), 10, "the old launcher to exit")
         assert "asked from another context (env)" in served(settings)
-        wait_until(lambda: launcher_pid(settings) not in (None, old), 60, "a new launcher")
-        new = launcher_pid(settings)
-        job = submit(executor, settings, HOLD.format(seconds=0.5))
-        job.wait_log("READY")
-        assert parent_of(runtime_pid(job)) == new
-        assert job.wait().phase == "Completed"
+        a_new_launcher_takes_the_next_job(executor, settings, old)
 
 
 def test_the_context_follows_limits_and_interpreter_variables() -> None:

@@ -760,13 +760,7 @@ def run_child(conn: socket.socket, job_dir: Path, env: Mapping[str, str],
     from modelyard.runtime.state import RUNTIME_OUT
     from modelyard.settings import Settings
 
-    null = os.open(os.devnull, os.O_RDONLY)
-    out = os.open(job_dir / RUNTIME_OUT, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    os.dup2(null, 0)
-    os.dup2(out, 1)
-    os.dup2(out, 2)
-    os.close(null)
-    os.close(out)
+    _redirect_stdio(job_dir / RUNTIME_OUT, 0o644)
     os.chdir(job_dir)
     os.environ.clear()
     os.environ.update(env)
@@ -850,19 +844,25 @@ def daemonize(home: Path, lock_fd: int, version: str, idle_seconds: float) -> No
         signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
+def _redirect_stdio(log: Path, mode: int) -> None:
+    """stdin from /dev/null; stdout and stderr appended to ``log`` (created with ``mode``),
+    as for a process started by Popen with those files."""
+    null = os.open(os.devnull, os.O_RDONLY)
+    out = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, mode)
+    os.dup2(null, 0)
+    os.dup2(out, 1)
+    os.dup2(out, 2)
+    os.close(null)
+    os.close(out)
+
+
 def _daemon_main(home: Path, lock_fd: int, version: str, idle_seconds: float) -> int:
     folder = run_dir(home)
     log = folder / LOG_NAME
     with contextlib.suppress(OSError):
         if log.stat().st_size > 1 << 20:
             log.unlink()
-    null = os.open(os.devnull, os.O_RDWR)
-    out = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-    os.dup2(null, 0)
-    os.dup2(out, 1)
-    os.dup2(out, 2)
-    os.close(null)
-    os.close(out)
+    _redirect_stdio(log, 0o600)
     os.chdir(folder)
     _default_signals()
     sys.argv = [sys.argv[0], "serve", str(home)]
