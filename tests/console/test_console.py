@@ -419,6 +419,11 @@ def _shots() -> Path:
 
 
 # ---------------------------------------------------------------------------- search
+def _creates_a_job(response: Any) -> bool:
+    return bool(response.request.method == "POST"
+                and response.url.split("?")[0].endswith("/training-jobs"))
+
+
 def test_automatic_search_from_the_job_form(console: Console, api: httpx.Client) -> None:
     create_algorithm_via_api(api, ALGORITHM)
     page = console.open(f"#/jobs/new?algorithm={ALGORITHM}")
@@ -440,7 +445,11 @@ def test_automatic_search_from_the_job_form(console: Console, api: httpx.Client)
     expect_text(error, r"search_params\[0\]\.upper_bound: .*is not allowed")
     row.locator(".sp-hi").fill("0.05")
     console.shot("search-form")
-    page.click("[data-action='create-job']")
+    # Creating a search opens its study and starts its driver process: on a loaded CI
+    # machine that has taken over 15 s, so wait for the answer itself, and show it.
+    with page.expect_response(_creates_a_job, timeout=90000) as created:
+        page.click("[data-action='create-job']")
+    assert created.value.status == 201, created.value.text()
     page.wait_for_url(re.compile(r".*#/search/[0-9a-f-]{36}$"))
     trials = page.locator("[data-testid='trials'] table.trials tbody tr")
     expect_text(page.locator("[data-testid='trials']"), r"Trials \(2\)", timeout=60000)
