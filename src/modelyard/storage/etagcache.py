@@ -82,7 +82,7 @@ class EtagCache:
             self._preloaded = prefix
             self._rows = {tuple(row) for row in rows}
 
-    def known(self, path: Path, st: os.stat_result, etag: str) -> bool:
+    def known(self, path: str | Path, st: os.stat_result, etag: str) -> bool:
         row = (_key(path), etag, st.st_size, st.st_mtime_ns, st.st_ino)
         with self._lock:
             if self._preloaded is not None and row[0].startswith(self._preloaded):
@@ -105,7 +105,7 @@ class EtagCache:
                 self._seen.add(row)
             return found is not None
 
-    def add(self, path: Path, st: os.stat_result, etag: str) -> None:
+    def add(self, path: str | Path, st: os.stat_result, etag: str) -> None:
         row = (_key(path), etag, st.st_size, st.st_mtime_ns, st.st_ino)
         with self._lock:
             if row not in self._seen:  # already stored: nothing to write
@@ -135,5 +135,5 @@ class EtagCache:
                 self._conn = None
 
 
-def _key(path: Path) -> str:
-    return os.fspath(path.absolute())
+def _key(path: str | Path) -> str:
+    return os.path.abspath(path)
