@@ -8,7 +8,7 @@ import hashlib
 import os
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,14 @@ from modelyard.settings import Settings
 from modelyard.spec.errors import SpecError
 from modelyard.spec.paths import parse_location
 from modelyard.storage import transfer as transfer_mod
-from modelyard.storage.base import ObjectInfo, ObjectStore, Progress, StorageError, TransferError
+from modelyard.storage.base import (
+    ObjectInfo,
+    ObjectStore,
+    Progress,
+    StorageError,
+    TransferError,
+    TransientError,
+)
 from modelyard.storage.registry import store_for
 from modelyard.storage.transfer import TransferEngine
 
@@ -218,6 +225,43 @@ def test_permanent_errors_are_not_retried(backend: Backend, tmp_path: Path) -> N
     with pytest.raises(TransferError, match="access denied"):
         backend.engine(wrap=Refusing).upload(tmp_path / "src", backend.url)
     assert Refusing.calls == 1
+
+
+class ListingFails(Wrapper):
+    """The listing (which an upload runs on its own thread, next to the local walk) fails
+    ``failures`` times, transiently, or for good when ``refuse``."""
+
+    def __init__(self, inner: ObjectStore, failures: int = 1, refuse: bool = False) -> None:
+        super().__init__(inner)
+        self.failures, self.refuse, self.calls = failures, refuse, 0
+
+    def list(self, bucket: str, prefix: str) -> Iterator[ObjectInfo]:
+        self.calls += 1
+        if self.refuse:
+            raise StorageError(f"listing {self.url(bucket, prefix)}: access denied", prefix)
+        if self.calls <= self.failures:
+            raise TransientError(f"injected listing failure {self.calls}", prefix)
+        return self.inner.list(bucket, prefix)
+
+
+def test_the_listing_beside_the_walk_is_retried(backend: Backend, tmp_path: Path) -> None:
+    files = make_tree(tmp_path / "src", n=6)
+    stores: list[ListingFails] = []
+    engine = backend.engine(wrap=lambda s: stores.append(ListingFails(s, 2)) or stores[-1],
+                            backoff=(0.01, 0.02))
+    report = engine.upload(tmp_path / "src", backend.url)
+    assert report.files == len(files) and report.retries == 2
+    assert stores[0].calls == 4  # two failures, the listing, and the consistency check
+
+
+def test_a_refused_listing_fails_the_upload_naming_it(backend: Backend,
+                                                      tmp_path: Path) -> None:
+    make_tree(tmp_path / "src", n=3)
+    engine = backend.engine(wrap=lambda s: ListingFails(s, refuse=True))
+    with pytest.raises(TransferError, match="access denied") as err:
+        engine.upload(tmp_path / "src", backend.url)
+    assert backend.url in str(err.value)
+    assert backend.engine().list(backend.url) == []  # nothing sent without knowing what is there
 
 
 class Truncating(Wrapper):
