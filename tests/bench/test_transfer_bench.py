@@ -29,7 +29,7 @@ def test_transfer_bench_runs_and_reports_medians(tmp_path: Path) -> None:
     ours = data["medians"]["modelyard"]
     for op in ("upload", "download", "resync"):
         assert ours[op]["wall"] > 0 and ours[op]["cpu"] > 0
-        # the engine's own time, from the CLI's summary line, is part of the wall time
+        # the engine's own time, from the CLI's --json report, is part of the wall time
         assert 0 < ours[op]["engine"] < ours[op]["wall"]
     assert len(data["runs"]["modelyard"]["upload"]) == 2
     assert "| 40 files of 10-100 KB | upload" in proc.stdout

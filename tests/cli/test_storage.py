@@ -4,6 +4,7 @@ summary line with the engine's own time (what ``bench/transfer.py`` reads)."""
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import pty
 import re
@@ -64,6 +65,17 @@ def test_a_pipe_gets_only_the_summary(src: Path, tmp_path: Path) -> None:
     assert proc.stdout.strip().splitlines()[-1] == SUMMARY.search(proc.stdout).group(0)  # type: ignore[union-attr]
     assert "→" not in proc.stdout + proc.stderr
     assert sorted(p.name for p in (tmp_path / "dst").iterdir()) == ["f0.txt", "f1.txt", "f2.txt"]
+
+
+def test_json_gives_the_whole_report(src: Path, tmp_path: Path) -> None:
+    args = [*CLI, "storage", "cp", "-r", "--json", str(src), f"file://{tmp_path}/dst/"]
+    first = json.loads(subprocess.run(args, capture_output=True, text=True, check=True,
+                                      timeout=120).stdout)
+    assert (first["files"], first["bytes"], first["skipped"], first["errors"]) == (3, 30, 0, [])
+    assert first["seconds"] > 0
+    again = json.loads(subprocess.run(args, capture_output=True, text=True, check=True,
+                                      timeout=120).stdout)
+    assert (again["files"], again["skipped"]) == (0, 3)
 
 
 def test_the_command_keeps_its_exit_code_and_message(tmp_path: Path, home: Path) -> None:

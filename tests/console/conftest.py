@@ -117,6 +117,10 @@ def console(browser: Any, console_server: ServerInfo) -> Iterator[Console]:
                                   accept_downloads=True)
     context.set_default_timeout(15000)
     c = Console(context.new_page(), console_server.url)
+    log_start = console_server.log.stat().st_size if console_server.log else 0
     yield c
     context.close()
+    # pytest shows this only when the test failed: what the server said meanwhile.
+    print("--- server log during this test (last 80 lines) ---")
+    print("\n".join(console_server.log_text()[log_start:].splitlines()[-80:]))
     assert not c.errors, c.errors

@@ -264,6 +264,30 @@ def test_a_refused_listing_fails_the_upload_naming_it(backend: Backend,
     assert backend.engine().list(backend.url) == []  # nothing sent without knowing what is there
 
 
+class CountingBucketChecks(Wrapper):
+    def __init__(self, inner: ObjectStore) -> None:
+        super().__init__(inner)
+        self.checks = 0
+
+    def ensure_bucket(self, bucket: str) -> None:
+        self.checks += 1
+        self.inner.ensure_bucket(bucket)
+
+
+def test_a_missing_bucket_is_created_and_a_listed_one_not_checked(backend: Backend,
+                                                                   tmp_path: Path) -> None:
+    files = make_tree(tmp_path / "src", n=3)
+    url = f"obs://new-{random.getrandbits(32):08x}/x/"
+    stores: list[CountingBucketChecks] = []
+    engine = backend.engine(wrap=lambda s: stores.append(CountingBucketChecks(s)) or stores[-1])
+    assert engine.upload(tmp_path / "src", url).files == len(files)
+    assert stores[0].checks == 1
+    assert engine.upload(tmp_path / "src", url).skipped == len(files)
+    assert stores[0].checks == 1  # the listing found the files: the bucket is there
+    engine.download(url, tmp_path / "back")
+    assert read_tree(tmp_path / "back") == files
+
+
 class Truncating(Wrapper):
     """Stores one byte less than it was given, and says nothing."""
 

@@ -2,7 +2,8 @@
 
 Each command imports what it needs (the transfer engine, settings, rich.progress) itself, so
 that ``storage cp --help`` starts without them and ``storage cp`` without ``ls``'s. The
-summary line ends with the engine's own time (``bench/transfer.py`` reads it).
+summary line ends with the engine's own time; ``--json`` gives the whole report to scripts
+(``bench/transfer.py`` reads the engine's time from it).
 """
 
 from __future__ import annotations
@@ -26,7 +27,10 @@ def _is_url(text: str) -> bool:
 
 @app.command("cp")
 def cp(src: str, dst: str,
-       recursive: bool = typer.Option(False, "-r", "--recursive", help="Copy a folder/prefix")
+       recursive: bool = typer.Option(False, "-r", "--recursive", help="Copy a folder/prefix"),
+       as_json: bool = typer.Option(False, "--json", help="Print the report as one JSON "
+                                    "object (files, bytes, skipped, deferred, retries, "
+                                    "seconds, errors) instead of the summary line"),
        ) -> None:
     """Copy between a local path and object storage (obs://, s3://, file://)."""
     from modelyard.spec.paths import parse_location
@@ -52,6 +56,12 @@ def cp(src: str, dst: str,
                 report = engine.upload(path, target, advance)
         else:
             raise UserFacingError("one of SRC and DST is a local path, the other a URL")
+    if as_json:
+        import dataclasses
+        import json
+
+        print(json.dumps(dataclasses.asdict(report)), flush=True)
+        return
     console.print(f"Copied {report.files} files ({report.bytes} bytes), "
                   f"skipped {report.skipped} unchanged, in {report.seconds:.2f} s")
 

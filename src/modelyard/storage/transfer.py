@@ -447,14 +447,9 @@ class TransferEngine:
         report = TransferReport()
         cache = self._cache()
 
-        def existing() -> dict[str, ObjectInfo]:
-            store = self.store(loc)
-            self._retry(run, lambda: store.ensure_bucket(loc.bucket), "creating bucket",
-                        store.url(loc.bucket))
-            return self._listing(run, store, loc.bucket, list_prefix)
-
         try:
-            listing = _in_background(existing)
+            listing = _in_background(
+                lambda: self._destination(run, self.store(loc), loc.bucket, list_prefix))
             pairs = local_files()
             if src.is_dir():
                 cache.preload(src)
@@ -510,10 +505,11 @@ class TransferEngine:
 
             self._fail(self._parallel(run, [_bind(one, p, k) for p, k in todo]),
                        f"upload of {src} to", loc.url, report)
-            # Skipped files were just compared with the listing: nothing new to check when
-            # nothing was sent.
-            after = remote if not report.files else self._listing(
-                run, store, loc.bucket, list_prefix)
+            # Skipped files were just compared with the listing (and are in the ETag cache):
+            # nothing to check again when nothing was sent.
+            if not report.files:
+                return report
+            after = self._listing(run, store, loc.bucket, list_prefix)
             problems = []
             for key, (path, st) in sorted(expected.items()):
                 info = after.get(key)
@@ -534,6 +530,21 @@ class TransferEngine:
             cache.close()
             report.retries, report.seconds = run.retries, time.monotonic() - t0
         return report
+
+    def _destination(self, run: _Run, store: ObjectStore, bucket: str, prefix: str,
+                     create_bucket: bool = True) -> dict[str, ObjectInfo]:
+        """What is already below ``prefix``, the bucket created if missing. A listing
+        that finds something proves the bucket exists, so the bucket is only checked
+        (and created) when it finds nothing: one request less for every re-sync and
+        every periodic output upload."""
+        try:
+            found = self._listing(run, store, bucket, prefix)
+        except NotFoundError:  # no such bucket (yet)
+            found = {}
+        if not found and create_bucket:
+            self._retry(run, lambda: store.ensure_bucket(bucket), "creating bucket",
+                        store.url(bucket))
+        return found
 
     def _listing(self, run: _Run, store: ObjectStore, bucket: str, prefix: str
                  ) -> dict[str, ObjectInfo]:
@@ -635,10 +646,8 @@ class TransferEngine:
             pairs = [(info, key)]
             list_prefix = key
         try:
-            if pairs:
-                self._retry(run, lambda: dst_store.ensure_bucket(d_loc.bucket),
-                            "creating bucket", dst_store.url(d_loc.bucket))
-            existing = self._listing(run, dst_store, d_loc.bucket, list_prefix)
+            existing = self._destination(run, dst_store, d_loc.bucket, list_prefix,
+                                         create_bucket=bool(pairs))
             todo = []
             for info, key in pairs:
                 have = existing.get(key)
