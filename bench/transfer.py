@@ -3,7 +3,8 @@ CLI on a private SeaweedFS, side by side.
 
 Workloads: (a) 1000 files of 10-100 KB (the code-directory limit), (b) one 1 GiB file
 (``--small``: 256 MiB). Each tool uploads the workload to a fresh prefix, downloads it to
-a fresh folder and re-syncs the unchanged tree, ``--reps`` times (5 by default); tools are
+a fresh folder (in RAM when there is room: see ``downloads_root``) and re-syncs the
+unchanged tree, ``--reps`` times (5 by default); tools are
 interleaved and their order rotates from one repetition to the next, so background noise
 hits all alike; every command starts after a ``sync`` (nobody pays for the previous tool's
 dirty pages), and every repetition runs against a fresh SeaweedFS (see ``fresh_store``).
@@ -245,6 +246,9 @@ def main() -> None:
     ap.add_argument("--files", type=int, default=1000, help="files of workload (a)")
     ap.add_argument("--tools", default="modelyard,s5cmd,rclone,aws s3 cp")
     ap.add_argument("--workdir", type=Path, default=None, help="default: a temporary folder")
+    ap.add_argument("--download-dir", type=Path, default=None,
+                    help="where downloads land; default: a folder in /dev/shm when it has "
+                         "room (see downloads_root), else in the work folder")
     ap.add_argument("--json", type=Path, default=None, help="also write the results here")
     args = ap.parse_args()
 
@@ -255,7 +259,13 @@ def main() -> None:
     work = args.workdir or Path(tempfile.mkdtemp(prefix="modelyard-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     big_size = (256 if args.small else 1024) * MiB
-    results = bench(args, work, big_size)
+    downloads = args.download_dir or downloads_root(work, 2 * big_size)
+    try:
+        results = bench(args, work, downloads, big_size)
+    finally:
+        if not args.download_dir:
+            shutil.rmtree(downloads, ignore_errors=True)
+    results["downloads"] = str(downloads)
     print_table(results, args)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
@@ -288,7 +298,24 @@ def fresh_store(work: Path) -> Iterator[Env]:
 TOOLS: tuple[type[Tool], ...] = (Ours, S5cmd, Rclone, Aws)
 
 
-def bench(args: argparse.Namespace, work: Path, big_size: int) -> dict[str, Any]:
+def downloads_root(work: Path, needed: int) -> Path:
+    """A folder for downloads, in RAM (/dev/shm) when there is room for ``needed`` bytes.
+
+    Why not the disk: on the machine this was written on (a VM whose ext4 is mounted with
+    ``discard``), the system time of writing 1 GiB depends on what the file system did
+    before, not on the writer. The same download run nine times in a row alternated
+    between about 1.2 s and 2.1 s (system time 0.6 s and 1.8 s); with a 6 s pause after
+    each deletion every run took 2.2-2.7 s; into /dev/shm every run took 1.3-1.6 s. Which
+    tool happened to write after which deletion decided its row. In RAM the tools are
+    compared, not the file system's state."""
+    shm = Path("/dev/shm")
+    if shm.is_dir() and os.access(shm, os.W_OK) and shutil.disk_usage(shm).free > needed:
+        return Path(tempfile.mkdtemp(prefix="modelyard-bench-down-", dir=shm))
+    return work / "down"
+
+
+def bench(args: argparse.Namespace, work: Path, downloads: Path,
+          big_size: int) -> dict[str, Any]:
     wanted = [t.strip() for t in args.tools.split(",")]
     names = [cls.name for cls in TOOLS if cls.name in wanted]
     workloads: dict[str, Callable[[Path], int]] = {
@@ -317,7 +344,7 @@ def bench(args: argparse.Namespace, work: Path, big_size: int) -> dict[str, Any]
                     if tool.binary is None:
                         continue
                     prefix = f"{tool.name.split()[0]}/{wl.split()[0]}/{rep}/"
-                    dest = work / "down" / prefix
+                    dest = downloads / prefix
                     up = timed(tool.up(src, BUCKET, prefix), environ)
                     down = timed(tool.down(BUCKET, prefix, dest), environ)
                     got = tree_size(dest)
@@ -393,8 +420,8 @@ def print_table(results: dict, args: argparse.Namespace) -> None:
     for r in rows:
         print("| " + " | ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)) + " |")
     print(f"\nmedians of {results['reps']} repetitions (wall time; cpu = user + system seconds "
-          f"of the tool's process); machine: {os.cpu_count()} cores, load average "
-          f"{os.getloadavg()[0]:.1f} at the end")
+          f"of the tool's process); downloads into {results['downloads']}; machine: "
+          f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the end")
 
 
 def _ratio(med: dict, peers: list[str], op: str, ours_key: str) -> str:
