@@ -430,11 +430,11 @@ class TransferEngine:
             src, base, lambda: [(path, base.key + rel, st) for path, rel, st in _walk(src)],
             base.key, progress, settle_seconds)
 
-    def _upload_pairs(self, src: Path, loc: Location, pairs: Callable[[], list[_Pair]],
+    def _upload_pairs(self, src: Path, loc: Location, local_files: Callable[[], list[_Pair]],
                       list_prefix: str, progress: ProgressCallback | None,
                       settle_seconds: float) -> TransferReport:
         with _naming(f"upload of {src} to", loc.url):
-            return self._upload(src, loc, pairs, list_prefix, progress, settle_seconds)
+            return self._upload(src, loc, local_files, list_prefix, progress, settle_seconds)
 
     def _upload(self, src: Path, loc: Location, local_files: Callable[[], list[_Pair]],
                 list_prefix: str, progress: ProgressCallback | None,
