@@ -1,5 +1,6 @@
 """``modelyard storage cp`` as a user runs it: a progress bar on a terminal only, and a
-summary line with the engine's own time (what ``bench/transfer.py`` reads)."""
+summary line with the engine's own time, and with ``--json`` the whole report (what
+``bench/transfer.py`` reads)."""
 
 from __future__ import annotations
 
