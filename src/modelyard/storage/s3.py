@@ -254,8 +254,7 @@ class S3Store(ObjectStore):
     def list(self, bucket: str, prefix: str) -> Iterator[ObjectInfo]:
         try:
             if self._fast is not None:
-                for key, head in self._fast.list_objects(bucket, prefix):
-                    yield ObjectInfo(key=key, size=head.size, etag=head.etag, mtime=head.mtime)
+                yield from self._fast.list_objects(bucket, prefix)
                 return
             pages = self.client.get_paginator("list_objects_v2").paginate(
                 Bucket=bucket, Prefix=prefix, PaginationConfig={"PageSize": 1000})
@@ -270,9 +269,7 @@ class S3Store(ObjectStore):
     def stat(self, bucket: str, key: str) -> ObjectInfo | None:
         try:
             if self._fast is not None:
-                head = self._fast.head_object(bucket, key)
-                return None if head is None else ObjectInfo(
-                    key=key, size=head.size, etag=head.etag, mtime=head.mtime)
+                return self._fast.head_object(bucket, key)
             resp = self.client.head_object(Bucket=bucket, Key=key)
         except Exception as exc:
             err = self.error(exc, "reading", bucket, key)

@@ -33,9 +33,11 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 from functools import lru_cache
-from typing import BinaryIO, NamedTuple
+from typing import BinaryIO
 from urllib.parse import quote, unquote_plus, urlsplit
 from xml.etree import ElementTree
+
+from modelyard.storage.base import ObjectInfo
 
 MiB = 1024 * 1024
 _EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
@@ -43,16 +45,8 @@ _UNSIGNED = "UNSIGNED-PAYLOAD"
 SMALL_BODY = 8 * MiB
 """Bodies up to this size are read into memory once (workers x 8 MiB at most)."""
 _NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
-_KEY, _SIZE, _ETAG, _LAST_MODIFIED = (f"{_NS}{t}" for t in ("Key", "Size", "ETag", "LastModified"))
-
-
-class Head(NamedTuple):
-    """An object's size, ETag and modification time. (A tuple: a listing makes 1000 of
-    them, and a frozen dataclass costs three times as much to build.)"""
-
-    size: int
-    etag: str | None
-    mtime: float | None
+_CONTENTS, _KEY, _SIZE, _ETAG, _LAST_MODIFIED = (
+    f"{_NS}{t}" for t in ("Contents", "Key", "Size", "ETag", "LastModified"))
 
 
 class S3Failure(Exception):
@@ -263,9 +257,10 @@ class SigV4Client:
         self._request("DELETE", f"{path}?{query}", self._signed("DELETE", path, query=query),
                       None, stream=False)
 
-    def list_objects(self, bucket: str, prefix: str) -> Iterator[tuple[str, Head]]:
+    def list_objects(self, bucket: str, prefix: str) -> Iterator[ObjectInfo]:
         """ListObjectsV2, page by page (keys URL-encoded on the wire, so any key survives
-        the XML)."""
+        the XML). Straight into ObjectInfo, decoding only keys that need it: a re-sync of
+        1000 unchanged files is mostly this listing."""
         path = f"{self._base}/{bucket}"
         token: str | None = None
         while True:
@@ -277,17 +272,19 @@ class SigV4Client:
             headers = self._signed("GET", path, query=query)
             resp = self._request("GET", f"{path}?{query}", headers, None, stream=False)
             root = ElementTree.fromstring(resp.data)
-            for item in root.iter(f"{_NS}Contents"):
+            for item in root.iter(_CONTENTS):
+                key = item.findtext(_KEY) or ""
                 modified = item.findtext(_LAST_MODIFIED)
-                yield unquote_plus(item.findtext(_KEY) or ""), Head(
-                    size=int(item.findtext(_SIZE) or 0),
-                    etag=(item.findtext(_ETAG) or "").strip('"') or None,
-                    mtime=_timestamp_of(modified) if modified else None)
+                yield ObjectInfo(
+                    unquote_plus(key) if "%" in key or "+" in key else key,
+                    int(item.findtext(_SIZE) or 0),
+                    (item.findtext(_ETAG) or "").strip('"') or None,
+                    _timestamp_of(modified) if modified else None)
             token = _text(root, "NextContinuationToken")
             if _text(root, "IsTruncated") != "true" or not token:
                 return
 
-    def head_object(self, bucket: str, key: str) -> Head | None:
+    def head_object(self, bucket: str, key: str) -> ObjectInfo | None:
         path = self._path(bucket, key)
         try:
             resp = self._request("HEAD", path, self._signed("HEAD", path), None, stream=False)
@@ -296,9 +293,10 @@ class SigV4Client:
                 return None
             raise
         modified = resp.headers.get("Last-Modified")
-        return Head(size=int(resp.headers.get("Content-Length") or 0),
-                    etag=(resp.headers.get("ETag") or "").strip('"') or None,
-                    mtime=parsedate_to_datetime(modified).timestamp() if modified else None)
+        return ObjectInfo(key=key, size=int(resp.headers.get("Content-Length") or 0),
+                          etag=(resp.headers.get("ETag") or "").strip('"') or None,
+                          mtime=parsedate_to_datetime(modified).timestamp() if modified
+                          else None)
 
     def head_bucket(self, bucket: str) -> bool:
         """Whether the bucket exists (a refusal raises)."""
