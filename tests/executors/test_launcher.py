@@ -236,6 +236,18 @@ def test_the_context_follows_limits_and_interpreter_variables() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
 
 
+
+def test_warming_imports_both_store_backends_but_not_boto3() -> None:
+    """Forked runtimes inherit the launcher's modules: a job with s3:// channels must not
+    import the S3 backend again, and no job should pay for boto3 it may never use."""
+    code = ("import sys; from modelyard.executors import launcher; launcher.warm(); "
+            "print(sorted(m for m in ('modelyard.storage.s3', 'modelyard.storage.local', "
+            "'boto3', 'botocore') if m in sys.modules))")
+    env = {**os.environ, "MODELYARD_SANDBOX": "none"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                         text=True, check=True).stdout
+    assert out.strip() == "['modelyard.storage.local', 'modelyard.storage.s3']"
+
 @pytest.mark.slow
 def test_the_forked_runtime_uses_the_executors_settings(settings: Settings,
                                                          tmp_path: Path) -> None:
