@@ -10,8 +10,7 @@ import typer
 from rich.table import Table
 
 from modelyard.cli.base import App
-from modelyard.cli.context import backend, console
-from modelyard.cli.errors import err_console
+from modelyard.cli.context import backend, console, err_console
 
 app = App(no_args_is_help=True)
 
@@ -23,9 +22,9 @@ def create(file: Path = typer.Option(..., "-f", "--file", help="Algorithm YAML o
 
     record, warnings = backend().create_algorithm(read_document(file))
     for w in warnings:
-        err_console.print(f"warning: {w}", markup=False)
+        err_console().print(f"warning: {w}", markup=False)
     meta = record["metadata"]
-    console.print(f"Created algorithm {meta['name']} ({meta['id']})")
+    console().print(f"Created algorithm {meta['name']} ({meta['id']})")
 
 
 @app.command("list")
@@ -39,20 +38,20 @@ def list_() -> None:
         mode = "custom image" if engine.get("image_url") else "preset"
         table.add_row(rec["metadata"]["name"], rec["metadata"]["id"], mode, boot,
                       str(len(cfg.get("parameters", []))), _time(rec["metadata"]))
-    console.print(table)
+    console().print(table)
 
 
 @app.command("show")
 def show(name: str) -> None:
     """Show an algorithm (by name or id) as JSON."""
-    console.print_json(json.dumps(backend().get_algorithm(name)))
+    console().print_json(json.dumps(backend().get_algorithm(name)))
 
 
 @app.command("delete")
 def delete(name: str) -> None:
     """Delete an algorithm (by name or id)."""
     backend().delete_algorithm(name)
-    console.print(f"Deleted algorithm {name}")
+    console().print(f"Deleted algorithm {name}")
 
 
 def _time(meta: dict[str, Any]) -> str:

@@ -7,12 +7,10 @@ import sys
 from typing import Any
 
 import typer
-from rich.console import Console
 
 from modelyard.cli.base import Group
+from modelyard.cli.context import err_console
 from modelyard.spec.errors import SpecError
-
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 class UserFacingError(Exception):
@@ -58,5 +56,5 @@ def _service_error_message(exc: Exception) -> str | None:
 
 
 def fail(message: str, code: int) -> None:
-    err_console.print(message, markup=False)
+    err_console().print(message, markup=False)
     sys.exit(code)

@@ -174,7 +174,7 @@ def create(
 ) -> None:
     """Create a file system (a directory that jobs can mount)."""
     rec = fs_backend().create(name, path, description)
-    console.print(f"Created file system {rec['name']} at {rec['path']}", markup=False)
+    console().print(f"Created file system {rec['name']} at {rec['path']}", markup=False)
 
 
 @app.command("list")
@@ -183,7 +183,7 @@ def list_() -> None:
     table = Table("NAME", "STATUS", "PATH", "CREATED")
     for rec in fs_backend().list():
         table.add_row(rec["name"], rec["status"], rec["path"], _when(rec.get("create_time")))
-    console.print(table)
+    console().print(table)
 
 
 @app.command("show")
@@ -192,19 +192,19 @@ def show(name: str, as_json: bool = typer.Option(False, "--json", help="Print ra
     """Show a file system and the unfinished jobs that mount it."""
     rec = fs_backend().get(name)
     if as_json:
-        console.print_json(json.dumps(rec))
+        console().print_json(json.dumps(rec))
         return
-    console.print(f"[bold]{rec['name']}[/] ({rec['id']})")
-    console.print(f"  status:     {rec['status']}", markup=False)
-    console.print(f"  path:       {rec['path']}" + ("" if rec.get("managed") else
+    console().print(f"[bold]{rec['name']}[/] ({rec['id']})")
+    console().print(f"  status:     {rec['status']}", markup=False)
+    console().print(f"  path:       {rec['path']}" + ("" if rec.get("managed") else
                                                      "  (yours: delete keeps the data)"),
                   markup=False)
-    console.print(f"  created:    {_when(rec.get('create_time'))}")
+    console().print(f"  created:    {_when(rec.get('create_time'))}")
     cap = rec.get("capacity")
     if cap:
-        console.print(f"  free:       {_size(cap['free'])} of {_size(cap['total'])}")
+        console().print(f"  free:       {_size(cap['free'])} of {_size(cap['total'])}")
     for job in rec.get("mounted_by", []):
-        console.print(f"  mounted by  {job['id']} ({job['name']}, {job['phase']})", markup=False)
+        console().print(f"  mounted by  {job['id']} ({job['name']}, {job['phase']})", markup=False)
 
 
 @app.command("delete")
@@ -213,7 +213,7 @@ def delete(name: str) -> None:
     a file system created without --path; a --path directory is only unregistered."""
     rec = fs_backend().delete(name)
     kept = "" if rec.get("data_deleted") else f" (its data stays in {rec['path']})"
-    console.print(f"Deleted file system {name}{kept}", markup=False)
+    console().print(f"Deleted file system {name}{kept}", markup=False)
 
 
 @app.command("preload")
@@ -266,31 +266,31 @@ def tasks(name: str) -> None:
                       str(p["files"]), _size(p["bytes"]), str(p["skipped"]), _rate(t))
         if t.get("message"):
             failures.append(f"{t['id']}: {t['message']}")
-    console.print(table)
+    console().print(table)
     for line in failures:
-        console.print(line, markup=False)
+        console().print(line, markup=False)
 
 
 def _run_task(name: str, kind: str, src: str, dest: str, wait: bool) -> None:
     fsb = fs_backend()
     task = fsb.start(name, kind, src, dest)
-    console.print(f"Started {kind} task {task['id']}: {task['src']} → {task['dest']}",
+    console().print(f"Started {kind} task {task['id']}: {task['src']} → {task['dest']}",
                   markup=False)
     if kind == "import":
-        console.print(IMPORT_NOTE, markup=False)
+        console().print(IMPORT_NOTE, markup=False)
     if not wait:
-        console.print(f"Follow it with: modelyard fs tasks {name}", markup=False)
+        console().print(f"Follow it with: modelyard fs tasks {name}", markup=False)
         return
     task = follow(fsb, name, task)
     p = task["progress"]
     if task["status"] == "SUCCESS":
         if kind == "import":
-            console.print(f"Recorded {p['files']} entries ({_size(p['total_bytes'] or 0)}) in "
+            console().print(f"Recorded {p['files']} entries ({_size(p['total_bytes'] or 0)}) in "
                           "the manifest")
         else:
             took = ((task["end_time"] or 0) - (task["start_time"] or 0)) / 1000
             speed = f" at {_rate(task)}" if p["bytes"] else ""
-            console.print(f"Copied {p['files']} files ({_size(p['bytes'])}), skipped "
+            console().print(f"Copied {p['files']} files ({_size(p['bytes'])}), skipped "
                           f"{p['skipped']} unchanged, in {max(took, 0):.1f} s{speed}")
         return
     raise UserFacingError(f"{kind} task {task['id']} failed: {task.get('message')}", 1)
@@ -301,7 +301,7 @@ def follow(fsb: FsBackend, name: str, task: dict[str, Any]) -> dict[str, Any]:
     unit = "entries" if task["type"] == "import" else "bytes"
     with Progress(TextColumn("{task.description}"), BarColumn(),
                   TextColumn("{task.fields[detail]}"), TimeElapsedColumn(),
-                  console=console, transient=True) as bar:
+                  console=console(), transient=True) as bar:
         bar_id = bar.add_task(f"{task['type']} {name}", total=None, detail="")
         while True:
             p = task["progress"]

@@ -99,7 +99,7 @@ def run(
 def _submit(data: dict[str, Any], wait: bool) -> None:
     record = backend().create_job(data)
     job_id = record["metadata"]["id"]
-    console.print(f"Created training job {record['metadata']['name']} ({job_id})")
+    console().print(f"Created training job {record['metadata']['name']} ({job_id})")
     if wait:
         raise typer.Exit(follow(job_id))
 
@@ -112,7 +112,7 @@ def follow(job_id: str) -> int:
     status = backend().get_job(job_id)["status"]
     phase = status["phase"]
     message = f" ({status['message']})" if status.get("message") else ""
-    console.print(f"Job {job_id} {phase}{message}")
+    console().print(f"Job {job_id} {phase}{message}")
     return 0 if phase == Phase.COMPLETED.value else 1
 
 
@@ -128,7 +128,7 @@ def list_(
                       status["phase"], _duration(status.get("duration") or 0),
                       time.strftime("%Y-%m-%d %H:%M:%S",
                                     time.localtime(meta["create_time"] / 1000)))
-    console.print(table)
+    console().print(table)
 
 
 @app.command("show")
@@ -136,23 +136,23 @@ def show(job_id: str, as_json: bool = typer.Option(False, "--json", help="Print 
     """Show a training job."""
     rec = backend().get_job(job_id)
     if as_json:
-        console.print_json(json.dumps(rec))
+        console().print_json(json.dumps(rec))
         return
     meta, status, algo = rec["metadata"], rec["status"], rec["algorithm"]
-    console.print(f"[bold]{meta['name']}[/] ({meta['id']})")
-    console.print(f"  phase:      {status['phase']}"
+    console().print(f"[bold]{meta['name']}[/] ({meta['id']})")
+    console().print(f"  phase:      {status['phase']}"
                   + (f" / {status['secondary_phase']}" if status.get("secondary_phase")
                      and status["secondary_phase"] != status["phase"] else ""))
     if status.get("message"):
-        console.print(f"  message:    {status['message']}", markup=False)
-    console.print(f"  algorithm:  {algo.get('name') or '(inline)'}")
-    console.print(f"  duration:   {_duration(status.get('duration') or 0)}")
+        console().print(f"  message:    {status['message']}", markup=False)
+    console().print(f"  algorithm:  {algo.get('name') or '(inline)'}")
+    console().print(f"  duration:   {_duration(status.get('duration') or 0)}")
     for p in algo.get("parameters", []):
-        console.print(f"  param       {p['name']}={p.get('value')}", markup=False)
+        console().print(f"  param       {p['name']}={p.get('value')}", markup=False)
     for kind in ("inputs", "outputs"):
         for c in algo.get(kind, []):
             url = c.get("remote", {}).get("obs", {}).get("obs_url")
-            console.print(f"  {kind[:-1]:<11} {c['name']} = {url}", markup=False)
+            console().print(f"  {kind[:-1]:<11} {c['name']} = {url}", markup=False)
 
 
 @app.command("logs")
@@ -170,7 +170,7 @@ def events(job_id: str) -> None:
     table = Table("TIME", "LEVEL", "SOURCE", "MESSAGE")
     for e in backend().job_events(job_id):
         table.add_row(e["time"], e["level"], e["source"], e["message"])
-    console.print(table)
+    console().print(table)
 
 
 @app.command("flavors")
@@ -181,21 +181,21 @@ def flavors() -> None:
         info = f["flavor_info"]
         table.add_row(f["flavor_id"], f["flavor_type"], str(info["cpu"]["core_num"]),
                       f"{info['memory']['size']:g} GB", str(info.get("gpu", {}).get("unit_num", 0)))
-    console.print(table)
+    console().print(table)
 
 
 @app.command("stop")
 def stop(job_id: str) -> None:
     """Stop a job (SIGTERM, then SIGKILL after a grace period; outputs are still uploaded)."""
     rec = backend().stop_job(job_id)
-    console.print(f"Stopping training job {job_id}: {rec['status']['phase']}")
+    console().print(f"Stopping training job {job_id}: {rec['status']['phase']}")
 
 
 @app.command("delete")
 def delete(job_id: str) -> None:
     """Delete a finished job and its folder (its outputs in storage stay)."""
     backend().delete_job(job_id)
-    console.print(f"Deleted training job {job_id}")
+    console().print(f"Deleted training job {job_id}")
 
 
 def _duration(ms: int) -> str:

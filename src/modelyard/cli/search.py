@@ -135,7 +135,7 @@ def run(
     record = api.create(data)
     search_id = record["metadata"]["id"]
     auto = (record.get("status") or {}).get("autosearch") or {}
-    console.print(f"Created search {record['metadata']['name']} ({search_id}): "
+    console().print(f"Created search {record['metadata']['name']} ({search_id}): "
                   f"{auto.get('algorithm')}, {auto.get('num_samples')} trials, "
                   f"{auto.get('parallel_trials')} in parallel")
     if wait:
@@ -151,11 +151,11 @@ def show(
     """Show a search: progress, best trial, and a table of its trials."""
     api = SearchApi()
     if as_json:
-        console.print_json(json.dumps(api.get(search_id)))
+        console().print_json(json.dumps(api.get(search_id)))
         return
     if watch:
         raise typer.Exit(_watch(api, search_id))
-    console.print(_view(api.get(search_id), api.trials(search_id)))
+    console().print(_view(api.get(search_id), api.trials(search_id)))
 
 
 @app.command("trials")
@@ -165,9 +165,9 @@ def trials(search_id: str,
     api = SearchApi()
     data = api.trials(search_id)
     if as_json:
-        console.print_json(json.dumps(data))
+        console().print_json(json.dumps(data))
         return
-    console.print(_table(data, api.get(search_id)))
+    console().print(_table(data, api.get(search_id)))
 
 
 @app.command("trial")
@@ -175,38 +175,38 @@ def trial(search_id: str, trial_id: str) -> None:
     """Show one trial and the metric at each step."""
     data = SearchApi().trial(search_id, trial_id)
     t = data["trial"]
-    console.print(f"[bold]trial {t['number']}[/] ({t['trial_id']}) {_status(t['status'])}  "
+    console().print(f"[bold]trial {t['number']}[/] ({t['trial_id']}) {_status(t['status'])}  "
                   f"job {t['job_name']} ({t['job_id']})")
-    console.print(f"  params:  {_params(t['params'])}", markup=False)
+    console().print(f"  params:  {_params(t['params'])}", markup=False)
     if t.get("message"):
-        console.print(f"  message: {t['message']}", markup=False)
+        console().print(f"  message: {t['message']}", markup=False)
     for o in t.get("outputs", []):
-        console.print(f"  output   {o['name']} = {o['obs_url']}", markup=False)
+        console().print(f"  output   {o['name']} = {o['obs_url']}", markup=False)
     table = Table("STEP", "VALUE", "BEST")
     for row in data["data"]:
         table.add_row(row[2], row[3], row[4])
-    console.print(table)
+    console().print(table)
 
 
 @app.command("earlystop")
 def earlystop(search_id: str, trial_id: str) -> None:
     """Stop one running trial early; the search goes on."""
     out = SearchApi().earlystop(search_id, trial_id)
-    console.print(f"Stopping trial {out['earlystop_trial']} early")
+    console().print(f"Stopping trial {out['earlystop_trial']} early")
 
 
 @app.command("stop")
 def stop(search_id: str) -> None:
     """Stop a search and its running trials (same as ``job stop``)."""
     rec = backend().stop_job(search_id)
-    console.print(f"Stopping search {search_id}: {rec['status']['phase']}")
+    console().print(f"Stopping search {search_id}: {rec['status']['phase']}")
 
 
 @app.command("resume")
 def resume(search_id: str) -> None:
     """Start a new driver for a running search whose driver died."""
     rec = SearchApi().resume(search_id)
-    console.print(f"Search {search_id}: {rec['status']['phase']} "
+    console().print(f"Search {search_id}: {rec['status']['phase']} "
                   f"(resumed {rec['status']['autosearch']['resumes']} times)")
 
 
@@ -219,9 +219,9 @@ def analysis(search_id: str) -> None:
         imp = p.get("importance")
         table.add_row(p["name"], p["type"], "" if imp is None else f"{imp:.3f}",
                       "" if p.get("best_value") is None else str(p["best_value"]))
-    console.print(table)
+    console().print(table)
     if data.get("message"):
-        console.print(data["message"], markup=False)
+        console().print(data["message"], markup=False)
 
 
 @app.command("algorithms")
@@ -231,7 +231,7 @@ def algorithms() -> None:
     for a in SearchApi().algorithms()["search_algo_list"]:
         table.add_row(a["name"], ", ".join(f"{p['key']}={p['value']}" for p in a["params"]),
                       a["description"])
-    console.print(table)
+    console().print(table)
 
 
 # ------------------------------------------------------------------ rendering
@@ -240,7 +240,7 @@ def algorithms() -> None:
 def _watch(api: SearchApi, search_id: str, interval: float = 1.0) -> int:
     """A live view until the search ends; 0 if it completed."""
     record = api.get(search_id)
-    with Live(_view(record, api.trials(search_id)), console=console,
+    with Live(_view(record, api.trials(search_id)), console=console(),
               refresh_per_second=4, transient=False) as live:
         while record["status"]["phase"] not in FINAL:
             time.sleep(interval)
