@@ -31,6 +31,7 @@ from modelyard.service.fs_tasks import (
     spawn_worker,
     task_log,
 )
+from modelyard.service.host_paths import check_host_path, check_location
 from modelyard.settings import Settings
 from modelyard.spec.errors import SpecError
 from modelyard.spec.names import check_name
@@ -87,6 +88,8 @@ class FileSystemService:
                description: str | None = None) -> dict[str, Any]:
         check_name(name, "name")
         managed = path is None
+        if path is not None:
+            check_host_path(self.settings, "path", path)
         directory = self.default_path(project, name) if path is None else self._check_path(path)
         with self.db.session() as s:
             if s.scalar(select(FileSystemRow).where(FileSystemRow.project_id == project,
@@ -324,8 +327,10 @@ class FileSystemService:
                                 f"does not exist in file system {name!r}")
             source = "/" + rel
             destination = parse_location(destination, "destination").url
+            check_location(self.settings, "destination", destination)
         else:
             source = parse_location(source, "source").url
+            check_location(self.settings, "source", source)
             destination = "/" + check_storage_location(destination, "to")
         now = time.time()
         task = FsTaskRow(id=str(uuid.uuid4()), project_id=project, filesystem_id=row.id,
