@@ -44,7 +44,8 @@ def test_under_root_an_outer_sandbox_builds_the_tree_and_drops_to_the_job_user()
     outer, inner = cmd[:split], cmd[split:]
     assert "--unshare-user" not in outer and "--unshare-net" not in cmd  # own network
     assert "--perms 0755 --dir /root --ro-bind /root/py /root/py" in " ".join(outer)
-    assert "--size 2097152 --tmpfs /dev/shm --size 1048576 --tmpfs /tmp" in " ".join(outer)
+    assert ("--size 2097152 --perms 1777 --tmpfs /dev/shm --size 1048576 --perms 1777 --tmpfs "
+            "/tmp") in " ".join(outer)
     assert inner[:5] == ["--reuid=990", "--regid=991", "--clear-groups", "--inh-caps=-all",
                          "--bounding-set=-all"]
     text = " ".join(inner)

@@ -165,7 +165,7 @@ def _tree(spec: SandboxSpec, outer: bool) -> list[str]:
     for size, target in ((spec.shm_bytes, "/dev/shm"), (spec.tmp_bytes, "/tmp")):
         if size is not None:
             args += ["--size", str(size)]
-        args += ["--tmpfs", target]
+        args += ["--perms", "1777", "--tmpfs", target]
     for dev in _nvidia_devices():
         args += ["--dev-bind", dev, dev]
     made: set[Path] = set()
