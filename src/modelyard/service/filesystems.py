@@ -88,9 +88,9 @@ class FileSystemService:
                description: str | None = None) -> dict[str, Any]:
         check_name(name, "name")
         managed = path is None
+        directory = self.default_path(project, name) if path is None else self._check_path(path)
         if path is not None:
             check_host_path(self.settings, "path", path)
-        directory = self.default_path(project, name) if path is None else self._check_path(path)
         with self.db.session() as s:
             if s.scalar(select(FileSystemRow).where(FileSystemRow.project_id == project,
                                                     FileSystemRow.name == name)):
