@@ -36,7 +36,7 @@ from modelyard.runtime.deps import (
 )
 from modelyard.runtime.identity import HostIdentity, hand_over, job_identity, passwd_files
 from modelyard.runtime.layout import Layout, make_layout
-from modelyard.runtime.limits import JobLimits, disk_usage
+from modelyard.runtime.limits import CGROUPS_FILE, JobLimits, disk_usage
 from modelyard.runtime.outputs import OutputChannel, OutputUploader
 from modelyard.runtime.process import Confinement, JobProcess
 from modelyard.runtime.report import (
@@ -48,7 +48,7 @@ from modelyard.runtime.report import (
     plural,
 )
 from modelyard.runtime.sandbox import Bind, SandboxSpec
-from modelyard.runtime.state import JobFolder, RuntimeState, StopRequest
+from modelyard.runtime.state import SANDBOX_DIR, JobFolder, RuntimeState, StopRequest
 from modelyard.settings import Settings
 from modelyard.spec.errors import SpecError
 from modelyard.spec.paths import parse_location
@@ -238,11 +238,11 @@ class Runner:
             disk_bytes=int(self.settings.job_disk_gb * 2**30),
             tmp_bytes=self.settings.job_tmp_mb * 2**20,
             shm_bytes=shm_mb * 2**20 if shm_mb else (memory // 2 if memory else 2**30))
+        private = self.folder.root / SANDBOX_DIR
         self.limits.create_cgroups(f"modelyard-{plan.job_id or 'job'}-{plan.attempt}-"
-                                   f"{os.getpid()}")
+                                   f"{os.getpid()}", private / CGROUPS_FILE)
         if self.bwrap is None:
             return
-        private = self.folder.root / "sandbox"
         self._files = passwd_files(private)
         if self.identity is None:
             if self.settings.job_network == "outbound":
@@ -254,7 +254,7 @@ class Runner:
             self.reporter.warning("pasta (package passt) is not installed: this job has no "
                                   "outbound network, only its own loopback")
             outbound = False
-        self.net = jobnet.new_network(outbound, private / "pasta.pid")
+        self.net = jobnet.new_network(outbound, private / jobnet.PASTA_PID)
 
     def _confinement(self) -> Confinement:
         return Confinement(net_fd=self.net.fd if self.net else None, limits=self.limits)
