@@ -457,7 +457,8 @@ class Runner:
             job_user=(self.identity.uid, self.identity.gid) if self.identity else None,
             hostname=_hostname(self._plan), own_network=self.net is not None,
             tmp_bytes=limits.tmp_bytes if limits else None,
-            shm_bytes=limits.shm_bytes if limits else None, files=self._files)
+            shm_bytes=limits.shm_bytes if limits else None, files=self._files,
+            gpus=bool(self._plan and self._plan.gpus))
         return JobProcess(argv, env, cwd, log_fd, self.bwrap, spec, hold=hold,
                           confine=self._confinement())
 

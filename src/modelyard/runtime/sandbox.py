@@ -79,6 +79,8 @@ class SandboxSpec:
     shm_bytes: int | None = None
     files: dict[str, Path] = field(default_factory=dict)
     """Generated files bound read-only over host ones (``/etc/passwd`` -> its source)."""
+    gpus: bool = False
+    """Only a job whose flavor has GPUs sees ``/dev/nvidia*``."""
 
 
 def find_bwrap() -> str | None:
@@ -166,7 +168,7 @@ def _tree(spec: SandboxSpec, outer: bool) -> list[str]:
         if size is not None:
             args += ["--size", str(size)]
         args += ["--perms", "1777", "--tmpfs", target]
-    for dev in _nvidia_devices():
+    for dev in _nvidia_devices() if spec.gpus else []:
         args += ["--dev-bind", dev, dev]
     made: set[Path] = set()
     for hidden in spec.hide:
