@@ -54,6 +54,8 @@ class SandboxSpec:
     binds: list[Bind] = field(default_factory=list)
     hide: list[Path] = field(default_factory=list)
     """Host folders that would be visible through a system folder and must not be."""
+    opt_ml: Path | None = None
+    """The job folder's ``opt-ml``, seen as ``/opt/ml`` (SageMaker contract, issue 16)."""
 
 
 def find_bwrap() -> str | None:
@@ -111,7 +113,8 @@ def build_command(bwrap: str, spec: SandboxSpec, argv: list[str],
     """The bubblewrap command line; with ``block_fd`` bubblewrap builds the sandbox and then
     waits for a byte on that descriptor before it starts ``argv`` (see
     ``JobProcess(hold=True)``)."""
-    args = [bwrap, "--unshare-pid", "--unshare-ipc", "--die-with-parent", *system_binds(),
+    system = system_binds() if spec.opt_ml is None else with_opt_ml(system_binds(), spec.opt_ml)
+    args = [bwrap, "--unshare-pid", "--unshare-ipc", "--die-with-parent", *system,
             "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/dev/shm", "--tmpfs", "/tmp"]
     for dev in _nvidia_devices():
         args += ["--dev-bind", dev, dev]
@@ -127,6 +130,49 @@ def build_command(bwrap: str, spec: SandboxSpec, argv: list[str],
     if block_fd is not None:
         args += ["--block-fd", str(block_fd)]
     args += ["--chdir", spec.cwd, "--", *argv]
+    return args
+
+
+OPT_ML = Path("/opt/ml")
+
+
+def with_opt_ml(system: list[str], host_opt_ml: Path) -> list[str]:
+    """``system`` with ``host_opt_ml`` bound writable at ``/opt/ml``.
+
+    ``/opt`` is a read-only bind of the host's ``/opt``, where ``/opt/ml`` cannot be created
+    as a mount point. So ``/opt`` becomes a tmpfs holding read-only binds of the host's
+    ``/opt/*`` entries (symlinks recreated), and then ``/opt/ml`` (a host ``/opt/ml``, if
+    any, is replaced by the job's)."""
+    out: list[str] = []
+    replaced = False
+    i = 0
+    while i < len(system):
+        if system[i:i + 3] == ["--ro-bind", "/opt", "/opt"]:
+            out += _opt_entries()
+            replaced = True
+            i += 3
+        else:
+            out.append(system[i])
+            i += 1
+    if not replaced:  # the host has no /opt folder (or a symlink: not followed)
+        out += ["--tmpfs", "/opt"]
+    return [*out, "--bind", str(host_opt_ml), str(OPT_ML)]
+
+
+def _opt_entries() -> list[str]:
+    args = ["--tmpfs", "/opt"]
+    try:
+        names = sorted(os.listdir("/opt"))
+    except OSError:
+        return args
+    for name in names:
+        path = Path("/opt") / name
+        if name == OPT_ML.name:
+            continue
+        if path.is_symlink():
+            args += ["--symlink", os.readlink(path), str(path)]
+        elif path.exists():
+            args += ["--ro-bind", str(path), str(path)]
     return args
 
 
