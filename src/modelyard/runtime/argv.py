@@ -191,9 +191,8 @@ def build_env(plan: RunPlan, layout: Layout, *, python: str, layer: Path | None,
         env[hp_env_name(name)] = value
     env[LOCATIONS_VAR] = mox_locations(plan, layout, extras)
     if job.opt_ml is not None:
-        module = plan.boot_file[:-3] if plan.boot_file else None
         env.update(sagemaker.environment(plan, job.opt_ml, cpus=plan.cpus or os.cpu_count() or 1,
-                                         gpus=task.num_gpus, module_name=module))
+                                         gpus=task.num_gpus))
         return env
     for ch in plan.inputs:
         if ch.access_method == AccessMethod.ENV:

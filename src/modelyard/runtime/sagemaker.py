@@ -133,14 +133,15 @@ def write_config(plan: RunPlan, opt_ml: Path) -> None:
         os.close(fd)
 
 
-def environment(plan: RunPlan, opt_ml: Path, *, cpus: int, gpus: int,
-                module_name: str | None) -> dict[str, str]:
+def environment(plan: RunPlan, opt_ml: Path, *, cpus: int, gpus: int) -> dict[str, str]:
     """The ``SM_*`` variables of ``Environment.to_env_vars()``, with the job's paths
-    (``opt_ml`` as the job sees it), plus ``SAGEMAKER_BASE_DIR`` so that the toolkit finds
+    (``opt_ml`` as the job sees it); ``SAGEMAKER_PROGRAM`` and ``SAGEMAKER_SUBMIT_DIRECTORY``
+    as a framework container has them; and ``SAGEMAKER_BASE_DIR`` so that the toolkit finds
     the tree when it is not at ``/opt/ml`` (no sandbox)."""
     hps = hyperparameters(plan)
     channels = {ch.name: str(input_dir(opt_ml, ch.name)) for ch in plan.inputs}
-    entry = f"{module_name}.py" if module_name else None
+    entry = plan.boot_file
+    module_name = entry[:-3] if entry and entry.endswith(".py") else entry
     values: dict[str, Any] = {
         "hosts": [HOST],
         "current_host": HOST,
@@ -181,6 +182,9 @@ def environment(plan: RunPlan, opt_ml: Path, *, cpus: int, gpus: int,
     values.update({f"hp_{name}": value for name, value in hps.items()})
     env = {f"SM_{key.upper()}": _env_value(value) for key, value in values.items()}
     env["SAGEMAKER_BASE_DIR"] = str(opt_ml)
+    env["SAGEMAKER_SUBMIT_DIRECTORY"] = str(code_dir(opt_ml))
+    if entry:
+        env["SAGEMAKER_PROGRAM"] = entry
     env["TRAINING_JOB_NAME"] = plan.job_name
     return env
 
