@@ -120,6 +120,11 @@ def test_config_files_replace_what_an_earlier_attempt_left(tmp_path: Path) -> No
     assert victim.read_text() == "keep"
     assert not (opt / "input" / "config" / "hyperparameters.json").is_symlink()
 
+    (opt / "model").rmdir()
+    (opt / "model").symlink_to(victim.parent)
+    sagemaker.create_tree(opt)
+    assert (opt / "model").is_dir() and not (opt / "model").is_symlink()
+
     outside = tmp_path / "outside"
     outside.mkdir()
     (opt / "input" / "config").rename(tmp_path / "old-config")

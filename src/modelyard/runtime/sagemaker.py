@@ -56,9 +56,12 @@ def failure_file(opt_ml: Path) -> Path:
 
 
 def create_tree(opt_ml: Path) -> None:
-    for d in (config_dir(opt_ml), opt_ml / "input" / "data", opt_ml / "model",
-              opt_ml / "output" / "data", opt_ml / "output" / "intermediate", code_dir(opt_ml)):
-        d.mkdir(parents=True, exist_ok=True)
+    """The folders of ``/opt/ml``; a restarted attempt's symlink in their place is replaced
+    (the runtime later reads outputs from them and must not be led elsewhere)."""
+    opt_ml.mkdir(parents=True, exist_ok=True)
+    for parts in (("input", "config"), ("input", "data"), ("model",), ("output", "data"),
+                  ("output", "intermediate"), ("code",)):
+        os.close(_open_dir(opt_ml, parts))
 
 
 def decode(value: str) -> Any:
