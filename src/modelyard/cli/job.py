@@ -39,8 +39,8 @@ def submit(
                               help="A ma-cli ma-job submit YAML, or a v2 job file"),
     wait: bool = typer.Option(False, "--wait", help=WAIT_HELP),
 ) -> None:
-    """Submit a job file as ModelArts' ``ma-cli ma-job submit`` takes it (code-dir,
-    boot-file, framework-type, data-url, train-instance-type...); v2 job files work too."""
+    """Submit a job file as ModelArts' ma-cli ma-job submit takes it (code-dir, boot-file,
+    framework-type, data-url, train-instance-type...); v2 job files work too."""
     from modelyard.spec.loader import read_document
     from modelyard.spec.macli import from_ma_cli, is_ma_cli_document
 
