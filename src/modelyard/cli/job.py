@@ -33,6 +33,25 @@ def create(
     _submit(read_document(file), wait)
 
 
+@app.command("submit")
+def submit(
+    file: Path = typer.Option(..., "-f", "--file",
+                              help="A ma-cli ma-job submit YAML, or a v2 job file"),
+    wait: bool = typer.Option(False, "--wait", help=WAIT_HELP),
+) -> None:
+    """Submit a job file as ModelArts' ma-cli ma-job submit takes it (code-dir, boot-file,
+    framework-type, data-url, train-instance-type...); v2 job files work too."""
+    from modelyard.spec.loader import read_document
+    from modelyard.spec.macli import from_ma_cli, is_ma_cli_document
+
+    data = read_document(file)
+    if is_ma_cli_document(data):
+        data, notes = from_ma_cli(data)
+        for note in notes:
+            console().print(f"note: {note}", markup=False)
+    _submit(data, wait)
+
+
 @app.command("run")
 def run(
     algorithm: str = typer.Option(..., "--algorithm", "-a", help="Algorithm name or id"),

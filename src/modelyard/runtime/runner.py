@@ -20,8 +20,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from modelyard.runtime import jobnet, procs, sandbox
-from modelyard.runtime.argv import TaskInfo, build_env, build_launch
+from modelyard.runtime import jobnet, procs, sagemaker, sandbox
+from modelyard.runtime.argv import Extras, TaskInfo, build_env, build_launch
 from modelyard.runtime.code import stage_code
 from modelyard.runtime.deps import (
     LAYER_MOUNT,
@@ -35,6 +35,7 @@ from modelyard.runtime.deps import (
     pip_config,
 )
 from modelyard.runtime.identity import HostIdentity, hand_over, job_identity, passwd_files
+from modelyard.runtime.jobside import PYLIB, PYLIB_MOUNT
 from modelyard.runtime.layout import Layout, make_layout
 from modelyard.runtime.limits import CGROUPS_FILE, JobLimits, disk_usage
 from modelyard.runtime.outputs import OutputChannel, OutputUploader
@@ -50,6 +51,7 @@ from modelyard.runtime.report import (
 from modelyard.runtime.sandbox import Bind, SandboxSpec
 from modelyard.runtime.state import SANDBOX_DIR, JobFolder, RuntimeState, StopRequest
 from modelyard.settings import Settings
+from modelyard.spec.contract import Contract
 from modelyard.spec.errors import SpecError
 from modelyard.spec.paths import parse_location
 from modelyard.spec.plan import RunPlan
@@ -86,6 +88,9 @@ class Runner:
         self.limits: JobLimits | None = None
         self._files: dict[str, Path] = {}
         self._limit_message = ""
+        self._layout: Layout | None = None
+        self._input_files: dict[str, str] = {}
+        """Inputs bound to one object: channel -> file name (see ``Extras``)."""
 
     # ------------------------------------------------------------------ stop
     def request_stop(self, request: StopRequest | None = None) -> None:
@@ -152,6 +157,8 @@ class Runner:
             self.proc.kill()
         self._drop_early()
         self._release_confinement()
+        if phase == Phase.FAILED:
+            message = self._record_failure(plan, message)
         phase, message = self._final_upload(phase, message)
         return self._finish(phase, reason, code, message)
 
@@ -204,8 +211,13 @@ class Runner:
             raise StagingError(f"Refusing to run a job as root without the sandbox ({warning}); "
                                "install bubblewrap, or set sandbox=none to accept the risk")
         self.identity = job_identity(self.settings.job_user) if self.bwrap else None
-        layout = make_layout(self.folder, self.bwrap is not None)
+        layout = make_layout(self.folder, self.bwrap is not None, plan.contract)
         layout.create()
+        self._layout = layout
+        if self.bwrap:  # the mount point of the job's libraries (moxing)
+            layout.to_host(PYLIB_MOUNT).mkdir(parents=True, exist_ok=True)
+        if layout.host.opt_ml is not None:
+            sagemaker.write_config(plan, layout.host.opt_ml)
         self.state.sandbox = "bwrap" if self.bwrap else "none"
         self._save()
         if warning:
@@ -264,7 +276,8 @@ class Runner:
         its network up, right before the job's code (or pip) runs."""
         mounts = self._plan.mounts if self._plan else []
         writable = [Path(m.source) for m in mounts if not m.read_only]
-        hand_over(self.identity, layout.host.home, layout.host.cache, *writable)
+        opt_ml = [layout.host.opt_ml] if layout.host.opt_ml is not None else []
+        hand_over(self.identity, layout.host.home, layout.host.cache, *opt_ml, *writable)
         if self.net is not None:
             self.net.ready()
 
@@ -330,6 +343,19 @@ class Runner:
             got = self._download(f"input {ch.name}", ch.url, layout.host.input_dir(ch.name))
             if not got.files + got.skipped:
                 raise StagingError(f"Input {ch.name}: there is nothing at {ch.url}")
+            single = self._single_object(ch.url)
+            if single is not None:
+                self._input_files[ch.name] = single
+
+    def _single_object(self, url: str) -> str | None:
+        """The object's name if ``url`` is one object (not a prefix): the code then gets
+        the file's path (docs/contract.md "Inputs bound to one object")."""
+        loc = parse_location(url)
+        if loc.is_dir:
+            return None
+        info = self._transfer(f"Reading {url}",
+                              lambda: self.engine.store(loc).stat(loc.bucket, loc.key))
+        return loc.name if info is not None else None
 
     def _prefetch_outputs(self, plan: RunPlan, layout: Layout) -> None:
         """Seed S7.3: what is already at the output location is there before the code
@@ -407,7 +433,8 @@ class Runner:
                 binds.append(Bind(layer.path, layer_seen))
         binds += [Bind(Path(m.source), Path(m.target), m.read_only) for m in plan.mounts]
         launch = build_launch(plan, layout, python=python, code_name=code_name,
-                              layer=layer_seen, task=self._task(), base_env=os.environ)
+                              layer=layer_seen, task=self._task(), base_env=os.environ,
+                              extras=self._extras(self._input_files))
         self._check_cwd(plan, layout, launch.cwd)
         self._check()
         self._hand_over(layout)
@@ -443,7 +470,26 @@ class Runner:
             raise StagingError(f"The working directory {cwd} does not exist")
 
     def _python_binds(self) -> list[Bind]:
-        return [Bind(p, p) for p in sandbox.python_roots(self.settings.python)]
+        roots = [Bind(p, p) for p in sandbox.python_roots(self.settings.python)]
+        return [*roots, Bind(PYLIB, PYLIB_MOUNT)]
+
+    def _extras(self, input_files: dict[str, str]) -> Extras:
+        return Extras(input_files=dict(input_files),
+                      pylib=PYLIB_MOUNT if self.bwrap else PYLIB)
+
+    def _record_failure(self, plan: RunPlan, message: str) -> str:
+        """SageMaker contract: ``/opt/ml/output/failure`` holds why the job failed; what
+        the code wrote there itself joins the job's message."""
+        layout = self._layout
+        if plan.contract is not Contract.SAGEMAKER or layout is None or layout.host.opt_ml is None:
+            return message
+        try:
+            own = sagemaker.record_failure(layout.host.opt_ml, message,
+                                           _tail(self.reporter.log_file))
+        except OSError as exc:
+            self.reporter.warning(f"Could not write /opt/ml/output/failure: {exc}")
+            return message
+        return f"{message}; /opt/ml/output/failure: {own}" if own else message
 
     def _spawn(self, layout: Layout, argv: list[str], env: dict[str, str], cwd: str,
                binds: list[Bind], hold: bool = False) -> JobProcess:
@@ -458,7 +504,7 @@ class Runner:
             hostname=_hostname(self._plan), own_network=self.net is not None,
             tmp_bytes=limits.tmp_bytes if limits else None,
             shm_bytes=limits.shm_bytes if limits else None, files=self._files,
-            gpus=bool(self._plan and self._plan.gpus))
+            gpus=bool(self._plan and self._plan.gpus), opt_ml=layout.host.opt_ml)
         return JobProcess(argv, env, cwd, log_fd, self.bwrap, spec, hold=hold,
                           confine=self._confinement())
 
@@ -477,7 +523,7 @@ class Runner:
                          if plan.code_dir else None)
             launch = build_launch(plan, layout, python=self.settings.python,
                                   code_name=code_name, layer=None, task=self._task(),
-                                  base_env=os.environ)
+                                  base_env=os.environ, extras=self._extras({}))
             if not layout.to_host(Path(launch.cwd)).is_dir():
                 return
             binds = self._python_binds()
@@ -704,6 +750,17 @@ def _signal_name(num: int) -> str:
         return signal.Signals(num).name
     except ValueError:
         return str(num)
+
+
+def _tail(log_file: Path, lines: int = 20) -> str:
+    """The last lines of the job's log (where a traceback ends up)."""
+    try:
+        with open(log_file, "rb") as fh:
+            fh.seek(max(0, fh.seek(0, os.SEEK_END) - 8192))
+            text = fh.read().decode("utf-8", errors="replace")
+    except OSError:
+        return ""
+    return "\n".join(text.splitlines()[-lines:])
 
 
 def _line(exc: BaseException) -> str:

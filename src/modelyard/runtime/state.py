@@ -14,6 +14,7 @@ Job folder layout (``$MODELYARD_HOME/jobs/<job id>/``)::
     stop.json       a StopRequest, written by whoever asks the runtime to stop (then SIGTERM)
     home/           becomes /home/ma-user (code, inputs, outputs, log)
     cache/          becomes /cache
+    opt-ml/         becomes /opt/ml (contract 'sagemaker' only)
 """
 
 from __future__ import annotations
@@ -95,6 +96,10 @@ class JobFolder:
     @property
     def cache(self) -> Path:
         return self.root / "cache"
+
+    @property
+    def opt_ml(self) -> Path:
+        return self.root / "opt-ml"
 
     @property
     def log_dir(self) -> Path:

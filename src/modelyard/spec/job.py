@@ -32,6 +32,8 @@ class JobAlgorithm(BaseModel):
     environments: dict[str, str] = Field(default_factory=dict)
     parameters_customization: bool | None = None
     working_dir: str | None = None
+    contract: str | None = None
+    """Inline jobs only (ours): ``sagemaker`` or ``modelarts``, see ``JobConfig.contract``."""
     policies: dict[str, Any] | None = None  # ModelArts: policies.auto_search (spec/autosearch)
 
     @field_validator("code_dir")

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from modelyard.spec.algorithm import Engine, Mode
 from modelyard.spec.channels import AccessMethod
+from modelyard.spec.contract import Contract
 
 
 class ChannelPlan(BaseModel):
@@ -43,6 +44,7 @@ class RunPlan(BaseModel):
     boot_file: str | None = None
     command: str | None = None
     working_dir: str | None = None
+    contract: Contract = Contract.MODELARTS
     engine: Engine | None = None
     hyperparameters: list[tuple[str, str]] = Field(default_factory=list)
     inputs: list[ChannelPlan] = Field(default_factory=list)

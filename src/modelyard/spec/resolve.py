@@ -16,7 +16,7 @@ from modelyard.spec.parameters import Constraint, render
 from modelyard.spec.paths import parse_location
 from modelyard.spec.plan import ChannelPlan, RunPlan
 
-_CODE_FIELDS = ("code_dir", "boot_file", "command", "engine", "working_dir")
+_CODE_FIELDS = ("code_dir", "boot_file", "command", "engine", "working_dir", "contract")
 B = TypeVar("B", bound=InputBinding)
 
 
@@ -34,6 +34,7 @@ def inline_algorithm(job: TrainingJob) -> Algorithm:
         "command": ja.command,
         "engine": ja.engine,
         "working_dir": ja.working_dir,
+        "contract": ja.contract,
         "parameters": [
             {"name": p.name, "value": p.value, "constraint": p.constraint or Constraint()}
             for p in ja.parameters
@@ -104,6 +105,7 @@ def resolve_job(job: TrainingJob, algorithm: Algorithm | None) -> RunPlan:
         boot_file=config.boot_file,
         command=config.command,
         working_dir=config.working_dir,
+        contract=config.contract,
         engine=config.engine,
         hyperparameters=hyperparameters,
         inputs=inputs,
