@@ -111,6 +111,24 @@ def test_a_job_reads_its_dataset_version_on_the_embedded_store(
     run_reading_job(service, tmp_path, "data", "d/")
 
 
+def test_a_sample_gone_from_storage_fails_the_job_naming_it(
+        service: Service, settings: Settings, tmp_path: Path) -> None:
+    write_local(settings, "data", files("g/"))
+    ds = service.datasets.create("p", dataset_body("gone", "obs://data/g/pets/",
+                                                   "obs://data/g/work/"))
+    service.datasets.import_("p", "gone", {"import_path": "obs://data/g/extra/"})
+    v = service.datasets.create_version("p", "gone", {"train_evaluate_sample_ratio": 0.5})
+    (settings.obs_root / "data" / "g" / "extra" / "bird" / "x.png").unlink()
+    make_algorithm(service, tmp_path)
+    rec = service.jobs.create("p", job("reader-true", ds["dataset_id"], v["version_id"],
+                                       "obs://data/g/out/"))
+    done = wait_for(service, rec["metadata"]["id"], final, timeout=120)
+    assert done["status"]["phase"] == "Failed"
+    log = service.jobs.log_preview("p", rec["metadata"]["id"])["content"]
+    assert "Staging dataset version" in log and "extra/bird/x.png" in log, log
+    assert "manifest pets" not in log  # the code never started
+
+
 def test_a_job_reads_its_dataset_version_through_s3(
         s3_settings: Settings, s3_bucket: str, s3_prefix: str, seaweed: SeaweedServer,
         tmp_path: Path) -> None:
