@@ -16,8 +16,8 @@ from modelyard.service.app import Service
 from modelyard.settings import Settings
 
 STATIC = Path(__file__).resolve().parents[2] / "src" / "modelyard" / "console" / "static"
-NAMESPACES = ("app|header|nav|auth|common|form|overview|algorithms|mode|type|params|channels|datasets|"
-              "env|jobs|mounts|job|phase|level|source|search|trial|fs|storage")
+NAMESPACES = ("app|header|nav|auth|common|form|overview|algorithms|mode|type|params|channels|"
+              "env|jobs|mounts|job|phase|level|source|search|trial|fs|storage|datasets")
 
 
 def load(lang: str) -> dict[str, str]:

@@ -111,7 +111,11 @@ def _from_folder(engine: TransferEngine, kind: DatasetType, root: Location,
             engine.download(root, local)
         rels = {i.key[len(root.key):]: i for i in infos}
         for rel, info in sorted(rels.items()):
-            url = root.child(rel).url
+            try:
+                url = root.child(rel).url
+            except SpecError:  # a key with '..' or empty parts never becomes a sample
+                out.unreadable.append(f"{root.url}{rel}")
+                continue
             if kind is DatasetType.OBJECT_DETECTION and _suffix(rel) == ".xml":
                 continue  # read below, with its image
             if not _is_sample_name(kind, rel):

@@ -82,15 +82,13 @@ class DatasetService:
                          status=int(DatasetStatus.IMPORTING if req.import_data
                                     else DatasetStatus.NORMAL),
                          import_result={"tasks": []}, created_at=now, updated_at=now)
+        self._check_name_free(project, req.dataset_name)
         outcome = None
         if req.import_data:  # read first: a refused dataset leaves no record behind
             outcome = self._scan(req.dataset_type, req.data_path, req.import_annotations,
                                  "data_sources[0].data_path")
+        self._check_name_free(project, req.dataset_name)
         with self.db.session() as s:
-            if s.scalar(select(DatasetRow.id).where(DatasetRow.project_id == project,
-                                                    DatasetRow.name == req.dataset_name)):
-                raise Conflict(f"dataset {req.dataset_name!r} already exists in project "
-                               f"{project}")
             s.add(row)
             try:
                 s.flush()
@@ -100,6 +98,12 @@ class DatasetService:
         if outcome is not None:
             self._store_import(row.id, req.data_path, outcome)
         return self.get(project, row.id)
+
+    def _check_name_free(self, project: str, name: str) -> None:
+        with self.db.session() as s:
+            if s.scalar(select(DatasetRow.id).where(DatasetRow.project_id == project,
+                                                    DatasetRow.name == name)):
+                raise Conflict(f"dataset {name!r} already exists in project {project}")
 
     def _scan(self, kind: DatasetType, path: str, with_annotations: bool, field: str
               ) -> ImportOutcome:
