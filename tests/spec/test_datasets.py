@@ -11,19 +11,11 @@ from pydantic import ValidationError
 
 from modelyard.spec import parse_algorithm, parse_job, resolve_job
 from modelyard.spec.channels import DatasetRemote
-from modelyard.spec.datasets import (
-    DatasetCreate,
-    DatasetType,
-    VersionCreate,
-    VersionFacts,
-    check_constraints,
-    image_content_ok,
-    normalize_attributes,
-    parse_manifest,
-    rewrite_manifest,
-    split_usage,
-)
+from modelyard.spec.dataset_constraints import VersionFacts, check_constraints, normalize_attributes
+from modelyard.spec.dataset_types import DatasetType, image_content_ok
+from modelyard.spec.datasets import DatasetCreate, VersionCreate
 from modelyard.spec.errors import SpecError, from_pydantic
+from modelyard.spec.manifest import parse_manifest, rewrite_manifest, split_usage
 from spec.builders import algorithm_doc, expect_error
 
 # "Specifications for Importing a Manifest File" (ModelArts user guide), image classification.

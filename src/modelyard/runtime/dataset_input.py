@@ -14,8 +14,8 @@ import tempfile
 from pathlib import Path
 
 from modelyard.runtime.report import StagingError
-from modelyard.spec.datasets import parse_manifest, rewrite_manifest
 from modelyard.spec.errors import SpecError
+from modelyard.spec.manifest import parse_manifest, rewrite_manifest
 from modelyard.spec.paths import Location, parse_location, safe_relative_path
 from modelyard.spec.plan import ChannelPlan
 from modelyard.storage import TransferEngine

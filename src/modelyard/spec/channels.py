@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from modelyard.spec.datasets import DATASET_DATA_TYPES, normalize_attributes
+from modelyard.spec.dataset_constraints import DATASET_DATA_TYPES, normalize_attributes
 from modelyard.spec.errors import SpecError
 from modelyard.spec.names import check_description, check_env_name, check_name
 from modelyard.spec.paths import parse_location

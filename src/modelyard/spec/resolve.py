@@ -15,7 +15,7 @@ from modelyard.spec.channels import (
     InputSpec,
     check_env_channel,
 )
-from modelyard.spec.datasets import VersionFacts, check_constraints
+from modelyard.spec.dataset_constraints import VersionFacts, check_constraints
 from modelyard.spec.errors import SpecError, from_pydantic
 from modelyard.spec.job import TrainingJob
 from modelyard.spec.names import check_environments

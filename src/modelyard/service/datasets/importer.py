@@ -23,17 +23,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from modelyard.spec.datasets import (
+from modelyard.spec.dataset_types import (
     ANNOTATION_TYPES,
     SAMPLE_SUFFIXES,
     DatasetType,
-    classification_annotation,
-    detection_annotation,
     image_content_ok,
     is_image_type,
-    parse_manifest,
 )
 from modelyard.spec.errors import SpecError
+from modelyard.spec.manifest import (
+    classification_annotation,
+    detection_annotation,
+    parse_manifest,
+)
 from modelyard.spec.paths import Location, parse_location
 from modelyard.storage import TransferEngine
 

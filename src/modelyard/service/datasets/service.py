@@ -27,18 +27,11 @@ from modelyard.service.datasets.versions import (
 from modelyard.service.errors import Conflict, NotFound
 from modelyard.settings import Settings
 from modelyard.spec.channels import DatasetRemote
-from modelyard.spec.datasets import (
-    SPLITTABLE,
-    DatasetCreate,
-    DatasetStatus,
-    DatasetType,
-    ImportCreate,
-    VersionCreate,
-    VersionFacts,
-    VersionStatus,
-    manifest_name,
-)
+from modelyard.spec.dataset_constraints import VersionFacts
+from modelyard.spec.dataset_types import SPLITTABLE, DatasetStatus, DatasetType, VersionStatus
+from modelyard.spec.datasets import DatasetCreate, ImportCreate, VersionCreate
 from modelyard.spec.errors import SpecError, from_pydantic
+from modelyard.spec.manifest import manifest_name
 from modelyard.spec.resolve import DatasetResolver
 from modelyard.storage import StorageError, TransferEngine
 from modelyard.store.dataset_models import DatasetRow, SampleRow, VersionRow

@@ -9,14 +9,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from modelyard.spec.datasets import (
-    SPLITTABLE,
-    DatasetType,
-    Usage,
-    manifest_name,
-    sample_id,
-    split_usage,
-)
+from modelyard.spec.dataset_types import SPLITTABLE, DatasetType, Usage
+from modelyard.spec.manifest import manifest_name, sample_id, split_usage
 from modelyard.spec.paths import parse_location
 from modelyard.storage import TransferEngine
 from modelyard.store.dataset_models import DatasetRow, SampleRow
