@@ -78,6 +78,13 @@ def test_folder_per_label_through_s3(s3_settings: Settings, s3_bucket: str, s3_p
         record = service.datasets.create(
             "p", body("pets", root, f"obs://{s3_bucket}/{s3_prefix}work/"))
         check_classification(service, record, root)
+        # A data source that cannot be read refuses the dataset and stores nothing.
+        with pytest.raises(SpecError) as err:
+            service.datasets.create("p", body("gone", "obs://no-such-bucket-here/x/",
+                                              f"obs://{s3_bucket}/{s3_prefix}w/"))
+        assert err.value.field == "data_sources[0].data_path"
+        assert "cannot be read" in err.value.rule
+        assert [d["dataset_name"] for d in service.datasets.list("p")] == ["pets"]
     finally:
         service.close()
 
