@@ -23,6 +23,7 @@ from typing import TypeVar
 from modelyard.runtime import jobnet, procs, sagemaker, sandbox
 from modelyard.runtime.argv import Extras, TaskInfo, build_env, build_launch
 from modelyard.runtime.code import stage_code
+from modelyard.runtime.dataset_input import stage_dataset
 from modelyard.runtime.deps import (
     LAYER_MOUNT,
     PIP_CONFIG_MOUNT,
@@ -54,7 +55,7 @@ from modelyard.settings import Settings
 from modelyard.spec.contract import Contract
 from modelyard.spec.errors import SpecError
 from modelyard.spec.paths import parse_location
-from modelyard.spec.plan import RunPlan
+from modelyard.spec.plan import ChannelPlan, RunPlan
 from modelyard.spec.status import EventLevel, EventSource, Phase
 from modelyard.storage import TransferEngine, TransferReport, TransientError
 
@@ -343,6 +344,9 @@ class Runner:
             got = self._download(f"input {ch.name}", ch.url, layout.host.input_dir(ch.name))
             if not got.files + got.skipped:
                 raise StagingError(f"Input {ch.name}: there is nothing at {ch.url}")
+            if ch.dataset is not None:
+                self._stage_dataset(ch, layout)
+                continue
             single = self._single_object(ch.url)
             if single is not None:
                 self._input_files[ch.name] = single
@@ -356,6 +360,16 @@ class Runner:
         info = self._transfer(f"Reading {url}",
                               lambda: self.engine.store(loc).stat(loc.bucket, loc.key))
         return loc.name if info is not None else None
+
+    def _stage_dataset(self, ch: ChannelPlan, layout: Layout) -> None:
+        """Issue 18: the version's manifest, with local sources, next to its samples."""
+        assert ch.dataset is not None
+        host = layout.host.input_dir(ch.name)
+        count = self._transfer(
+            f"Staging dataset version {ch.dataset.version_id} for input {ch.name}",
+            lambda: stage_dataset(self.engine, ch, host, layout.to_job(host)))
+        self.reporter.info(f"Input {ch.name}: dataset manifest {ch.dataset.manifest_name} "
+                           f"with {plural(count, 'sample')}")
 
     def _prefetch_outputs(self, plan: RunPlan, layout: Layout) -> None:
         """Seed S7.3: what is already at the output location is there before the code

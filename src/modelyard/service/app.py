@@ -6,6 +6,7 @@ from functools import cached_property
 
 from modelyard.executors.base import Executor
 from modelyard.service.algorithms import AlgorithmService
+from modelyard.service.datasets import DatasetService
 from modelyard.service.filesystems import FileSystemService
 from modelyard.service.jobs import JobService
 from modelyard.service.search.service import SearchService
@@ -39,6 +40,7 @@ class Service:
         jobs = JobService(self.settings, self.db, self.algorithms, self.executor,
                           mounts=self.filesystems.resolve_mounts)
         jobs.search_hook = lambda *args: self.search.hook(*args)
+        jobs.datasets = self.datasets.resolver  # issue 18: inputs bound to dataset versions
         return jobs
 
     @cached_property
@@ -50,6 +52,11 @@ class Service:
     def filesystems(self) -> FileSystemService:
         return FileSystemService(self.settings, self.db,
                                  refresh_job=lambda job_id: self.jobs.refresh(job_id))
+
+    @cached_property
+    def datasets(self) -> DatasetService:
+        """Datasets with manifests and versions, usable as job inputs (issue 18)."""
+        return DatasetService(self.settings, self.db)
 
     def close(self) -> None:
         self.db.dispose()

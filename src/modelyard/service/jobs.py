@@ -32,7 +32,7 @@ from modelyard.spec.fault_tolerance import retry_policy
 from modelyard.spec.loader import parse_job
 from modelyard.spec.paths import parse_location
 from modelyard.spec.plan import MountPlan, RunPlan
-from modelyard.spec.resolve import resolve_job
+from modelyard.spec.resolve import DatasetResolver, resolve_job
 from modelyard.spec.status import FINAL_PHASES, EventLevel, EventSource, Phase
 from modelyard.store.db import Database
 from modelyard.store.models import EventRow, JobRow
@@ -51,6 +51,8 @@ def no_mounts(project: str, volumes: list[dict[str, Any]]) -> list[MountPlan]:
 
 class JobService:
     search_hook: Callable[..., dict[str, Any] | None] | None = None  # set by Service
+    datasets: Callable[[str], DatasetResolver] | None = None
+    """Per project, finds the dataset versions bound to inputs (set by Service, issue 18)."""
 
     def __init__(self, settings: Settings, db: Database, algorithms: AlgorithmService,
                  executor: Executor, mounts: MountResolver = no_mounts) -> None:
@@ -75,7 +77,8 @@ class JobService:
             except NotFound:
                 field = "algorithm.id" if job.algorithm.id else "algorithm.name"
                 raise SpecError(field, ident, "no such algorithm in this project") from None
-        plan = resolve_job(job, algorithm)
+        datasets = self.datasets(project) if self.datasets is not None else None
+        plan = resolve_job(job, algorithm, datasets)
         check_plan(self.settings, plan)
         if self.search_hook is not None:  # policies.auto_search: the job becomes a search
             search = self.search_hook(project, data, job, algorithm_row, algorithm, plan)

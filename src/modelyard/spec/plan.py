@@ -14,6 +14,19 @@ from modelyard.spec.channels import AccessMethod
 from modelyard.spec.contract import Contract
 
 
+class DatasetChannel(BaseModel):
+    """An input that is a dataset version (issue 18): the channel's ``url`` is the dataset's
+    data source; the runtime also fetches ``manifest_url``, any sample outside the data
+    source, and writes the manifest as ``manifest_name`` with local ``source`` paths."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    dataset_id: str
+    version_id: str
+    manifest_url: str
+    manifest_name: str
+
+
 class ChannelPlan(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -21,6 +34,7 @@ class ChannelPlan(BaseModel):
     url: str
     access_method: AccessMethod = AccessMethod.PARAMETER
     prefetch_to_local: bool = False
+    dataset: DatasetChannel | None = None
 
 
 class MountPlan(BaseModel):

@@ -10,6 +10,7 @@ const PAGES = [
   ['jobs', '#/jobs', 'nav.jobs', () => import('./pages/jobs.js')],
   ['search', '#/search', 'nav.search', () => import('./pages/search.js')],
   ['filesystems', '#/filesystems', 'nav.filesystems', () => import('./pages/filesystems.js')],
+  ['datasets', '#/datasets', 'nav.datasets', () => import('./pages/datasets.js')],
   ['storage', '#/storage', 'nav.storage', () => import('./pages/storage.js')],
 ];
 

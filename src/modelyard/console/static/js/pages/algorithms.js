@@ -146,7 +146,7 @@ function inputRow(ch = {}) {
   const name = h('input', { class: 'c-name', value: ch.name || '', 'aria-label': t('channels.name'), spellcheck: 'false' });
   const am = select([['parameter', t('channels.parameter')], ['env', t('channels.env')]], ch.access_method || 'parameter', { class: 'c-am', 'aria-label': t('channels.access_method') });
   const dt = ((ch.remote_constraints || [])[0] || {}).data_type || 'obs';
-  const kind = select([['obs', t('channels.obs')], ['dataset', t('channels.dataset')]], dt, { class: 'c-kind', 'aria-label': t('channels.constraint') });
+  const kind = select([['obs', t('channels.obs')], ['dataset', t('channels.dataset')], ['modelarts_dataset', t('channels.modelarts_dataset')]], dt, { class: 'c-kind', 'aria-label': t('channels.constraint') });
   const desc = h('input', { class: 'c-desc', value: ch.description || '', 'aria-label': t('channels.description') });
   add(tr, h('td', null, name), h('td', null, am), h('td', null, kind), h('td', null, desc), h('td', null, removeButton(tr)));
   tr._controls = { name, am, kind, desc };

@@ -106,7 +106,7 @@ export async function render(main, ctx, id) {
       h('section', { class: 'panel' }, h('h2', null, t('params.title')),
         (a.parameters || []).length ? rows(a.parameters, [['params.name', (p) => p.name], ['params.value', (p) => (p.value === null || p.value === undefined ? t('job.removed') : String(p.value))]]) : h('div', { class: 'empty' }, t('job.defaults_only'))),
       h('section', { class: 'panel' }, h('h2', null, t('channels.inputs')),
-        (a.inputs || []).length ? rows(a.inputs, [['channels.name', (c) => c.name], ['channels.location', (c) => c.remote.obs.obs_url]]) : h('div', { class: 'empty' }, '—')),
+        (a.inputs || []).length ? rows(a.inputs, [['channels.name', (c) => c.name], ['channels.location', (c) => (c.remote.obs ? c.remote.obs.obs_url : `dataset:${c.remote.dataset.id}:${c.remote.dataset.version_id}`)]]) : h('div', { class: 'empty' }, '—')),
       h('section', { class: 'panel' }, h('h2', null, t('channels.outputs')),
         (a.outputs || []).length ? rows(a.outputs, [['channels.name', (c) => c.name], ['channels.location', (c) => c.remote.obs.obs_url], ['channels.prefetch', (c) => (c.prefetch_to_local ? '✓' : '—')]]) : h('div', { class: 'empty' }, '—')),
       (spec.volumes || []).length ? h('section', { class: 'panel' }, h('h2', null, t('mounts.title')),

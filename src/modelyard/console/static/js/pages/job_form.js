@@ -4,6 +4,7 @@ import { t } from '../i18n.js';
 import { get, post, v2, allAlgorithms, ApiError } from '../api.js';
 import { clearErrors, showError, errorPanel } from '../errors.js';
 import { locationInput } from '../browser.js';
+import { datasetPicker, inputRemote } from './datasets.js';
 import { navigate } from '../app.js';
 import { modeOf } from './algorithms.js';
 
@@ -288,13 +289,14 @@ export async function render(main, ctx) {
     add(inputsSection, h('h2', null, t('channels.inputs')));
     (jc.inputs || []).forEach((c, i) => {
       const b = boundIn.get(c.name);
-      const [box, input] = locationInput({ mode: 'dir', value: b ? b.remote.obs.obs_url : '', dataField: `algorithm.inputs[${i}].remote.obs.obs_url` });
+      const [box, input] = locationInput({ mode: 'dir', value: b && b.remote.obs ? b.remote.obs.obs_url : '', dataField: `algorithm.inputs[${i}].remote.obs.obs_url` });
       input.classList.add('in-url'); input.dataset.channel = c.name;
       input.id = `in-${c.name}`;
       const f = field('channels.location', box, { hint: [c.description, t(`channels.${c.access_method || 'parameter'}_hint`, { name: c.name })].filter(Boolean).join(' — ') });
       f.querySelector('label').textContent = c.name;
       f.querySelector('label').setAttribute('for', input.id);
       f.dataset.field = `algorithm.inputs[${i}]`;
+      box.before(datasetPicker(box, input, i, b)); // issue 18: or a dataset version
       inputsSection.appendChild(f);
     });
 
@@ -345,8 +347,8 @@ export async function render(main, ctx) {
       else if (tr._control.value !== '') parameters.push({ name: tr._p.name, value: tr._control.value });
       else { delete tr.dataset.field; delete tr._control.dataset.field; }
     });
-    const inputs = [...inputsSection.querySelectorAll('input.in-url')].map((el) => ({ name: el.dataset.channel, remote: { obs: { obs_url: el.value.trim() } } }))
-      .filter((c) => c.remote.obs.obs_url);
+    const inputs = [...inputsSection.querySelectorAll('input.in-url')].map((el) => ({ name: el.dataset.channel, remote: inputRemote(el) }))
+      .filter((c) => c.remote.dataset || c.remote.obs.obs_url);
     const outputs = outputControls.map((oc) => ({ name: oc.spec.name, remote: { obs: { obs_url: oc.input.value.trim() } }, prefetch_to_local: oc.prefetch.checked }))
       .filter((c) => c.remote.obs.obs_url);
     const environments = {};
