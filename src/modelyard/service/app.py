@@ -7,6 +7,7 @@ from functools import cached_property
 from modelyard.executors.base import Executor
 from modelyard.service.algorithms import AlgorithmService
 from modelyard.service.filesystems import FileSystemService
+from modelyard.service.gallery import GalleryService, ensure_builtin_assets
 from modelyard.service.jobs import JobService
 from modelyard.service.search.service import SearchService
 from modelyard.settings import Settings
@@ -39,7 +40,15 @@ class Service:
         jobs = JobService(self.settings, self.db, self.algorithms, self.executor,
                           mounts=self.filesystems.resolve_mounts)
         jobs.search_hook = lambda *args: self.search.hook(*args)
+        jobs.subscription_hook = lambda project, ja: self.gallery.resolve(project, ja)
         return jobs
+
+    @cached_property
+    def gallery(self) -> GalleryService:
+        """Published algorithms and subscriptions (seed S1.1); ships the digits asset."""
+        gallery = GalleryService(self.settings, self.db, self.algorithms)
+        ensure_builtin_assets(gallery)
+        return gallery
 
     @cached_property
     def search(self) -> SearchService:

@@ -26,8 +26,10 @@ from modelyard.service.errors import Conflict, NotFound
 from modelyard.service.records import event_record, job_record, ms
 from modelyard.service.scheduler import Scheduler
 from modelyard.settings import Settings
+from modelyard.spec.algorithm import Algorithm
 from modelyard.spec.errors import SpecError
 from modelyard.spec.fault_tolerance import retry_policy
+from modelyard.spec.job import JobAlgorithm
 from modelyard.spec.loader import parse_job
 from modelyard.spec.paths import parse_location
 from modelyard.spec.plan import MountPlan, RunPlan
@@ -42,6 +44,11 @@ MountResolver = Callable[[str, list[dict[str, Any]]], list[MountPlan]]
 """Turns a job's ``spec.volumes`` into bind mounts, checking the mount rules (S5.3)."""
 
 
+SubscriptionResolver = Callable[[str, JobAlgorithm], tuple[Algorithm, dict[str, str]]]
+"""A job's ``subscription_id`` + ``item_version_id`` -> the published algorithm it runs and
+what the job records about it (asset and version; seed S1.1)."""
+
+
 def no_mounts(project: str, volumes: list[dict[str, Any]]) -> list[MountPlan]:
     if volumes:
         raise SpecError("spec.volumes", volumes, "no file systems are configured")
@@ -50,6 +57,7 @@ def no_mounts(project: str, volumes: list[dict[str, Any]]) -> list[MountPlan]:
 
 class JobService:
     search_hook: Callable[..., dict[str, Any] | None] | None = None  # set by Service
+    subscription_hook: SubscriptionResolver | None = None  # set by Service (the gallery)
 
     def __init__(self, settings: Settings, db: Database, algorithms: AlgorithmService,
                  executor: Executor, mounts: MountResolver = no_mounts) -> None:
@@ -66,8 +74,11 @@ class JobService:
         nothing; then hands it to the scheduler."""
         job = parse_job(data)
         algorithm_row = algorithm = None
-        if job.algorithm.is_reference:
-            ident = job.algorithm.id or job.algorithm.name or job.algorithm.subscription_id
+        provenance: dict[str, str] = {}
+        if job.algorithm.subscription_id or job.algorithm.item_version_id:
+            algorithm, provenance = self._subscribed(project, job.algorithm)
+        elif job.algorithm.is_reference:
+            ident = job.algorithm.id or job.algorithm.name
             assert ident is not None
             try:
                 algorithm_row, algorithm = self.algorithms.model(project, ident)
@@ -91,6 +102,7 @@ class JobService:
         })
         now = time.time()
         body = job.model_dump(mode="json", exclude_none=True, exclude={"status"})
+        body["algorithm"].update(provenance)  # which gallery asset and version it ran
         row = JobRow(
             id=job_id, project_id=project, name=job.metadata.name,
             description=job.metadata.description,
@@ -111,6 +123,12 @@ class JobService:
             s.add(_event(job_id, f"Job {job.metadata.name} created", EventSource.JOB))
         self.dispatch()
         return self.get(project, job_id)
+
+    def _subscribed(self, project: str, ja: JobAlgorithm) -> tuple[Algorithm, dict[str, str]]:
+        if self.subscription_hook is None:
+            raise SpecError("algorithm.subscription_id", ja.subscription_id,
+                            "this service has no gallery to subscribe from")
+        return self.subscription_hook(project, ja)
 
     def _check_fits_node(self, flavor_id: str, cpus: int, memory_gb: float, gpus: int) -> None:
         """A job bigger than the whole node would queue forever: refuse it at submit."""

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from modelyard.spec.algorithm import Algorithm, JobConfig, Metadata, check_unique_channels
 from modelyard.spec.channels import AccessMethod, InputBinding, check_env_channel
 from modelyard.spec.errors import SpecError, from_pydantic
-from modelyard.spec.job import TrainingJob
+from modelyard.spec.job import JobAlgorithm, TrainingJob
 from modelyard.spec.names import check_environments
 from modelyard.spec.parameters import Constraint, render
 from modelyard.spec.paths import parse_location
@@ -62,11 +62,7 @@ def resolve_job(job: TrainingJob, algorithm: Algorithm | None) -> RunPlan:
             raise SpecError("algorithm.id", ja.id or ja.name, "no such algorithm")
         for name in _CODE_FIELDS:
             if getattr(ja, name) is not None:
-                raise SpecError(
-                    f"algorithm.{name}", getattr(ja, name),
-                    "a job created from an algorithm runs that algorithm's code; "
-                    "leave out algorithm.id to define the code inline",
-                )
+                raise SpecError(f"algorithm.{name}", getattr(ja, name), _fixed_code_rule(ja))
     else:
         if ja.code_dir is None and ja.command is None:
             raise SpecError(
@@ -113,6 +109,15 @@ def resolve_job(job: TrainingJob, algorithm: Algorithm | None) -> RunPlan:
         flavor_id=job.spec.resource.flavor_id,
         max_run_seconds=auto_stop.duration_seconds if auto_stop and auto_stop.enabled else None,
     )
+
+
+def _fixed_code_rule(ja: JobAlgorithm) -> str:
+    if ja.subscription_id or ja.item_version_id:
+        return ("a job from a subscribed algorithm runs the code and engine its publisher "
+                "published; it sets only the hyperparameters, inputs and outputs the "
+                "publisher exposed (seed S1.1)")
+    return ("a job created from an algorithm runs that algorithm's code; leave out "
+            "algorithm.id to define the code inline")
 
 
 def _resolve_parameters(job: TrainingJob, config: JobConfig) -> list[tuple[str, str]]:

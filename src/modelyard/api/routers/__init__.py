@@ -11,5 +11,6 @@ ROUTERS: list[str] = [
     "modelyard.api.routers.filesystems",
     "modelyard.api.routers.search",
     "modelyard.api.routers.storage",
+    "modelyard.api.routers.gallery",
     "modelyard.api.routers.console",
 ]
