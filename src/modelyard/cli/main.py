@@ -26,6 +26,7 @@ GROUPS: dict[str, tuple[str, str]] = {
     "storage": ("modelyard.cli.storage", "Copy and list object storage."),
     "fs": ("modelyard.cli.fs", "File systems: preload data, mount it in jobs."),
     "search": ("modelyard.cli.search", "Search hyperparameters automatically."),
+    "gallery": ("modelyard.cli.gallery", "Publish, browse and subscribe to algorithms."),
 }
 
 
