@@ -20,7 +20,7 @@ IDENT = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 def check_ident(value: Any, field: str) -> str:
     """Ids are what we hand out (uuids, ``modelyard-digits``): short and path-safe."""
-    if not isinstance(value, str) or not IDENT.match(value):
+    if not isinstance(value, str) or not IDENT.fullmatch(value):
         raise SpecError(field, value, "an id has 1-64 characters of letters, digits, '_' and '-'")
     return value
 
@@ -36,7 +36,7 @@ class ContentInfo(BaseModel):
     def _version_num(cls, v: Any) -> str | None:
         if v is None:
             return None
-        if not isinstance(v, str | int) or not VERSION_NUM.match(str(v)):
+        if not isinstance(v, str | int) or not VERSION_NUM.fullmatch(str(v)):
             raise SpecError("", v, "a version number has 1-32 characters of letters, digits, "
                             "'.', '_' and '-', starting with a letter or digit (e.g. 1.0.0)")
         return str(v)
