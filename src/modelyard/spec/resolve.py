@@ -133,6 +133,13 @@ def _resolve_parameters(job: TrainingJob, config: JobConfig) -> list[tuple[str, 
         given[pv.name] = (i, pv.value)
         if pv.name not in defined and not config.parameters_customization:
             known = ", ".join(defined) or "none"
+            if job.algorithm.subscription_id:
+                raise SpecError(
+                    f"{field}.name", pv.name,
+                    f"the publisher of the subscribed algorithm did not expose this "
+                    f"hyperparameter (it exposes: {known}); a job from a subscription sets "
+                    "only those (seed S1.1)",
+                )
             raise SpecError(
                 f"{field}.name", pv.name,
                 f"the algorithm defines no such hyperparameter (it defines: {known}) and does "

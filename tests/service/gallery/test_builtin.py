@@ -67,3 +67,17 @@ def test_any_project_trains_digits_with_no_code(service: Service, settings: Sett
     log = service.jobs.log_preview("newcomer", rec["metadata"]["id"])["content"]
     assert "loaded 1797 samples from 1 files" in log and "epoch=3 " in log
     assert any(out_dir(settings, "obs://out/digits/").iterdir())
+
+
+def test_a_broken_install_still_has_a_gallery(settings: Settings, tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch,
+                                              caplog: pytest.LogCaptureFixture) -> None:
+    from modelyard.service.gallery import builtin
+
+    monkeypatch.setattr(builtin, "BUILTIN", tmp_path / "missing")
+    service = Service(settings)
+    try:
+        assert service.gallery.list() == ([], 0)
+    finally:
+        service.close()
+    assert "could not publish the built-in digits asset" in caplog.text

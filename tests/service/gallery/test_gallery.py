@@ -137,7 +137,7 @@ def test_a_subscriber_sets_only_what_the_publisher_exposed(
 
     unexposed = refused(parameters=[{"name": "momentum", "value": 0.9}])
     assert unexposed.field == "algorithm.parameters[0].name" and unexposed.value == "momentum"
-    assert "defines no such hyperparameter (it defines: lr, sleep, seed)" in unexposed.rule
+    assert "did not expose this hyperparameter (it exposes: lr, sleep, seed)" in unexposed.rule
     fixed = refused(parameters=[{"name": "seed", "value": 8}])
     assert fixed.field == "algorithm.parameters[0].value" and "not editable" in fixed.rule
     out_of_range = refused(parameters=[{"name": "lr", "value": 5}])

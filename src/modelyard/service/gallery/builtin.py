@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from modelyard.service.errors import Conflict
 from modelyard.service.gallery.service import GalleryService, NewVersion
+from modelyard.spec.errors import SpecError
 from modelyard.spec.loader import parse_algorithm, read_document
 from modelyard.store.gallery_models import GalleryAssetRow
 
@@ -33,12 +34,14 @@ def ensure_builtin_assets(gallery: GalleryService) -> None:
         if s.get(GalleryAssetRow, DIGITS_ID) is not None:
             return
     folder = BUILTIN / "digits"
-    data = read_document(folder / "algorithm.yaml")
-    data["job_config"]["code_dir"] = f"file://{folder / 'code'}/"
     try:
+        data = read_document(folder / "algorithm.yaml")
+        data["job_config"]["code_dir"] = f"file://{folder / 'code'}/"
         gallery.add_version(NewVersion(
             algorithm=parse_algorithm(data), source_algorithm_id="builtin:digits",
             content_id=DIGITS_ID, publisher=PUBLISHER, version_num="1.0.0",
             desc="Shipped with ModelYard"))
     except (IntegrityError, Conflict):
         log.info("the built-in digits asset was published by another process")
+    except (OSError, SpecError) as exc:  # a broken install: the gallery works without it
+        log.warning("could not publish the built-in digits asset: %s", exc)
