@@ -32,7 +32,15 @@ def test_the_migration_creates_the_models_tables(tmp_path: Path) -> None:
 
 
 def test_constraints_hold(tmp_path: Path) -> None:
-    db = Database(f"sqlite:///{tmp_path / 'g.db'}")
+    check_constraints(Database(f"sqlite:///{tmp_path / 'g.db'}"))
+
+
+@pytest.mark.slow
+def test_constraints_hold_on_postgresql(pg_url: str) -> None:
+    check_constraints(Database(pg_url))
+
+
+def check_constraints(db: Database) -> None:
     with db.session() as s:
         s.add(GalleryAssetRow(id="a", project_id="p", name="n", created_at=0, updated_at=0))
     version = {"content_id": "a", "version_num": "1.0.0", "algorithm": {},
