@@ -35,6 +35,10 @@ RUNTIME_PID = "runtime.pid"
 STOP_FILE = "stop.json"
 
 
+SANDBOX_DIR = "sandbox"
+"""The job folder's private folder for the sandbox's own files (generated /etc/passwd, the
+pasta pid, the control groups): never bound into the job."""
+
 class RuntimeState(BaseModel):
     phase: Phase = Phase.PENDING
     runtime_pid: int | None = None

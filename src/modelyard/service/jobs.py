@@ -23,6 +23,7 @@ from modelyard.runtime.state import JobFolder, RuntimeState
 from modelyard.service.algorithms import AlgorithmService
 from modelyard.service.catalog import flavor, node_cpus, node_memory_gb
 from modelyard.service.errors import Conflict, NotFound
+from modelyard.service.host_paths import check_plan
 from modelyard.service.records import event_record, job_record, ms
 from modelyard.service.scheduler import Scheduler
 from modelyard.settings import Settings
@@ -86,6 +87,7 @@ class JobService:
                 field = "algorithm.id" if job.algorithm.id else "algorithm.name"
                 raise SpecError(field, ident, "no such algorithm in this project") from None
         plan = resolve_job(job, algorithm)
+        check_plan(self.settings, plan)
         if self.search_hook is not None:  # policies.auto_search: the job becomes a search
             search = self.search_hook(project, data, job, algorithm_row, algorithm, plan)
             if search is not None:
