@@ -87,7 +87,10 @@ class JobService:
                 field = "algorithm.id" if job.algorithm.id else "algorithm.name"
                 raise SpecError(field, ident, "no such algorithm in this project") from None
         plan = resolve_job(job, algorithm)
-        check_plan(self.settings, plan)
+        # A subscribed version's code is the service's own snapshot, checked against the
+        # host paths policy when it was published; the job's channels are checked here.
+        check_plan(self.settings, plan.model_copy(update={"code_dir": None}) if provenance
+                   else plan)
         if self.search_hook is not None:  # policies.auto_search: the job becomes a search
             search = self.search_hook(project, data, job, algorithm_row, algorithm, plan)
             if search is not None:

@@ -5,13 +5,14 @@ subscription run for real (local executor, real runtimes)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from fixtures.jobs import final, out_dir, phase_is, wait_for
 from modelyard.service import Conflict, NotFound, Service
-from modelyard.service.gallery import Forbidden
+from modelyard.service.errors import Forbidden
 from modelyard.settings import Settings
 from modelyard.spec import SpecError
 from service.gallery.conftest import PUB, SUB, sub_job, train_py
@@ -248,3 +249,37 @@ def test_automatic_search_on_a_subscription(
         job = service.jobs.get(SUB, t["job_id"])
         assert job["algorithm"]["item_version_id"] == published["version_id"]
         assert job["algorithm"]["content_id"] == published["content_id"]
+
+
+def test_publishing_honours_the_host_paths_policy(settings: Settings, tmp_path: Path) -> None:
+    """A file:// code directory is the publisher's host path: allowed only under the
+    installation's roots. The snapshot is the service's own, so jobs from it never need a
+    host-path root (here none is under the service's home)."""
+    from fixtures.jobs import algorithm_for
+    from service.gallery.conftest import PARAMS
+
+    allowed, outside = tmp_path / "allowed", tmp_path / "outside"
+    for folder in (allowed, outside):
+        (folder / "code").mkdir(parents=True)
+        (folder / "code" / "train.py").write_text(train_py(folder.name))
+    service = Service(settings.model_copy(update={"host_paths": [allowed]}))
+    try:
+        for name, folder in (("ok", allowed), ("bad", outside)):
+            service.algorithms.create(PUB, algorithm_for(f"file://{folder}/code/", name,
+                                                         parameters=PARAMS))
+        with pytest.raises(Forbidden) as err:
+            service.gallery.publish(PUB, {"algorithm": {"id": "bad"}})
+        assert err.value.message.startswith("job_config.code_dir: ")
+        assert "host_paths" in err.value.message
+        assert service.gallery.list(name="bad")[1] == 0
+        published = service.gallery.publish(PUB, {"algorithm": {"id": "ok"}})
+        sub = service.gallery.subscribe(SUB, {"content_id": published["content_id"]})
+        done = run(service, sub_job(sub, published["version_id"], "obs://out/hp/"))
+        assert done["status"]["phase"] == "Completed", done["status"]
+        assert (out_dir(service.settings, "obs://out/hp/") / "model.txt").read_text() \
+            == "allowed lr=0.1"
+        with pytest.raises(Forbidden):  # the job's own channels are still checked
+            service.jobs.create(SUB, sub_job(sub, published["version_id"],
+                                             f"file://{outside}/out/"))
+    finally:
+        service.close()

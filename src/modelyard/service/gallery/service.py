@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from modelyard.service.algorithms import AlgorithmService
-from modelyard.service.errors import Conflict, NotFound, ServiceError
+from modelyard.service.errors import Conflict, Forbidden, NotFound
 from modelyard.service.gallery.records import (
     PUBLISHED,
     WITHDRAWN,
@@ -30,6 +30,7 @@ from modelyard.service.gallery.records import (
     version_record,
 )
 from modelyard.service.gallery.snapshot import copy_code, remove, version_dir
+from modelyard.service.host_paths import check_location
 from modelyard.settings import Settings
 from modelyard.spec.algorithm import Algorithm
 from modelyard.spec.errors import SpecError
@@ -44,13 +45,6 @@ from modelyard.store.gallery_models import (
 )
 
 log = logging.getLogger("modelyard.gallery")
-
-
-class Forbidden(ServiceError):
-    """The asset exists but belongs to another project's publisher."""
-
-    code = "ModelYard.Forbidden"
-    status = 403
 
 
 @dataclass(frozen=True)
@@ -91,6 +85,8 @@ class GalleryService:
                     f"content_id: {asset.id!r} is not allowed: the asset was published by "
                     "another project; only its publisher adds versions (leave content_id "
                     "out to publish a new asset)")
+        if algorithm.job_config.code_dir:  # the caller's location: the installation's policy
+            check_location(self.settings, "job_config.code_dir", algorithm.job_config.code_dir)
         version = self.add_version(NewVersion(
             algorithm=algorithm, source_algorithm_id=row.id, asset=asset, publisher=project,
             version_num=pub.content_info.version_num, desc=pub.content_info.desc))
