@@ -27,6 +27,7 @@ GROUPS: dict[str, tuple[str, str]] = {
     "fs": ("modelyard.cli.fs", "File systems: preload data, mount it in jobs."),
     "dataset": ("modelyard.cli.dataset", "Datasets: import, label statistics, versions."),
     "search": ("modelyard.cli.search", "Search hyperparameters automatically."),
+    "gallery": ("modelyard.cli.gallery", "Publish, browse and subscribe to algorithms."),
 }
 
 

@@ -8,6 +8,7 @@ from modelyard.executors.base import Executor
 from modelyard.service.algorithms import AlgorithmService
 from modelyard.service.datasets import DatasetService
 from modelyard.service.filesystems import FileSystemService
+from modelyard.service.gallery import GalleryService, ensure_builtin_assets
 from modelyard.service.jobs import JobService
 from modelyard.service.search.service import SearchService
 from modelyard.settings import Settings
@@ -41,7 +42,15 @@ class Service:
                           mounts=self.filesystems.resolve_mounts)
         jobs.search_hook = lambda *args: self.search.hook(*args)
         jobs.datasets = self.datasets.resolver  # issue 18: inputs bound to dataset versions
+        jobs.subscription_hook = lambda project, ja: self.gallery.resolve(project, ja)
         return jobs
+
+    @cached_property
+    def gallery(self) -> GalleryService:
+        """Published algorithms and subscriptions (seed S1.1); ships the digits asset."""
+        gallery = GalleryService(self.settings, self.db, self.algorithms)
+        ensure_builtin_assets(gallery)
+        return gallery
 
     @cached_property
     def search(self) -> SearchService:

@@ -17,7 +17,7 @@ from modelyard.spec.channels import (
 )
 from modelyard.spec.dataset_constraints import VersionFacts, check_constraints
 from modelyard.spec.errors import SpecError, from_pydantic
-from modelyard.spec.job import TrainingJob
+from modelyard.spec.job import JobAlgorithm, TrainingJob
 from modelyard.spec.names import check_environments
 from modelyard.spec.parameters import Constraint, render
 from modelyard.spec.paths import parse_location
@@ -74,11 +74,7 @@ def resolve_job(job: TrainingJob, algorithm: Algorithm | None,
             raise SpecError("algorithm.id", ja.id or ja.name, "no such algorithm")
         for name in _CODE_FIELDS:
             if getattr(ja, name) is not None:
-                raise SpecError(
-                    f"algorithm.{name}", getattr(ja, name),
-                    "a job created from an algorithm runs that algorithm's code; "
-                    "leave out algorithm.id to define the code inline",
-                )
+                raise SpecError(f"algorithm.{name}", getattr(ja, name), _fixed_code_rule(ja))
     else:
         if ja.code_dir is None and ja.command is None:
             raise SpecError(
@@ -128,6 +124,15 @@ def resolve_job(job: TrainingJob, algorithm: Algorithm | None,
     )
 
 
+def _fixed_code_rule(ja: JobAlgorithm) -> str:
+    if ja.subscription_id or ja.item_version_id:
+        return ("a job from a subscribed algorithm runs the code and engine its publisher "
+                "published; it sets only the hyperparameters, inputs and outputs the "
+                "publisher exposed (seed S1.1)")
+    return ("a job created from an algorithm runs that algorithm's code; leave out "
+            "algorithm.id to define the code inline")
+
+
 def _resolve_parameters(job: TrainingJob, config: JobConfig) -> list[tuple[str, str]]:
     defined = {p.name: p for p in config.parameters}
     channels = {c.name: f"input channel {c.name!r}" for c in config.inputs} | {
@@ -141,6 +146,13 @@ def _resolve_parameters(job: TrainingJob, config: JobConfig) -> list[tuple[str, 
         given[pv.name] = (i, pv.value)
         if pv.name not in defined and not config.parameters_customization:
             known = ", ".join(defined) or "none"
+            if job.algorithm.subscription_id:
+                raise SpecError(
+                    f"{field}.name", pv.name,
+                    f"the publisher of the subscribed algorithm did not expose this "
+                    f"hyperparameter (it exposes: {known}); a job from a subscription sets "
+                    "only those (seed S1.1)",
+                )
             raise SpecError(
                 f"{field}.name", pv.name,
                 f"the algorithm defines no such hyperparameter (it defines: {known}) and does "

@@ -12,5 +12,6 @@ ROUTERS: list[str] = [
     "modelyard.api.routers.datasets",
     "modelyard.api.routers.search",
     "modelyard.api.routers.storage",
+    "modelyard.api.routers.gallery",
     "modelyard.api.routers.console",
 ]

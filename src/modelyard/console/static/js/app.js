@@ -7,6 +7,7 @@ import { errorPanel } from './errors.js';
 const PAGES = [
   ['overview', '#/', 'nav.overview', () => import('./pages/overview.js')],
   ['algorithms', '#/algorithms', 'nav.algorithms', () => import('./pages/algorithms.js')],
+  ['gallery', '#/gallery', 'nav.gallery', () => import('./pages/gallery.js')],
   ['jobs', '#/jobs', 'nav.jobs', () => import('./pages/jobs.js')],
   ['search', '#/search', 'nav.search', () => import('./pages/search.js')],
   ['filesystems', '#/filesystems', 'nav.filesystems', () => import('./pages/filesystems.js')],
