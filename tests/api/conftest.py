@@ -18,7 +18,7 @@ def api(settings: Settings) -> Iterator[TestClient]:
     """Single-user local mode, whatever keys the developer's environment holds."""
     settings = settings.model_copy(update={"api_keys": None, "api_keys_file": None})
     service = Service(settings)
-    with TestClient(create_app(settings, service)) as client:
+    with TestClient(create_app(settings, service), base_url="http://127.0.0.1") as client:
         yield client
     service.close()
 

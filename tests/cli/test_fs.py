@@ -142,7 +142,7 @@ def test_against_a_server(home: Path, settings: Settings, monkeypatch: pytest.Mo
     from modelyard.service.app import Service
 
     service = Service(settings)
-    client = TestClient(create_app(settings, service))
+    client = TestClient(create_app(settings, service), base_url="http://127.0.0.1")
 
     def request(method: str, url: str, **kw: Any) -> httpx.Response:
         kw.pop("timeout", None)

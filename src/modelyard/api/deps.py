@@ -11,6 +11,7 @@ from pydantic import BaseModel
 
 from modelyard.api.errors import FORBIDDEN, ApiError
 from modelyard.service.app import Service
+from modelyard.service.identity import CURRENT_CALLER, LOCAL, Caller
 from modelyard.spec.errors import SpecError
 
 PROJECT_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
@@ -24,17 +25,43 @@ def get_service(request: Request) -> Service:
 ServiceDep = Annotated[Service, Depends(get_service)]
 
 
-def project(
+# POSTs that only read (the official SDK lists jobs with a POST).
+READ_ONLY_POSTS = ("/training-job-searches",)
+
+
+def caller(request: Request) -> Caller:
+    """Who sent the request, as the security middleware established it."""
+    found: Caller = getattr(request.state, "caller", LOCAL)
+    return found
+
+
+def needed_role(request: Request) -> str:
+    """viewer reads; member creates, changes, stops and deletes."""
+    if request.method in ("GET", "HEAD") or (
+            request.method == "POST" and request.url.path.endswith(READ_ONLY_POSTS)):
+        return "viewer"
+    return "member"
+
+
+async def project(
+    request: Request,
     project_id: Annotated[str, Path(pattern=PROJECT_PATTERN,
                                     description="Project (workspace); scopes every record")],
     x_project_id: Annotated[str | None, Header(alias="X-Project-Id")] = None,
 ) -> str:
-    """The path's project_id. The official SDK also sends X-Project-Id; when both are given
-    they must agree, so a client configured for one project never writes into another."""
+    """The path's project_id, once the caller's role there allows the request. The official
+    SDK also sends X-Project-Id; when both are given they must agree, so a client configured
+    for one project never writes into another.
+
+    Async on purpose: the caller set here (for events: who created, stopped, deleted) is a
+    context variable, and only the request's own task passes it on to the endpoint."""
     if x_project_id is not None and x_project_id != project_id:
         raise ApiError(403, FORBIDDEN,
                        f"X-Project-Id {x_project_id!r} does not match the path's project_id "
                        f"{project_id!r}")
+    who = caller(request)
+    get_service(request).identity.authorize(who, project_id, needed_role(request))
+    CURRENT_CALLER.set(who)
     return project_id
 
 

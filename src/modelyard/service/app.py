@@ -7,6 +7,7 @@ from functools import cached_property
 from modelyard.executors.base import Executor
 from modelyard.service.algorithms import AlgorithmService
 from modelyard.service.filesystems import FileSystemService
+from modelyard.service.identity import IdentityService
 from modelyard.service.jobs import JobService
 from modelyard.service.search.service import SearchService
 from modelyard.settings import Settings
@@ -50,6 +51,11 @@ class Service:
     def filesystems(self) -> FileSystemService:
         return FileSystemService(self.settings, self.db,
                                  refresh_job=lambda job_id: self.jobs.refresh(job_id))
+
+    @cached_property
+    def identity(self) -> IdentityService:
+        """Users, projects, roles and keys (issue 14)."""
+        return IdentityService(self.settings, self.db)
 
     def close(self) -> None:
         self.db.dispose()

@@ -24,3 +24,10 @@ class NotFound(ServiceError):
 class Conflict(ServiceError):
     code = "ModelYard.Conflict"
     status = 409
+
+
+class Forbidden(ServiceError):
+    """The caller is known but has no (or too small a) role for what it asked."""
+
+    code = "ModelYard.Forbidden"
+    status = 403
