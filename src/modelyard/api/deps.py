@@ -13,6 +13,7 @@ from modelyard.api.errors import FORBIDDEN, ApiError
 from modelyard.service.app import Service
 from modelyard.service.identity import CURRENT_CALLER, LOCAL, Caller
 from modelyard.spec.errors import SpecError
+from modelyard.spec.limits import check_document, check_json_depth, reject_constant
 
 PROJECT_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 
@@ -73,12 +74,16 @@ async def json_object(request: Request) -> dict[str, Any]:
     raw = await request.body()
     if not raw.strip():
         raise SpecError("body", None, "a JSON object is required")
+    check_json_depth(raw)
     try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+        data = json.loads(raw, parse_constant=reject_constant)
+    except SpecError:
+        raise
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise SpecError("body", None, "the body is not valid JSON") from None
     if not isinstance(data, dict):
         raise SpecError("body", data, "must be a JSON object")
+    check_document(data)
     return data
 
 

@@ -44,6 +44,8 @@ from modelyard.auth import (
 )
 from modelyard.service.identity import LOCAL, TOKEN_HEADER, Caller, IdentityService
 from modelyard.settings import Settings
+from modelyard.spec.errors import SpecError
+from modelyard.spec.limits import check_json_depth
 
 log = logging.getLogger("modelyard.api.auth")
 
@@ -146,8 +148,10 @@ class SecurityMiddleware:
             if keyed:
                 caller, receive = await self._authenticate(scope, headers, receive, upload,
                                                            limit)
-            else:
+            elif upload:
                 caller, receive = LOCAL, _limited(receive, limit)
+            else:
+                caller, receive = LOCAL, _replay(await _read_body(receive, limit), receive)
         except Refused as exc:
             client = scope.get("client") or ("?", 0)
             log.warning("%d %s %s from %s: %s (access key %s)", exc.status, scope["method"],
@@ -274,7 +278,12 @@ async def _read_body(receive: Receive, limit: int) -> bytes:
             raise _too_large(limit)
         chunks.append(chunk)
         if not message.get("more_body"):
-            return b"".join(chunks)
+            body = b"".join(chunks)
+            try:  # before any parser recurses into it, whichever route parses it
+                check_json_depth(body)
+            except SpecError as exc:
+                raise Refused(400, "ModelYard.InvalidArgument", exc.message) from None
+            return body
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:

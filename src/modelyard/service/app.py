@@ -6,6 +6,7 @@ from functools import cached_property
 
 from modelyard.executors.base import Executor
 from modelyard.service.algorithms import AlgorithmService
+from modelyard.service.buckets import BucketOwners
 from modelyard.service.filesystems import FileSystemService
 from modelyard.service.identity import IdentityService
 from modelyard.service.jobs import JobService
@@ -40,6 +41,7 @@ class Service:
         jobs = JobService(self.settings, self.db, self.algorithms, self.executor,
                           mounts=self.filesystems.resolve_mounts)
         jobs.search_hook = lambda *args: self.search.hook(*args)
+        jobs.buckets = self.buckets
         return jobs
 
     @cached_property
@@ -51,6 +53,11 @@ class Service:
     def filesystems(self) -> FileSystemService:
         return FileSystemService(self.settings, self.db,
                                  refresh_job=lambda job_id: self.jobs.refresh(job_id))
+
+    @cached_property
+    def buckets(self) -> BucketOwners:
+        """Which project owns which bucket; enforced once the installation has keys."""
+        return BucketOwners(self.db, enforced=lambda: self.identity.has_keys())
 
     @cached_property
     def identity(self) -> IdentityService:

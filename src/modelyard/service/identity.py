@@ -163,7 +163,7 @@ class IdentityService:
         row = s.scalar(select(UserRow).where(UserRow.name == name))
         if row is None:
             raise NotFound("user", name)
-        return row  # type: ignore[no-any-return]
+        return row
 
     def list_users(self) -> list[dict[str, Any]]:
         with self.db.session() as s:
