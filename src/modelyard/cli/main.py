@@ -26,6 +26,8 @@ GROUPS: dict[str, tuple[str, str]] = {
     "storage": ("modelyard.cli.storage", "Copy and list object storage."),
     "fs": ("modelyard.cli.fs", "File systems: preload data, mount it in jobs."),
     "search": ("modelyard.cli.search", "Search hyperparameters automatically."),
+    "admin": ("modelyard.cli.admin", "Users, projects, roles and access keys (on the "
+              "server's machine)."),
 }
 
 

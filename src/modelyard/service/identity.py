@@ -25,7 +25,7 @@ import secrets
 import time
 import uuid
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +59,8 @@ class Caller:
     user_id: str | None = None
     access_key: str | None = None
     is_admin: bool = False
+    session: bool = False
+    """True when the request carried a session token rather than a signature."""
 
     @property
     def label(self) -> str:
@@ -295,8 +297,9 @@ class IdentityService:
     # ---------------------------------------------------------------- tokens
     def issue_token(self, caller: Caller) -> dict[str, Any]:
         """A console session token for a caller who proved its key; only its hash is kept."""
-        if caller.access_key is None:
-            raise Forbidden("only a signed request can ask for a session token")
+        if caller.access_key is None or caller.session:
+            raise Forbidden("only a request signed with an access key can ask for a session "
+                            "token")
         token = secrets.token_urlsafe(32)
         expires = time.time() + self.settings.session_token_ttl
         with self.db.session() as s:
@@ -312,7 +315,7 @@ class IdentityService:
             return None
         if self.secret_of(row.access_key) is None:  # the key was revoked since
             return None
-        return self.caller_for_key(row.access_key)
+        return replace(self.caller_for_key(row.access_key), session=True)
 
     def revoke_token(self, token: str) -> None:
         with self.db.session() as s:

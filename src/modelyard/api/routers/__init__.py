@@ -12,4 +12,5 @@ ROUTERS: list[str] = [
     "modelyard.api.routers.search",
     "modelyard.api.routers.storage",
     "modelyard.api.routers.console",
+    "modelyard.api.routers.identity",
 ]
