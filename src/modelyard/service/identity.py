@@ -99,12 +99,13 @@ class IdentityService:
         return self._env_keys
 
     def has_keys(self) -> bool:
-        """Whether requests must prove who sent them (any bootstrap or active user key)."""
+        """Whether requests must prove who sent them: bootstrap keys, or any user at all.
+        Users, not their keys, decide it, so revoking the last key never drops an
+        installation back into keyless mode."""
         if self.env_keys:
             return True
         with self.db.session() as s:
-            return s.scalar(select(AccessKeyRow.access_key)
-                            .where(AccessKeyRow.revoked_at.is_(None)).limit(1)) is not None
+            return s.scalar(select(UserRow.id).limit(1)) is not None
 
     def _cipher(self) -> Any:
         if self._fernet is None:
