@@ -50,6 +50,15 @@ def test_a_captured_request_cannot_be_sent_again(tenants: Tenants, test_code: Pa
         assert http.post(path, content=body, headers=headers).status_code == 201
         again = http.post(path, content=body, headers=headers)
     assert again.status_code == 401 and "replay" in again.json()["error_msg"]
+    # Reads may repeat (the official SDK's date has one-second resolution): GET, and the
+    # POST that only lists jobs.
+    search, query = "/v2/teama/training-job-searches", b'{"limit": 5}'
+    for method, where, body in (("GET", path, b""), ("POST", search, query)):
+        headers = signed(tenants, method, where, body)
+        with httpx.Client(base_url=tenants.server.url) as http:
+            for _ in range(2):
+                r = http.request(method, where, content=body, headers=headers)
+                assert r.status_code == 200, r.text
 
 
 def test_a_body_cannot_be_changed_under_a_signature(tenants: Tenants, test_code: Path) -> None:

@@ -149,7 +149,7 @@ def test_against_a_server(home: Path, settings: Settings, monkeypatch: pytest.Mo
         return client.request(method, url, **kw)
 
     monkeypatch.setattr(httpx, "request", request)
-    monkeypatch.setenv("MODELYARD_URL", "http://testserver")
+    monkeypatch.setenv("MODELYARD_URL", "http://127.0.0.1")
     monkeypatch.setenv("MODELYARD_PROJECT", "team")
     _clear()
     url = data(home, 4)

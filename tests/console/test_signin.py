@@ -17,7 +17,7 @@ from modelyard.service.identity import IdentityService
 from modelyard.settings import Settings
 from modelyard.store.db import Database
 
-from .conftest import CHROMIUM, CHROMIUM_ARGS, Console, _skip_reason
+from .conftest import Console, _skip_reason
 
 pytestmark = pytest.mark.slow
 
@@ -43,19 +43,8 @@ def keyed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerInfo
     stop_server(info)
 
 
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                               args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
-def signed_in(chromium: Any, server: ServerInfo, pair: dict[str, str]) -> Console:
-    context = chromium.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")
+def signed_in(browser: Any, server: ServerInfo, pair: dict[str, str]) -> Console:
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")
     context.set_default_timeout(15000)
     console = Console(context.new_page(), server.url)
     page = console.page
@@ -71,7 +60,7 @@ def signed_in(chromium: Any, server: ServerInfo, pair: dict[str, str]) -> Consol
 
 
 def test_sign_in_keeps_no_secret_and_viewers_see_no_stop_or_delete(
-        chromium: Any, keyed: tuple[ServerInfo, dict[str, Any]], test_code: Path) -> None:
+        browser: Any, keyed: tuple[ServerInfo, dict[str, Any]], test_code: Path) -> None:
     server, keys = keyed
     alice = ModelYardClient(server.url, access_key=keys["alice"]["access_key"],
                             secret_key=keys["alice"]["secret_key"], project="teama")
@@ -87,7 +76,7 @@ def test_sign_in_keeps_no_secret_and_viewers_see_no_stop_or_delete(
         time.sleep(0.3)
 
     for user, can_change in (("carol", False), ("alice", True)):
-        console = signed_in(chromium, server, keys[user])
+        console = signed_in(browser, server, keys[user])
         page = console.page
         stored = page.evaluate("JSON.stringify([sessionStorage, localStorage])")
         assert keys[user]["secret_key"] not in stored and "token" in stored

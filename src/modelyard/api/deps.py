@@ -10,6 +10,7 @@ from fastapi import Depends, Header, Path, Request
 from pydantic import BaseModel
 
 from modelyard.api.errors import FORBIDDEN, ApiError
+from modelyard.api.security import READ_ONLY_POSTS
 from modelyard.service.app import Service
 from modelyard.service.identity import CURRENT_CALLER, LOCAL, Caller
 from modelyard.spec.errors import SpecError
@@ -26,8 +27,6 @@ def get_service(request: Request) -> Service:
 ServiceDep = Annotated[Service, Depends(get_service)]
 
 
-# POSTs that only read (the official SDK lists jobs with a POST).
-READ_ONLY_POSTS = ("/training-job-searches",)
 
 
 def caller(request: Request) -> Caller:

@@ -188,10 +188,10 @@ export async function stream(path, query, onChunk, signal) {
   if (rest) onChunk(rest);
 }
 
-// Downloads with a signature need fetch + blob; without keys a plain link is enough.
+// Downloads with a session token need fetch + blob; without keys a plain link is enough.
 export async function download(path, query, filename) {
   const url = withQuery(path, query);
-  if (!savedKeys()) {
+  if (!session()) {
     const a = document.createElement('a');
     a.href = url; a.download = filename || '';
     document.body.appendChild(a); a.click(); a.remove();
