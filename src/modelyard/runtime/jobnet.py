@@ -19,6 +19,7 @@ import shutil
 import signal
 import subprocess
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 from modelyard.runtime.report import StagingError
@@ -123,8 +124,22 @@ def new_network(outbound: bool, pid_file: Path) -> JobNetwork:
     return net
 
 
-def enter(fd: int) -> None:
-    """``setns`` into the job's namespace (in the sandbox's first process, before exec)."""
+@contextlib.contextmanager
+def entered(fd: int) -> Iterator[None]:
+    """The calling thread in the job's network namespace for the moment of a spawn (the
+    child is born in it), then back in its own."""
+    own = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        _setns(fd)
+        try:
+            yield
+        finally:
+            _setns(own)
+    finally:
+        os.close(own)
+
+
+def _setns(fd: int) -> None:
     if _LIBC.setns(fd, CLONE_NEWNET) != 0:
         raise OSError(ctypes.get_errno(), "setns(network namespace)")
 

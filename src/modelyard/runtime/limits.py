@@ -17,6 +17,7 @@ import resource
 import signal
 import stat
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -84,13 +85,31 @@ class JobLimits:
                 return False
         return True
 
-    def apply_in_child(self) -> None:
-        """In the sandbox's first process, before exec: join the control groups, set the
-        fallback resource limits (inherited by every process of the job)."""
+    @property
+    def needs_rlimits(self) -> bool:
+        return not self.pids_in_cgroup or bool(self.memory_bytes and not self.memory_in_cgroup)
+
+    @contextlib.contextmanager
+    def entered(self) -> Iterator[None]:
+        """The runtime in the job's control groups for the moment of a spawn (the child is
+        born in them), then back in its own."""
+        if not self.cgroups:
+            yield
+            return
         pid = str(os.getpid())
-        for path in self.cgroups:
-            with open(path / "cgroup.procs", "w") as fh:
-                fh.write(pid)
+        home = _own_cgroups()
+        try:
+            for path in self.cgroups:
+                (path / "cgroup.procs").write_text(pid)
+            yield
+        finally:
+            for path in home:
+                with contextlib.suppress(OSError):
+                    (path / "cgroup.procs").write_text(pid)
+
+    def apply_rlimits(self) -> None:
+        """In the job's first process, before exec, where no control group holds the job:
+        resource limits, inherited by every process of the job."""
         if not self.pids_in_cgroup:
             resource.setrlimit(resource.RLIMIT_NPROC, (self.max_processes, self.max_processes))
         if self.memory_bytes and not self.memory_in_cgroup:
@@ -149,6 +168,12 @@ def kill_cgroups(record: Path) -> None:
                 break
             except OSError:
                 time.sleep(0.02)  # the killed processes are still exiting
+
+
+def _own_cgroups() -> list[Path]:
+    """This process's control groups in the hierarchies a job's may be made in."""
+    return [p for p in (_own_cgroup(""), _own_cgroup("pids"), _own_cgroup("memory"))
+            if p is not None]
 
 
 def _bytes(value: int | None) -> str:
