@@ -20,6 +20,7 @@ from sqlalchemy import delete, func, select, update
 from modelyard.executors.base import Executor
 from modelyard.runtime.layout import Tree
 from modelyard.runtime.state import JobFolder, RuntimeState
+from modelyard.service import engines
 from modelyard.service.algorithms import AlgorithmService
 from modelyard.service.catalog import flavor, node_cpus, node_memory_gb
 from modelyard.service.errors import Conflict, NotFound
@@ -75,6 +76,9 @@ class JobService:
                 field = "algorithm.id" if job.algorithm.id else "algorithm.name"
                 raise SpecError(field, ident, "no such algorithm in this project") from None
         plan = resolve_job(job, algorithm)
+        entry = engines.resolve(self.settings, plan.engine, "algorithm.engine")
+        if entry is not None:
+            plan = plan.model_copy(update={"engine_plan": entry.plan(self.settings)})
         if self.search_hook is not None:  # policies.auto_search: the job becomes a search
             search = self.search_hook(project, data, job, algorithm_row, algorithm, plan)
             if search is not None:
@@ -109,6 +113,7 @@ class JobService:
             s.add(row)
             s.flush()  # the job row before its first event (foreign key)
             s.add(_event(job_id, f"Job {job.metadata.name} created", EventSource.JOB))
+            s.add(_event(job_id, engines.describe(plan), EventSource.JOB))
         self.dispatch()
         return self.get(project, job_id)
 

@@ -7,6 +7,8 @@ lets runtimes outlive the server.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from modelyard.spec.algorithm import Engine, Mode
@@ -32,6 +34,22 @@ class MountPlan(BaseModel):
     read_only: bool = False
 
 
+class EnginePlan(BaseModel):
+    """The engine a job runs on, resolved from the engine catalog at create (issue 15)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    engine_id: str
+    engine_name: str
+    engine_version: str
+    kind: Literal["host", "env", "image"]
+    python: str | None = None
+    """host: the interpreter; env: the interpreter its virtual environment is made from."""
+    packages: list[str] = Field(default_factory=list)
+    """env: the pinned packages of the environment."""
+    image_url: str | None = None
+
+
 class RunPlan(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -44,6 +62,8 @@ class RunPlan(BaseModel):
     command: str | None = None
     working_dir: str | None = None
     engine: Engine | None = None
+    engine_plan: EnginePlan | None = None
+    """None in plans made before the engine catalog: the host interpreter, as then."""
     hyperparameters: list[tuple[str, str]] = Field(default_factory=list)
     inputs: list[ChannelPlan] = Field(default_factory=list)
     outputs: list[ChannelPlan] = Field(default_factory=list)
