@@ -26,6 +26,8 @@ GROUPS: dict[str, tuple[str, str]] = {
     "storage": ("modelyard.cli.storage", "Copy and list object storage."),
     "fs": ("modelyard.cli.fs", "File systems: preload data, mount it in jobs."),
     "search": ("modelyard.cli.search", "Search hyperparameters automatically."),
+    "image": ("modelyard.cli.image", "Container images on this machine: pull, import, list, "
+              "prune."),
 }
 
 
