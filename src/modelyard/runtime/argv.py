@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,6 +50,15 @@ class Launch:
     """True for command mode (argv already starts with /bin/sh)."""
 
 
+def conda_env_bin(env: Mapping[str, str]) -> str | None:
+    """Seed S2.6 (1): ``ANACONDA_DIR`` and ``DEFAULT_CONDA_ENV_NAME`` select the conda env
+    whose ``python`` a job gets (a job is not a login shell, so ``conda activate`` cannot)."""
+    root, name = env.get("ANACONDA_DIR"), env.get("DEFAULT_CONDA_ENV_NAME")
+    if not root or not name or "/" in name or name in (".", ".."):
+        return None
+    return f"{root.rstrip('/')}/envs/{name}/bin"
+
+
 def hp_env_name(name: str) -> str:
     """``MA_HP_<NAME>`` (ours): upper case, characters not allowed in a variable name
     (the ``-`` of S3.3 names) become ``_``."""
@@ -71,13 +80,16 @@ def tokens(plan: RunPlan, layout: Layout) -> list[str]:
 
 def build_launch(plan: RunPlan, layout: Layout, *, python: str, code_name: str | None,
                  layer: Path | None = None, task: TaskInfo | None = None,
-                 base_env: Mapping[str, str] | None = None) -> Launch:
+                 base_env: Mapping[str, str] | None = None,
+                 image_env: Sequence[str] | None = None) -> Launch:
     """The process to start for ``plan``. ``python`` and ``layer`` are paths as the job sees
     them; ``code_name`` is the folder under ``MA_JOB_DIR`` holding the code (None without a
-    code directory)."""
+    code directory). ``image_env`` is the image's ``Env`` when the job runs in an image;
+    ``python`` is then ``python``, found on the job's PATH (the image's, seed S2.4)."""
     task = task or TaskInfo()
     env = build_env(plan, layout, python=python, layer=layer, task=task,
-                    base_env=os.environ if base_env is None else base_env)
+                    base_env=os.environ if base_env is None else base_env,
+                    image_env=image_env)
     cwd = layout.translate(plan.working_dir) if plan.working_dir else str(layout.job.home)
     args = tokens(plan, layout)
     boot_mode = plan.mode in (Mode.PRESET, Mode.PRESET_CUSTOM_IMAGE) or not plan.command
@@ -91,12 +103,30 @@ def build_launch(plan: RunPlan, layout: Layout, *, python: str, code_name: str |
     raise ValueError("a run plan needs a boot file or a command")
 
 
+def image_variables(image_env: Sequence[str]) -> dict[str, str]:
+    """An image config's ``Env`` (``NAME=value`` strings) as a mapping."""
+    out = {}
+    for item in image_env:
+        name, sep, value = item.partition("=")
+        if sep and name:
+            out[name] = value
+    return out
+
+
 def build_env(plan: RunPlan, layout: Layout, *, python: str, layer: Path | None,
-              task: TaskInfo, base_env: Mapping[str, str]) -> dict[str, str]:
+              task: TaskInfo, base_env: Mapping[str, str],
+              image_env: Sequence[str] | None = None) -> dict[str, str]:
+    """The job's environment. In an image (CONTRACT.md "Images"): the image's Env first,
+    then the platform's variables, then the user's; PATH starts from the image's."""
     job = layout.job
-    env = {k: base_env[k] for k in PASS_THROUGH if k in base_env}
+    image = image_variables(image_env) if image_env is not None else None
+    env = dict(image or {})
+    env.update({k: base_env[k] for k in PASS_THROUGH if k in base_env})
     env.setdefault("LANG", "C.UTF-8")
-    path = [str(Path(python).parent), SYSTEM_PATH]
+    if image is not None:
+        path = [image.get("PATH") or SYSTEM_PATH]
+    else:
+        path = [str(Path(python).parent), SYSTEM_PATH]
     if layer is not None:
         path.insert(0, str(layer / "bin"))
     env["PATH"] = ":".join(path)
@@ -134,6 +164,9 @@ def build_env(plan: RunPlan, layout: Layout, *, python: str, layer: Path | None,
         env["PATH"] = f"{job.home}/anaconda/bin:{env['PATH']}"
         ld = env.get("LD_LIBRARY_PATH", "")
         env["LD_LIBRARY_PATH"] = f"{job.home}/anaconda/lib" + (f":{ld}" if ld else "")
+    conda_env = conda_env_bin(env)
+    if conda_env is not None:  # seed S2.6 (1): the image (or user) chose a conda env
+        env["PATH"] = f"{conda_env}:{env['PATH']}"
     if plan.node_count > 1:  # the torch launcher's variables (ours)
         env.update({"MASTER_ADDR": hosts[0], "MASTER_PORT": str(task.master_port),
                     "WORLD_SIZE": str(plan.node_count), "RANK": str(task.index)})
