@@ -123,3 +123,41 @@ def test_a_failed_install_leaves_no_layer(tmp_path: Path) -> None:
     with pytest.raises(StagingError, match="pip exit code 1"):
         ensure_layer(req, tmp_path / "envs", lambda target, key: 1)
     assert not [p for p in (tmp_path / "envs").iterdir() if p.is_dir()]
+
+
+@pytest.mark.slow
+def test_requirements_on_top_of_the_engine_install_only_what_it_lacks(tmp_path: Path) -> None:
+    """pip resolves the file against the engine (here the test's interpreter, which has
+    boto3 and six 1.17.0): only the missing package and the conflicting pin are left, and
+    the pin is reported as a conflict naming the package."""
+    import json
+    import subprocess
+    import sys
+
+    from modelyard.runtime.deps import dry_run_command, missing_from_report
+    from modelyard.runtime.engine_env import installed_packages
+
+    req = tmp_path / "requirements.txt"
+    req.write_text("boto3\nsix==1.16.0\ntomli-w==1.0.0\n")
+    report = tmp_path / "report.json"
+    res = subprocess.run(dry_run_command(sys.executable, req, report), capture_output=True,
+                         text=True)
+    assert res.returncode == 0, res.stderr
+    engine = installed_packages(sys.executable)
+    assert "boto3" in engine and engine["six"] != "1.16.0"
+    lines, conflicts = missing_from_report(json.loads(report.read_text()), engine)
+    assert sorted(lines) == ["six==1.16.0", "tomli_w==1.0.0"]
+    assert [(c.name, c.wanted, c.engine_has) for c in conflicts] == [
+        ("six", "1.16.0", engine["six"])]
+    assert "pins six 1.16.0, but the engine has six" in conflicts[0].message("requirements.txt")
+
+
+def test_the_layer_key_depends_on_the_engine_and_pip_settings(tmp_path: Path) -> None:
+    from modelyard.runtime.deps import layer_key, layer_salt
+
+    req = tmp_path / "requirements.txt"
+    req.write_text("six\n")
+    a = layer_key(req, layer_salt("engine-a", {}, None))
+    assert a != layer_key(req, layer_salt("engine-b", {}, None))
+    assert a != layer_key(req, layer_salt("engine-a", {"PIP_INDEX_URL": "http://x"}, None))
+    assert a == layer_key(req, layer_salt("engine-a", {}, None))

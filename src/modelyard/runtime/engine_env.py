@@ -25,6 +25,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from modelyard.runtime.deps import normalise
 from modelyard.runtime.report import StagingError
 from modelyard.spec.plan import EnginePlan
 
@@ -109,18 +110,3 @@ def installed_packages(python: str) -> dict[str, str]:
     except (OSError, ValueError, subprocess.TimeoutExpired):
         return {}
     return {normalise(k): str(v) for k, v in found.items()}
-
-
-def normalise(name: str) -> str:
-    """PEP 503 name normalisation."""
-    out = []
-    prev_sep = False
-    for ch in name.lower():
-        if ch in "-_.":
-            if not prev_sep:
-                out.append("-")
-            prev_sep = True
-        else:
-            out.append(ch)
-            prev_sep = False
-    return "".join(out)
