@@ -72,6 +72,20 @@ class Settings(BaseSettings):
     url: str | None = Field(default=None, description="Server URL; the CLI talks to it when set")
     obs_backend: str = Field(default="local", description="'local' (embedded) or 's3'")
     sandbox: str = Field(default="auto", description="'auto', 'bwrap' or 'none'")
+    # Job isolation (issue 13).
+    job_user: str = Field(default="modelyard-job", description="Host user a job runs as when "
+                          "the service is root (created on first use)")
+    job_network: str = Field(default="outbound", pattern="^(outbound|none)$",
+                             description="'outbound': jobs reach the outside (not the host's "
+                             "loopback) through pasta; 'none': loopback only")
+    job_max_processes: int = Field(default=1024, ge=16, description="Processes per job")
+    job_tmp_mb: int = Field(default=2048, ge=16, description="Size of a job's /tmp (tmpfs)")
+    job_shm_mb: int | None = Field(default=None, ge=16, description="Size of a job's /dev/shm; "
+                                   "half the flavor's memory if unset")
+    job_disk_gb: float = Field(default=100.0, gt=0, description="Disk a job's folders may use")
+    host_paths: list[Path] | None = Field(
+        default=None, description="Roots under which file:// locations and file-system paths "
+        "may lie; unset = the user's home without API keys, nothing with keys")
     upload_period: float = Field(default=30.0, description="Seconds between output uploads")
     stop_grace_period: float = Field(default=10.0, description="SIGTERM to SIGKILL, seconds")
     python: str = Field(default=sys.executable, description="Interpreter of the default engine")
@@ -168,6 +182,13 @@ class Settings(BaseSettings):
     @property
     def database_url(self) -> str:
         return self.db_url or f"sqlite:///{self.home / 'modelyard.db'}"
+
+    def host_path_roots(self) -> list[Path]:
+        """Where ``file://`` code, inputs, outputs and file systems may lie: the
+        administrator's decision, never a remote caller's."""
+        if self.host_paths is not None:
+            return [Path(os.path.abspath(p)) for p in self.host_paths]
+        return [] if self.api_key_map() else [Path.home()]
 
     def api_key_map(self) -> dict[str, str]:
         """The server's keys {AK: SK} from ``api_keys`` and ``api_keys_file``; empty means

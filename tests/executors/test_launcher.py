@@ -4,6 +4,7 @@ an environment it cannot honour: the job still runs, exactly once)."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import resource
@@ -65,12 +66,34 @@ def test_the_code_version_changes_with_any_python_file(tmp_path: Path) -> None:
     assert launcher.code_version(pkg) not in (v0, v1)
 
 
-def test_the_address_is_in_the_home_or_abstract_when_too_long(tmp_path: Path) -> None:
+def test_the_address_is_in_the_home_or_a_private_folder_never_abstract(tmp_path: Path) -> None:
+    """An abstract socket is reachable from any process in the network namespace; a
+    filesystem socket only by those who see its folder (jobs see neither)."""
     assert launcher.address(tmp_path) == str(tmp_path.resolve() / "run" / "launcher.sock")
     deep = tmp_path / ("x" * 120)
     name = launcher.address(deep)
-    assert name.startswith("\0modelyard-launcher-") and name == launcher.address(deep)
+    assert not name.startswith("\0") and name == launcher.address(deep)
+    assert Path(name).name == "launcher.sock" and len(name.encode()) <= 107
     assert launcher.address(tmp_path / ("y" * 120)) != name
+
+
+def test_a_request_without_the_installations_token_is_refused(settings: Settings) -> None:
+    """Knowing the socket is not enough: a spawn must carry run/launcher.token."""
+    with running_launcher(settings):
+        token_file = settings.home / "run" / "launcher.token"
+        assert token_file.stat().st_mode & 0o777 == 0o600
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(5)
+            sock.connect(launcher.address(settings.home))
+            sock.sendall(json.dumps({"op": "spawn", "protocol": launcher.PROTOCOL,
+                                     "version": launcher.current_version(),
+                                     "job_dir": str(settings.jobs_root / "forged"),
+                                     "env": {"MODELYARD_SANDBOX": "none"}, "umask": 18,
+                                     "token": "0" * 64}).encode() + b"\n")
+            answer = json.loads(sock.recv(4096))
+        assert answer == {"error": "token"}
+        assert not (settings.jobs_root / "forged").exists()
+        assert launcher.ping(settings.home) is not None  # still serving the real executor
 
 
 def test_no_launcher_means_none_quickly(settings: Settings) -> None:

@@ -19,7 +19,10 @@ def test_the_command_binds_system_folders_read_only_and_the_job_tree_writable() 
                               Bind(Path("/data"), Path("/mnt/data"), read_only=False)])
     cmd = build_command("/usr/bin/bwrap", spec, ["python", "t.py"])
     text = " ".join(cmd)
-    assert cmd[:4] == ["/usr/bin/bwrap", "--unshare-pid", "--unshare-ipc", "--die-with-parent"]
+    assert cmd[:6] == ["/usr/bin/bwrap", "--unshare-user", "--uid", "1000", "--gid", "100"]
+    for isolation in ("--disable-userns", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
+                      "--unshare-net", "--cap-drop ALL", "--new-session", "--die-with-parent"):
+        assert isolation in text
     assert "--ro-bind /usr /usr" in text and "--ro-bind / /" not in text
     assert "--bind /j/home /home/ma-user --bind /j/cache /cache" in text
     assert "--bind /data /mnt/data" in text
@@ -27,6 +30,27 @@ def test_the_command_binds_system_folders_read_only_and_the_job_tree_writable() 
     assert cmd[-4:] == ["/home/ma-user", "--", "python", "t.py"]
     if Path("/bin").is_symlink():
         assert "--symlink usr/bin /bin" in " ".join(system_binds())
+
+
+def test_under_root_an_outer_sandbox_builds_the_tree_and_drops_to_the_job_user() -> None:
+    """bwrap run as root with --uid 1000 would map the job to host root: the tree is built
+    by a privileged bubblewrap, then setpriv drops to the job user before the inner one
+    makes the user namespace."""
+    spec = SandboxSpec(home=Path("/j/home"), cache=Path("/j/cache"), job_user=(990, 991),
+                       own_network=True, tmp_bytes=2**20, shm_bytes=2**21,
+                       binds=[Bind(Path("/root/py"), Path("/root/py"))])
+    cmd = build_command("/usr/bin/bwrap", spec, ["python", "t.py"], block_fd=7)
+    split = cmd.index("--reuid=990")
+    outer, inner = cmd[:split], cmd[split:]
+    assert "--unshare-user" not in outer and "--unshare-net" not in cmd  # own network
+    assert "--perms 0755 --dir /root --ro-bind /root/py /root/py" in " ".join(outer)
+    assert ("--size 2097152 --perms 1777 --tmpfs /dev/shm --size 1048576 --perms 1777 --tmpfs "
+            "/tmp") in " ".join(outer)
+    assert inner[:5] == ["--reuid=990", "--regid=991", "--clear-groups", "--inh-caps=-all",
+                         "--bounding-set=-all"]
+    text = " ".join(inner)
+    assert "--unshare-user --uid 1000 --gid 100 --disable-userns" in text
+    assert "--block-fd 7 --chdir /home/ma-user -- python t.py" in text
 
 
 @pytest.mark.slow

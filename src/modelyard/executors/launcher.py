@@ -46,15 +46,17 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
-import errno
 import fcntl
 import gc
 import hashlib
+import hmac
 import json
 import os
+import secrets
 import selectors
 import signal
 import socket
+import stat
 import struct
 import sys
 import threading
@@ -73,6 +75,7 @@ if TYPE_CHECKING:
 PROTOCOL = 1
 RUN_DIR = "run"
 SOCKET_NAME = "launcher.sock"
+TOKEN_NAME = "launcher.token"
 LOCK_NAME = "launcher.lock"
 LOG_NAME = "launcher.log"
 DEFAULT_IDLE_SECONDS = 600.0
@@ -114,13 +117,57 @@ def run_dir(home: Path) -> Path:
 
 def address(home: Path) -> str:
     """The launcher's socket: ``$MODELYARD_HOME/run/launcher.sock`` when that path fits in a
-    unix socket address, else an abstract socket named after the home (deep test folders);
-    either way the launcher accepts only peers of its own user."""
+    unix socket address, else ``launcher.sock`` in a private folder (0700, ours) of the
+    runtime directory or /tmp named after the home. Never an abstract socket: any process
+    sharing the network namespace could reach one. Jobs see neither place (the sandbox
+    shows only system folders), and the launcher also asks for the installation's token
+    and a peer of its own user."""
     path = str(run_dir(Path(home).resolve()) / SOCKET_NAME)
     if len(os.fsencode(path)) <= _MAX_UNIX_PATH:
         return path
     digest = hashlib.sha256(os.fsencode(Path(home).resolve())).hexdigest()[:24]
-    return f"\0modelyard-launcher-{os.getuid()}-{digest}"
+    base = os.environ.get("XDG_RUNTIME_DIR") or "/tmp"
+    return str(Path(base) / f"modelyard-{os.getuid()}-{digest}" / SOCKET_NAME)
+
+
+def _private_folder(folder: Path) -> bool:
+    """Makes ``folder`` (0700) or checks that it is a real folder of ours, 0700: another
+    user could have planted it (or a symlink) in a shared /tmp."""
+    with contextlib.suppress(FileExistsError):
+        os.mkdir(folder, 0o700)
+    try:
+        st = os.lstat(folder)
+    except OSError:
+        return False
+    return stat.S_ISDIR(st.st_mode) and st.st_uid == os.getuid() and st.st_mode & 0o077 == 0
+
+
+def token(home: Path) -> str:
+    """The installation's launcher token (``run/launcher.token``, 0600, made on first use):
+    a request without it is refused, so that knowing the socket is not enough."""
+    path = run_dir(Path(home)) / TOKEN_NAME
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC
+    for _ in range(3):
+        try:
+            fd = os.open(path, flags)
+        except FileNotFoundError:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{TOKEN_NAME}.{os.getpid()}.{threading.get_ident()}")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_hex(32))
+            with contextlib.suppress(FileExistsError):
+                os.link(tmp, path)  # the first writer wins; everyone reads its token
+            os.unlink(tmp)
+            continue
+        with os.fdopen(fd) as fh:
+            st = os.fstat(fh.fileno())
+            if st.st_uid != os.getuid() or st.st_mode & 0o077:
+                raise PermissionError(f"{path} must be a file of uid {os.getuid()}, mode 0600")
+            value = fh.read().strip()
+        if len(value) >= 32:
+            return value
+    raise PermissionError(f"{path} holds no usable token")
 
 
 def code_version(package: Path = _PACKAGE) -> str:
@@ -228,6 +275,7 @@ def request(home: Path, message: dict[str, Any], timeout: float | None = None
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
     deadline = time.monotonic() + timeout
     try:
+        message = {**message, "token": token(home)}
         sock.settimeout(timeout)
         sock.connect(address(home))
         sock.sendall(json.dumps(message).encode() + b"\n")
@@ -386,6 +434,7 @@ class Launcher:
         self.warmed = time.monotonic()
         self.stopping = ""
         self.address = address(self.home)
+        self.token = token(self.home)
         self.listener: socket.socket | None = None
         self.selector: selectors.BaseSelector | None = None
         self.wake_r = self.wake_w = -1
@@ -430,26 +479,17 @@ class Launcher:
         return 0
 
     def _bind(self) -> None:
+        folder = Path(self.address).parent
+        if folder != run_dir(self.home) and not _private_folder(folder):
+            raise PermissionError(f"{folder} is not a private folder of uid {os.getuid()}")
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
-        if self.address.startswith("\0"):
-            for _ in range(40):  # a dying predecessor's child may still hold the name
-                try:
-                    sock.bind(self.address)
-                    break
-                except OSError as exc:
-                    if exc.errno != errno.EADDRINUSE:
-                        raise
-                    time.sleep(0.05)
-            else:
-                raise OSError(errno.EADDRINUSE, f"{self.address!r} stays in use")
-        else:
-            tmp = f"{self.address}.{os.getpid()}"
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            sock.bind(tmp)
-            os.chmod(tmp, 0o600)
-            os.replace(tmp, self.address)  # atomically replaces a stale socket
-            self.socket_ino = os.stat(self.address).st_ino
+        tmp = f"{self.address}.{os.getpid()}"
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        sock.bind(tmp)
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, self.address)  # atomically replaces a stale socket
+        self.socket_ino = os.stat(self.address).st_ino
         sock.listen(64)
         self.listener = sock
 
@@ -586,7 +626,11 @@ class Launcher:
     def _handle(self, conn: socket.socket, req: dict[str, Any]) -> None:
         self.last_request = time.monotonic()
         op = req.get("op")
-        if req.get("protocol") != PROTOCOL:
+        offered = req.get("token")
+        if not isinstance(offered, str) or not hmac.compare_digest(offered, self.token):
+            _log("refused a request without the installation's token")
+            self._answer(conn, {"error": "token"})
+        elif req.get("protocol") != PROTOCOL:
             self.stopping = f"a client speaks protocol {req.get('protocol')}"
             self._close()
             self._answer(conn, {"error": "protocol"})

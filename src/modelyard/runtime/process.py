@@ -1,7 +1,8 @@
 """Starting, watching and stopping one process of a job (pip, or the user's code).
 
 Each process gets its own session and process group. In the sandbox the host sees
-``bwrap`` (monitor) -> ``bwrap`` (PID 1 of the namespace) -> the job's processes. Signals
+``bwrap`` (monitor) -> ``bwrap`` (PID 1 of the namespace) -> the job's processes (under a
+root service, an outer ``bwrap`` and ``setpriv`` come first; see ``sandbox``). Signals
 for a graceful stop go to the job's processes only: bubblewrap does not forward SIGTERM, it
 dies of it and takes the namespace down with SIGKILL, which would rob the code of its
 chance to save a checkpoint. After the grace period everything is SIGKILLed; killing the
@@ -21,8 +22,10 @@ import os
 import signal
 import subprocess
 from collections.abc import Callable
+from dataclasses import dataclass
 
-from modelyard.runtime import procs
+from modelyard.runtime import jobnet, procs
+from modelyard.runtime.limits import JobLimits
 from modelyard.runtime.sandbox import SandboxSpec, build_command
 
 _PR_SET_PDEATHSIG = 1
@@ -37,25 +40,49 @@ def _die_with_parent() -> None:
         _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
+@dataclass(frozen=True)
+class Confinement:
+    """What the job's first process takes on before exec, besides the sandbox itself: the
+    job's network namespace, its control groups and resource limits."""
+
+    net_fd: int | None = None
+    limits: JobLimits | None = None
+
+    def preexec(self, die_with_parent: bool) -> Callable[[], None] | None:
+        if not (die_with_parent or self.net_fd is not None or self.limits):
+            return None
+
+        def enter() -> None:
+            if self.net_fd is not None:
+                jobnet.enter(self.net_fd)
+            if self.limits is not None:
+                self.limits.apply_in_child()
+            if die_with_parent:
+                _die_with_parent()
+
+        return enter
+
+
 class JobProcess:
     def __init__(self, argv: list[str], env: dict[str, str], cwd: str, log_fd: int,
                  bwrap: str | None = None, spec: SandboxSpec | None = None,
-                 hold: bool = False) -> None:
+                 hold: bool = False, confine: Confinement | None = None) -> None:
         """``hold`` (sandbox only): bubblewrap builds the sandbox now and starts ``argv``
         only at ``release()``, so the sandbox's set-up can overlap with staging. Should the
         runtime die meanwhile, bubblewrap dies with it (``--die-with-parent``)."""
         self.sandboxed = bwrap is not None
         self._hold_fd: int | None = None
         block_fd: int | None = None
+        confine = confine or Confinement()
         if bwrap is not None:
             assert spec is not None
             if hold:
                 block_fd, self._hold_fd = os.pipe2(os.O_CLOEXEC)
             cmd = build_command(bwrap, spec, argv, block_fd)
-            preexec: Callable[[], None] | None = None
+            preexec = confine.preexec(die_with_parent=False)
             popen_cwd: str | None = "/"
         else:
-            cmd, preexec, popen_cwd = argv, _die_with_parent, cwd
+            cmd, preexec, popen_cwd = argv, confine.preexec(die_with_parent=True), cwd
         try:
             self.popen = subprocess.Popen(
                 cmd, env=env, cwd=popen_cwd, stdin=subprocess.DEVNULL, stdout=log_fd,
@@ -115,13 +142,11 @@ class JobProcess:
         return rc is not None and (rc < 0 or (self.sandboxed and 128 < rc <= 128 + 64))
 
     def job_pids(self) -> list[int]:
-        """The job's own processes (without bubblewrap's two)."""
+        """The job's own processes (without bubblewrap's and setpriv's): those in the job's
+        PID namespace other than its PID 1."""
         stats = procs.all_stats()
         if self.sandboxed:
-            out: list[int] = []
-            for init in procs.descendants(self.pid, stats):
-                if _ppid(stats, init) == self.pid:
-                    out.extend(procs.descendants(init, stats))
+            out = [pid for pid in procs.descendants(self.pid, stats) if procs.in_child_pidns(pid)]
         else:
             tree = [self.pid, *procs.descendants(self.pid, stats)]
             out = list(dict.fromkeys(tree + procs.group_members(self.pgid, stats)))
@@ -154,7 +179,3 @@ class JobProcess:
             self.popen.wait(timeout=5)
         except subprocess.TimeoutExpired:
             self.kill()
-
-
-def _ppid(stats: list[procs.ProcStat], pid: int) -> int | None:
-    return next((s.ppid for s in stats if s.pid == pid), None)

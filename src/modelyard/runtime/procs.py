@@ -40,6 +40,34 @@ def stat(pid: int) -> ProcStat | None:
         return None
 
 
+def in_child_pidns(pid: int) -> bool:
+    """True for a process of a nested PID namespace that is not that namespace's PID 1
+    (bubblewrap's reaper): a sandboxed job's own process."""
+    try:
+        with open(f"/proc/{pid}/status", "rb") as fh:
+            for line in fh:
+                if line.startswith(b"NSpid:"):
+                    ids = line.split()[1:]
+                    return len(ids) > _OWN_PIDNS_DEPTH and ids[-1] != b"1"
+    except OSError:
+        pass
+    return False
+
+
+def _pidns_depth() -> int:
+    try:
+        with open("/proc/self/status", "rb") as fh:
+            for line in fh:
+                if line.startswith(b"NSpid:"):
+                    return len(line.split()) - 1
+    except OSError:
+        pass
+    return 1
+
+
+_OWN_PIDNS_DEPTH = _pidns_depth()
+
+
 def cpu_ticks(pids: Iterable[int]) -> int:
     """User + system CPU time of ``pids`` and their reaped children, in clock ticks."""
     total = 0

@@ -46,6 +46,8 @@ class Reason:
     STOPPED = "stopped"
     AUTO_STOP = "auto_stop"
     LOST = "lost"
+    LIMIT = "limit"
+    """A limit of the flavor or the installation (memory, disk) ended the job."""
 
 
 class Reporter:

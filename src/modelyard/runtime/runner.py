@@ -20,7 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from modelyard.runtime import procs, sandbox
+from modelyard.runtime import jobnet, procs, sandbox
 from modelyard.runtime.argv import TaskInfo, build_env, build_launch
 from modelyard.runtime.code import stage_code
 from modelyard.runtime.deps import (
@@ -34,9 +34,11 @@ from modelyard.runtime.deps import (
     pip_command,
     pip_config,
 )
+from modelyard.runtime.identity import HostIdentity, hand_over, job_identity, passwd_files
 from modelyard.runtime.layout import Layout, make_layout
+from modelyard.runtime.limits import JobLimits, disk_usage
 from modelyard.runtime.outputs import OutputChannel, OutputUploader
-from modelyard.runtime.process import JobProcess
+from modelyard.runtime.process import Confinement, JobProcess
 from modelyard.runtime.report import (
     Reason,
     Reporter,
@@ -58,6 +60,8 @@ T = TypeVar("T")
 _TICK = 0.1
 _FIRST_LISTING = 0.25
 """Seconds after a process starts until its processes are first listed (then every 1 s)."""
+_DISK_CHECK = 5.0
+"""Seconds between two measures of the disk the job's folders use."""
 
 
 class Runner:
@@ -77,6 +81,11 @@ class Runner:
         self.proc: JobProcess | None = None
         self._early: tuple[JobProcess, tuple[object, ...]] | None = None
         """A sandbox started ahead of staging, held, with what it was started with."""
+        self.identity: HostIdentity | None = None
+        self.net: jobnet.JobNetwork | None = None
+        self.limits: JobLimits | None = None
+        self._files: dict[str, Path] = {}
+        self._limit_message = ""
 
     # ------------------------------------------------------------------ stop
     def request_stop(self, request: StopRequest | None = None) -> None:
@@ -142,8 +151,15 @@ class Runner:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()
         self._drop_early()
+        self._release_confinement()
         phase, message = self._final_upload(phase, message)
         return self._finish(phase, reason, code, message)
+
+    def _release_confinement(self) -> None:
+        if self.net is not None:
+            self.net.close()
+        if self.limits is not None:
+            self.limits.remove_cgroups()
 
     def _outcome(self, code: int) -> tuple[Phase, str, str]:
         if self._stop is not None:
@@ -151,6 +167,10 @@ class Runner:
         if code == 0:
             return Phase.COMPLETED, Reason.COMPLETED, ""
         assert self.proc is not None
+        if self.limits is not None and self.limits.oom_killed():
+            return Phase.FAILED, Reason.LIMIT, self._limit_exceeded(
+                f"memory limit: the job used more than its flavor's {self._plan_memory()}; "
+                f"the kernel killed it (exit code {code})")
         if self.proc.signaled:
             return (Phase.FAILED, Reason.SIGNAL,
                     f"Process was killed by signal {_signal_name(code - 128)} (exit code {code})")
@@ -163,6 +183,8 @@ class Runner:
             return Phase.FAILED, Reason.HANG, self._hang_message
         if why == Reason.AUTO_STOP:
             return Phase.TERMINATED, Reason.AUTO_STOP, "auto_stop"
+        if why == Reason.LIMIT:
+            return Phase.FAILED, Reason.LIMIT, self._limit_message
         return Phase.TERMINATED, Reason.STOPPED, why
 
     def _run(self, plan: RunPlan) -> int:
@@ -178,6 +200,10 @@ class Runner:
             raise StagingError(f"The engine's Python {self.settings.python} does not exist or "
                                "is not executable (setting MODELYARD_PYTHON)")
         self.bwrap, warning = sandbox.choose(self.settings.sandbox, self.settings.home / "run")
+        if self.bwrap is None and os.geteuid() == 0 and self.settings.sandbox != "none":
+            raise StagingError(f"Refusing to run a job as root without the sandbox ({warning}); "
+                               "install bubblewrap, or set sandbox=none to accept the risk")
+        self.identity = job_identity(self.settings.job_user) if self.bwrap else None
         layout = make_layout(self.folder, self.bwrap is not None)
         layout.create()
         self.state.sandbox = "bwrap" if self.bwrap else "none"
@@ -186,6 +212,7 @@ class Runner:
             r.warning(f"Running without a sandbox: {warning}. /home/ma-user is "
                       f"{layout.host.home} and every MA_* variable points there; scripts that "
                       "hard-code /home/ma-user need the sandbox")
+        self._confine(plan)
         self._check_mounts(plan)
         channels = [OutputChannel(ch.name, ch.url, layout.host.output_dir(ch.name))
                     for ch in plan.outputs]
@@ -200,6 +227,54 @@ class Runner:
         self.uploader.mark_present()
         layer = self._install_requirements(plan, layout, code_name)
         return self._run_user(plan, layout, code_name, layer)
+
+    # ------------------------------------------------------------ confinement
+    def _confine(self, plan: RunPlan) -> None:
+        """The job's limits, and in the sandbox its network and user files (issue 13)."""
+        memory = int(plan.memory_gb * 2**30) if plan.memory_gb else None
+        shm_mb = self.settings.job_shm_mb
+        self.limits = JobLimits(
+            max_processes=self.settings.job_max_processes, memory_bytes=memory,
+            disk_bytes=int(self.settings.job_disk_gb * 2**30),
+            tmp_bytes=self.settings.job_tmp_mb * 2**20,
+            shm_bytes=shm_mb * 2**20 if shm_mb else (memory // 2 if memory else 2**30))
+        self.limits.create_cgroups(f"modelyard-{plan.job_id or 'job'}-{plan.attempt}-"
+                                   f"{os.getpid()}")
+        if self.bwrap is None:
+            return
+        private = self.folder.root / "sandbox"
+        self._files = passwd_files(private)
+        if self.identity is None:
+            if self.settings.job_network == "outbound":
+                self.reporter.warning("Outbound network needs a service running as root "
+                                      "(pasta); this job has its own loopback only")
+            return
+        outbound = self.settings.job_network == "outbound"
+        if outbound and not jobnet.pasta_available():
+            self.reporter.warning("pasta (package passt) is not installed: this job has no "
+                                  "outbound network, only its own loopback")
+            outbound = False
+        self.net = jobnet.new_network(outbound, private / "pasta.pid")
+
+    def _confinement(self) -> Confinement:
+        return Confinement(net_fd=self.net.fd if self.net else None, limits=self.limits)
+
+    def _hand_over(self, layout: Layout) -> None:
+        """The job's folders (and the file systems it mounts writable) to the job user, and
+        its network up, right before the job's code (or pip) runs."""
+        mounts = self._plan.mounts if self._plan else []
+        writable = [Path(m.source) for m in mounts if not m.read_only]
+        hand_over(self.identity, layout.host.home, layout.host.cache, *writable)
+        if self.net is not None:
+            self.net.ready()
+
+    def _limit_exceeded(self, message: str) -> str:
+        self._limit_message = message
+        self.reporter.error(message)
+        return message
+
+    def _plan_memory(self) -> str:
+        return f"{self._plan.memory_gb:g} GB" if self._plan and self._plan.memory_gb else "memory"
 
     # --------------------------------------------------------------- staging
     def _check_mounts(self, plan: RunPlan) -> None:
@@ -311,6 +386,8 @@ class Runner:
         env = build_env(plan, layout, python=python, layer=None, task=self._task(),
                         base_env=os.environ) | extra
         argv = pip_command(python, target_seen, layout.to_job(req))
+        hand_over(self.identity, target)
+        self._hand_over(layout)
         self.reporter.line("Command: " + shlex.join(argv))
         proc = self._spawn(layout, argv, env, str(layout.job.code_dir(code_name)), binds)
         code = self._supervise(proc, None)
@@ -333,6 +410,7 @@ class Runner:
                               layer=layer_seen, task=self._task(), base_env=os.environ)
         self._check_cwd(plan, layout, launch.cwd)
         self._check()
+        self._hand_over(layout)
         r.line("Command: " + shlex.join(launch.argv))
         assert self.uploader is not None
         proc = (self._take_early(launch.argv, launch.env, launch.cwd, binds)
@@ -371,10 +449,17 @@ class Runner:
                binds: list[Bind], hold: bool = False) -> JobProcess:
         log_fd = self.reporter.log_fd
         if self.bwrap is None:
-            return JobProcess(argv, env, cwd, log_fd)
-        spec = SandboxSpec(home=layout.host.home, cache=layout.host.cache, cwd=cwd,
-                           binds=binds, hide=[self.settings.home.resolve()])
-        return JobProcess(argv, env, cwd, log_fd, self.bwrap, spec, hold=hold)
+            return JobProcess(argv, env, cwd, log_fd, confine=self._confinement())
+        limits = self.limits
+        spec = SandboxSpec(
+            home=layout.host.home, cache=layout.host.cache, cwd=cwd, binds=binds,
+            hide=[self.settings.home.resolve()],
+            job_user=(self.identity.uid, self.identity.gid) if self.identity else None,
+            hostname=_hostname(self._plan), own_network=self.net is not None,
+            tmp_bytes=limits.tmp_bytes if limits else None,
+            shm_bytes=limits.shm_bytes if limits else None, files=self._files)
+        return JobProcess(argv, env, cwd, log_fd, self.bwrap, spec, hold=hold,
+                          confine=self._confinement())
 
     # ------------------------------------------------------- the early sandbox
     def _start_early(self, plan: RunPlan, layout: Layout) -> None:
@@ -455,8 +540,12 @@ class Runner:
         # the spawn there is only the process we started, and on a busy machine the scan
         # would compete with it for the CPU while it starts.
         listed = time.monotonic() - 1.0 + _FIRST_LISTING
+        disk_checked = time.monotonic()
         while (code := proc.poll()) is None:
             now = time.monotonic()
+            if self._stop is None and now - disk_checked >= _DISK_CHECK:
+                disk_checked = now
+                self._check_disk()
             if now - listed >= 1.0:  # remember the job's processes, to kill strays at the end
                 if self._plan is not None:
                     self._account_memory(proc, self._plan)
@@ -489,6 +578,18 @@ class Runner:
             time.sleep(_TICK)
         proc.reap()
         return code
+
+    def _check_disk(self) -> None:
+        """The disk watcher: a job whose folders pass the limit is stopped (no quota on
+        most file systems; measured with lstat, following nothing)."""
+        limit = self.limits.disk_bytes if self.limits else None
+        if limit is None:
+            return
+        used = disk_usage(self.folder.home, self.folder.cache, stop_at=limit)
+        if used > limit:
+            self._limit_exceeded(f"disk limit: the job's folders hold more than "
+                                 f"{limit / 2**30:g} GB (setting job_disk_gb); stopping it")
+            self._stop = StopRequest(reason=Reason.LIMIT, grace_seconds=0)
 
     def _open_files(self) -> set[tuple[int, int]]:
         proc = self.proc
@@ -569,6 +670,12 @@ def _transient(exc: BaseException) -> bool:
         return True
     name = type(exc).__name__
     return any(word in name for word in ("Connection", "Timeout", "Throttl"))
+
+
+def _hostname(plan: RunPlan | None) -> str:
+    """``modelarts-job-<id>-worker-0``, as ModelArts names a job's first node."""
+    job = plan.job_id if plan and plan.job_id else "local"
+    return f"modelarts-job-{job}-worker-0"[:63]
 
 
 def current_ip() -> str:

@@ -1,5 +1,7 @@
-"""The bubblewrap sandbox: real ``/home/ma-user`` paths, the host read-only, the job's own
-folders writable, and a PID namespace so that stopping a job kills all of it.
+"""The bubblewrap sandbox, a security boundary: real ``/home/ma-user`` paths, the host
+read-only, the job's own folders writable, the job ``ma-user`` (uid 1000, gid 100) with no
+capabilities, its own PID, IPC, UTS and network namespaces, and size-limited ``/tmp`` and
+``/dev/shm``.
 
 Not ``--ro-bind / /``: then ``/home/ma-user`` and ``/cache`` could not be created (a mount
 point inside a read-only bind must already exist). Instead the new root is bubblewrap's
@@ -7,6 +9,16 @@ empty tmpfs, selected top-level host folders are bound read-only, symlinked ones
 usr/bin``) are recreated as symlinks, and everything else (other users' homes, /root,
 /tmp, /work, /var...) is simply absent. The engine's Python installation is bound at its
 own path, read-only, because venvs refer to their base interpreter by absolute path.
+
+Two shapes, by who runs the service:
+
+- **root**: an outer, privileged bubblewrap builds the tree (it can read every source,
+  such as an interpreter under ``/root``), then ``setpriv`` drops to the unprivileged job
+  user and an inner bubblewrap makes the user namespace (host job user = 1000 inside, no
+  other id mapped), PID/IPC/UTS namespaces, drops every capability and forbids further
+  user namespaces. ``bwrap --unshare-user --uid 1000`` run as root alone would map the
+  job to host root.
+- **an ordinary user**: one bubblewrap, whose user namespace maps that user to 1000.
 """
 
 from __future__ import annotations
@@ -21,12 +33,15 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
+from modelyard.runtime.identity import MA_GID, MA_UID
 from modelyard.runtime.layout import CACHE, MA_HOME
 from modelyard.runtime.report import StagingError
 
 SYSTEM_DIRS = ("usr", "etc", "opt", "bin", "sbin", "lib", "lib32", "lib64", "libx32")
 """Top-level host folders the job sees (read-only)."""
 _PROBE_TIMEOUT = 20.0
+PROBE_USER = (65534, 65534)
+"""Under root the probe drops to nobody: it checks the user namespace, not the job user."""
 PROBE_CACHE = "sandbox-probe.json"
 PROBE_CACHE_SECONDS = 3600.0
 """How long a probe's answer, recorded in the home's ``run`` folder, is trusted (it is also
@@ -54,6 +69,16 @@ class SandboxSpec:
     binds: list[Bind] = field(default_factory=list)
     hide: list[Path] = field(default_factory=list)
     """Host folders that would be visible through a system folder and must not be."""
+    job_user: tuple[int, int] | None = None
+    """Host (uid, gid) to drop to before the user namespace; set when the service is root."""
+    hostname: str = "modelarts-job"
+    own_network: bool = False
+    """True: the caller puts the sandbox into a network namespace of its own (``setns``
+    before exec); False: bubblewrap makes one with only loopback."""
+    tmp_bytes: int | None = None
+    shm_bytes: int | None = None
+    files: dict[str, Path] = field(default_factory=dict)
+    """Generated files bound read-only over host ones (``/etc/passwd`` -> its source)."""
 
 
 def find_bwrap() -> str | None:
@@ -111,32 +136,82 @@ def build_command(bwrap: str, spec: SandboxSpec, argv: list[str],
     """The bubblewrap command line; with ``block_fd`` bubblewrap builds the sandbox and then
     waits for a byte on that descriptor before it starts ``argv`` (see
     ``JobProcess(hold=True)``)."""
-    args = [bwrap, "--unshare-pid", "--unshare-ipc", "--die-with-parent", *system_binds(),
-            "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/dev/shm", "--tmpfs", "/tmp"]
+    confine = [bwrap, "--unshare-user", "--uid", str(MA_UID), "--gid", str(MA_GID),
+               "--disable-userns", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
+               "--hostname", spec.hostname, "--unshare-cgroup-try", "--cap-drop", "ALL",
+               "--new-session", "--die-with-parent"]
+    net = [] if spec.own_network else ["--unshare-net"]
+    start = (["--block-fd", str(block_fd)] if block_fd is not None else []) + [
+        "--chdir", spec.cwd, "--", *argv]
+    if spec.job_user is None:
+        return [*confine, *net, *_tree(spec, outer=False), *start]
+    uid, gid = spec.job_user
+    setpriv = shutil.which("setpriv") or "/usr/bin/setpriv"
+    outer = [bwrap, "--die-with-parent", *net, *_tree(spec, outer=True)]
+    return [*outer, "--", setpriv, f"--reuid={uid}", f"--regid={gid}", "--clear-groups",
+            "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--",
+            *confine, "--dev-bind", "/", "/", "--proc", "/proc", *start]
+
+
+def _tree(spec: SandboxSpec, outer: bool) -> list[str]:
+    """The job's file tree: system folders, /proc, /dev, tmpfs, the job's folders, binds.
+
+    Under root, the outer bubblewrap binds the host's /proc (its inner partner mounts the
+    job's own /proc over it: a new proc needs a fully visible one in its mount namespace),
+    and every folder it creates on the way to a mount point is made 0755 (the default 0700
+    would lock ma-user out)."""
+    proc = ["--bind", "/proc", "/proc"] if outer else ["--proc", "/proc"]
+    args = [*system_binds(), *proc, "--dev", "/dev"]
+    for size, target in ((spec.shm_bytes, "/dev/shm"), (spec.tmp_bytes, "/tmp")):
+        if size is not None:
+            args += ["--size", str(size)]
+        args += ["--perms", "1777", "--tmpfs", target]
     for dev in _nvidia_devices():
         args += ["--dev-bind", dev, dev]
+    made: set[Path] = set()
     for hidden in spec.hide:
         if hidden.is_dir() and is_visible(hidden):
             args += ["--tmpfs", str(hidden)]
-    args += ["--bind", str(spec.home), str(MA_HOME), "--bind", str(spec.cache), str(CACHE)]
+    mounts = [Bind(spec.home, MA_HOME, False), Bind(spec.cache, CACHE, False)]
     for b in spec.binds:
         masked = any(h == b.target or h in b.target.parents for h in spec.hide)
         if b.read_only and b.source == b.target and is_visible(b.source) and not masked:
             continue
+        mounts.append(b)
+    for target, source in spec.files.items():
+        mounts.append(Bind(source, Path(target)))
+    for b in mounts:
+        args += _parents(b.target, made)
         args += ["--ro-bind" if b.read_only else "--bind", str(b.source), str(b.target)]
-    if block_fd is not None:
-        args += ["--block-fd", str(block_fd)]
-    args += ["--chdir", spec.cwd, "--", *argv]
     return args
+
+
+def _parents(target: Path, made: set[Path]) -> list[str]:
+    """``--perms 0755 --dir`` for each folder bubblewrap would create on the way to
+    ``target`` (outside the system folders, which exist)."""
+    out: list[str] = []
+    for parent in reversed(target.parents):
+        if parent == Path("/") or parent in made or is_visible(parent):
+            continue
+        made.add(parent)
+        out += ["--perms", "0755", "--dir", str(parent)]
+    return out
 
 
 @cache
 def probe(bwrap: str) -> str | None:
     """None if bubblewrap can build our kind of sandbox here, else why not. Once per
     process: the answer does not change while a runtime runs."""
-    cmd = [bwrap, "--unshare-pid", "--unshare-ipc", "--die-with-parent", *system_binds(),
-           "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--dir", str(MA_HOME),
-           "--", "/bin/sh", "-c", "true"]
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="modelyard-probe-") as scratch:
+        os.chmod(scratch, 0o755)
+        spec = SandboxSpec(home=Path(scratch), cache=Path(scratch),
+                           job_user=PROBE_USER if os.geteuid() == 0 else None)
+        return _run_probe(build_command(bwrap, spec, ["/bin/sh", "-c", "true"]))
+
+
+def _run_probe(cmd: list[str]) -> str | None:
     try:
         res = subprocess.run(cmd, capture_output=True, text=True, timeout=_PROBE_TIMEOUT,
                              stdin=subprocess.DEVNULL)

@@ -24,3 +24,10 @@ class NotFound(ServiceError):
 class Conflict(ServiceError):
     code = "ModelYard.Conflict"
     status = 409
+
+
+class Forbidden(ServiceError):
+    """Allowed by the spec, refused by the installation's policy (e.g. host paths)."""
+
+    code = "ModelYard.Forbidden"
+    status = 403

@@ -31,6 +31,7 @@ from modelyard.service.fs_tasks import (
     spawn_worker,
     task_log,
 )
+from modelyard.service.host_paths import check_host_path, check_location
 from modelyard.settings import Settings
 from modelyard.spec.errors import SpecError
 from modelyard.spec.names import check_name
@@ -88,6 +89,8 @@ class FileSystemService:
         check_name(name, "name")
         managed = path is None
         directory = self.default_path(project, name) if path is None else self._check_path(path)
+        if path is not None:
+            check_host_path(self.settings, "path", path)
         with self.db.session() as s:
             if s.scalar(select(FileSystemRow).where(FileSystemRow.project_id == project,
                                                     FileSystemRow.name == name)):
@@ -324,8 +327,10 @@ class FileSystemService:
                                 f"does not exist in file system {name!r}")
             source = "/" + rel
             destination = parse_location(destination, "destination").url
+            check_location(self.settings, "destination", destination)
         else:
             source = parse_location(source, "source").url
+            check_location(self.settings, "source", source)
             destination = "/" + check_storage_location(destination, "to")
         now = time.time()
         task = FsTaskRow(id=str(uuid.uuid4()), project_id=project, filesystem_id=row.id,

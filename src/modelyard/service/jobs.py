@@ -24,6 +24,7 @@ from modelyard.service import engines
 from modelyard.service.algorithms import AlgorithmService
 from modelyard.service.catalog import flavor, node_cpus, node_memory_gb
 from modelyard.service.errors import Conflict, NotFound
+from modelyard.service.host_paths import check_plan
 from modelyard.service.records import event_record, job_record, ms
 from modelyard.service.scheduler import Scheduler
 from modelyard.settings import Settings
@@ -76,6 +77,7 @@ class JobService:
                 field = "algorithm.id" if job.algorithm.id else "algorithm.name"
                 raise SpecError(field, ident, "no such algorithm in this project") from None
         plan = resolve_job(job, algorithm)
+        check_plan(self.settings, plan)
         entry = engines.resolve(self.settings, plan.engine, "algorithm.engine")
         if entry is not None:
             plan = plan.model_copy(update={"engine_plan": entry.plan(self.settings)})
