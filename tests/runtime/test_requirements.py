@@ -57,7 +57,7 @@ def test_requirements_are_installed_once_and_then_cached(settings: Settings) -> 
     assert "TINYPKG 42" in first.log
     assert "Installing requirements.txt into a new environment layer" in first.log
     assert "Successfully installed tinypkg-1.0" in first.log  # pip's own output, in the log
-    key = hashlib.sha256(REQUIREMENTS.encode()).hexdigest()
+    [key] = [p.name for p in settings.envs_root.iterdir() if p.is_dir()]
     layer = settings.envs_root / key
     assert (layer / "tinypkg" / "__init__.py").is_file()
 
@@ -161,3 +161,23 @@ def test_the_layer_key_depends_on_the_engine_and_pip_settings(tmp_path: Path) ->
     assert a != layer_key(req, layer_salt("engine-b", {}, None))
     assert a != layer_key(req, layer_salt("engine-a", {"PIP_INDEX_URL": "http://x"}, None))
     assert a == layer_key(req, layer_salt("engine-a", {}, None))
+
+
+@pytest.mark.slow
+def test_requirements_sit_on_top_of_the_engine(settings: Settings) -> None:
+    """Only what the engine lacks is installed (boto3, which the engine has, is not even
+    looked for: --no-index would fail it); a pin that replaces an engine package (six) is
+    a warning event naming it."""
+    reqs = "--no-index\n--find-links ./wheels\nboto3\nsix==1.16.0\ntinypkg==1.0\n"
+    files: dict[str, str | bytes] = {
+        "requirements.txt": reqs,
+        "wheels/tinypkg-1.0-py3-none-any.whl": tiny_wheel(),
+        "wheels/six-1.16.0-py3-none-any.whl": tiny_wheel("six", "1.16.0"),
+    }
+    job, state = run(settings, make_plan(settings, USES_IT, files=files), timeout=120)
+    assert state.phase == "Completed", job.log
+    assert "TINYPKG 42" in job.log
+    assert "Successfully installed six-1.16.0 tinypkg-1.0" in job.log
+    warnings = [e.message for e in job.events if e.level.value == "Warning"]
+    assert any("requirements.txt pins six 1.16.0, but the engine has six" in w
+               for w in warnings), warnings

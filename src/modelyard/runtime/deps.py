@@ -161,6 +161,22 @@ def missing_from_report(report: dict[str, Any], engine_has: Mapping[str, str]
     return lines, conflicts
 
 
+_OPTION_PREFIXES = ("--index-url", "-i", "--extra-index-url", "--find-links", "-f",
+                    "--no-index", "--trusted-host", "--pre", "--prefer-binary",
+                    "--only-binary", "--no-binary")
+
+
+def index_options(req: Path) -> list[str]:
+    """The lines of a requirements file that say where packages come from (``--index-url``,
+    ``--find-links ./wheels``...): the second pip step needs them to find the same files."""
+    out = []
+    for line in req.read_text(errors="replace").splitlines():
+        text = line.strip()
+        if text.startswith(_OPTION_PREFIXES):
+            out.append(text)
+    return out
+
+
 def normalise(name: str) -> str:
     """PEP 503 name normalisation (``Scikit_Learn`` and ``scikit-learn`` are one)."""
     return re.sub(r"[-_.]+", "-", name).lower()

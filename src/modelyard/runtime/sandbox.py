@@ -29,6 +29,7 @@ import os
 import shutil
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -79,6 +80,9 @@ class SandboxSpec:
     shm_bytes: int | None = None
     files: dict[str, Path] = field(default_factory=dict)
     """Generated files bound read-only over host ones (``/etc/passwd`` -> its source)."""
+    rootfs: Path | None = None
+    """An unpacked image: its top-level folders replace the host's system folders (issue
+    15); everything else (job folders, binds, files, namespaces) is as without it."""
 
 
 def find_bwrap() -> str | None:
@@ -161,7 +165,11 @@ def _tree(spec: SandboxSpec, outer: bool) -> list[str]:
     and every folder it creates on the way to a mount point is made 0755 (the default 0700
     would lock ma-user out)."""
     proc = ["--bind", "/proc", "/proc"] if outer else ["--proc", "/proc"]
-    args = [*system_binds(), *proc, "--dev", "/dev"]
+    if spec.rootfs is not None:
+        root_args, visible = image_root(spec.rootfs)
+    else:
+        root_args, visible = system_binds(), is_visible
+    args = [*root_args, *proc, "--dev", "/dev"]
     for size, target in ((spec.shm_bytes, "/dev/shm"), (spec.tmp_bytes, "/tmp")):
         if size is not None:
             args += ["--size", str(size)]
@@ -169,29 +177,72 @@ def _tree(spec: SandboxSpec, outer: bool) -> list[str]:
     for dev in _nvidia_devices():
         args += ["--dev-bind", dev, dev]
     made: set[Path] = set()
-    for hidden in spec.hide:
+    for hidden in spec.hide if spec.rootfs is None else []:  # an image shows no host folder
         if hidden.is_dir() and is_visible(hidden):
             args += ["--tmpfs", str(hidden)]
     mounts = [Bind(spec.home, MA_HOME, False), Bind(spec.cache, CACHE, False)]
     for b in spec.binds:
         masked = any(h == b.target or h in b.target.parents for h in spec.hide)
-        if b.read_only and b.source == b.target and is_visible(b.source) and not masked:
+        if (spec.rootfs is None and b.read_only and b.source == b.target
+                and is_visible(b.source) and not masked):
             continue
         mounts.append(b)
     for target, source in spec.files.items():
-        mounts.append(Bind(source, Path(target)))
+        if spec.rootfs is None or _can_bind_file(spec.rootfs, target):
+            mounts.append(Bind(source, Path(target)))
     for b in mounts:
-        args += _parents(b.target, made)
+        args += _parents(b.target, made, visible)
         args += ["--ro-bind" if b.read_only else "--bind", str(b.source), str(b.target)]
     return args
 
 
-def _parents(target: Path, made: set[Path]) -> list[str]:
+IMAGE_SKIPPED = frozenset({"proc", "dev", "sys", "tmp", "home", "run"})
+"""Top-level folders of an image the sandbox makes itself (or leaves out: ``/home`` holds
+only ``ma-user``, which is the job's own; ``/run`` is runtime state, stale in an image)."""
+
+
+def image_root(rootfs: Path) -> tuple[list[str], Callable[[Path], bool]]:
+    """The bubblewrap arguments that make an unpacked image the sandbox's root (each
+    top-level entry read-only, symlinks as symlinks), and the test of whether a path in
+    the sandbox lies inside one of those read-only entries."""
+    args: list[str] = []
+    bound: set[str] = set()
+    for name in sorted(os.listdir(rootfs)):
+        if name in IMAGE_SKIPPED:
+            continue
+        path = rootfs / name
+        if path.is_symlink():
+            args += ["--symlink", os.readlink(path), f"/{name}"]
+        elif path.is_dir():
+            args += ["--ro-bind", str(path), f"/{name}"]
+            bound.add(name)
+        elif path.is_file():
+            args += ["--ro-bind", str(path), f"/{name}"]
+
+    def visible(p: Path) -> bool:
+        parts = p.parts
+        return len(parts) > 1 and parts[1] in bound
+
+    return args, visible
+
+
+def _can_bind_file(rootfs: Path, target: str) -> bool:
+    """A generated file can go over the image's own, or where its folder is not the
+    image's (bubblewrap then creates it); not into an image folder that lacks it."""
+    inside = rootfs / target.lstrip("/")
+    top = Path(target).parts[1]
+    if top in IMAGE_SKIPPED or not (rootfs / top).is_dir() or (rootfs / top).is_symlink():
+        return True
+    return os.path.isfile(inside) and not os.path.islink(inside)
+
+
+def _parents(target: Path, made: set[Path],
+             visible: Callable[[Path], bool] = is_visible) -> list[str]:
     """``--perms 0755 --dir`` for each folder bubblewrap would create on the way to
     ``target`` (outside the system folders, which exist)."""
     out: list[str] = []
     for parent in reversed(target.parents):
-        if parent == Path("/") or parent in made or is_visible(parent):
+        if parent == Path("/") or parent in made or visible(parent):
             continue
         made.add(parent)
         out += ["--perms", "0755", "--dir", str(parent)]
