@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from modelyard.runtime import overlay
+from modelyard.runtime.identity import HostIdentity, hand_over
 from modelyard.runtime.layout import MA_HOME
 from modelyard.runtime.report import Reporter, StagingError, human_size
 from modelyard.runtime.sandbox import Bind
@@ -73,10 +74,11 @@ def pull(settings: Settings, url: str, project: str, reporter: Reporter,
 
 
 def lay_out_home(image: JobImage, home: Path, scratch: Path, reporter: Reporter,
-                 overlay_ok: bool) -> None:
+                 overlay_ok: bool, identity: HostIdentity | None) -> None:
     """Makes the image's ``/home/ma-user`` show through the job's home (see the module
     docstring); ``scratch`` is the job's private folder (overlayfs's work and mount
-    folders). ``overlay_ok``: this process is in a private mount namespace."""
+    folders). ``overlay_ok``: this process is in a private mount namespace. ``identity``:
+    the host user jobs run as (the service is root)."""
     lower = image.rootfs / str(MA_HOME).lstrip("/")
     if not lower.is_dir() or lower.is_symlink():
         return
@@ -84,6 +86,7 @@ def lay_out_home(image: JobImage, home: Path, scratch: Path, reporter: Reporter,
     if not entries:
         return
     if overlay_ok:
+        _own_home(lower, identity)
         merged = scratch / "image-home"
         try:
             overlay.mount_overlay(lower, home, scratch / "overlay-work", merged)
@@ -100,6 +103,18 @@ def lay_out_home(image: JobImage, home: Path, scratch: Path, reporter: Reporter,
             target.mkdir(exist_ok=True)
         else:
             target.touch(exist_ok=True)
+
+
+def _own_home(lower: Path, identity: HostIdentity | None) -> None:
+    """The image's ``/home/ma-user`` belongs to ma-user, as in ModelArts images, so that the
+    job may write over it (the overlay checks the lower files' owner). Unpacked images
+    belong to the service's user; under root that is changed once per image to the host
+    user jobs run as. The job only ever sees this tree through the overlay or read-only."""
+    if identity is None:
+        return
+    st = lower.stat()
+    if (st.st_uid, st.st_gid) != (identity.uid, identity.gid):
+        hand_over(identity, lower)
 
 
 def enter_private_mounts(reporter: Reporter) -> bool:

@@ -240,7 +240,7 @@ class Runner:
         self.uploader.mark_present()
         if self.image is not None:
             images.lay_out_home(self.image, layout.host.home, self.folder.root / "sandbox",
-                                self.reporter, self._private_mounts)
+                                self.reporter, self._private_mounts, self.identity)
         layer = self._install_requirements(plan, layout, code_name)
         return self._run_user(plan, layout, code_name, layer)
 

@@ -152,9 +152,67 @@ def build_command(bwrap: str, spec: SandboxSpec, argv: list[str],
     uid, gid = spec.job_user
     setpriv = shutil.which("setpriv") or "/usr/bin/setpriv"
     outer = [bwrap, "--die-with-parent", *net, *_tree(spec, outer=True)]
-    return [*outer, "--", setpriv, f"--reuid={uid}", f"--regid={gid}", "--clear-groups",
+    drop, hide = [setpriv], []
+    if spec.rootfs is not None:  # the image has neither: the host's, run by the host's loader
+        tools = host_tools(setpriv, bwrap)
+        outer += tools.binds
+        drop, confine = tools.run(setpriv), [*tools.run(bwrap), *confine[1:]]
+        hide = ["--tmpfs", str(HOST_TOOLS)]
+    return [*outer, "--", *drop, f"--reuid={uid}", f"--regid={gid}", "--clear-groups",
             "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--",
-            *confine, "--dev-bind", "/", "/", "--proc", "/proc", *start]
+            *confine, "--dev-bind", "/", "/", *hide, "--proc", "/proc", *start]
+
+
+HOST_TOOLS = Path("/.modelyard-host")
+"""Where, in an image's sandbox, the host's setpriv and bwrap (with their libraries and
+loader) are bound for the privilege drop; the inner sandbox covers it again."""
+
+
+@dataclass(frozen=True)
+class HostTools:
+    binds: list[str]
+    loader: str
+    library_path: str
+
+    def run(self, binary: str) -> list[str]:
+        """The argv prefix that runs the host's ``binary`` inside an image, through the
+        host's own dynamic loader (the image's libc may be another)."""
+        return [self.loader, "--library-path", self.library_path,
+                str(HOST_TOOLS) + os.path.realpath(binary)]
+
+
+@cache
+def host_tools(*binaries: str) -> HostTools:
+    """The host files that run ``binaries``: each binary, each library under the name the
+    loader asks for (its soname) in the folder of its real file, and the loader."""
+    files: dict[str, str] = {}  # path in the sandbox (below HOST_TOOLS) -> host file
+    loader = ""
+    for binary in binaries:
+        real = os.path.realpath(binary)
+        files[real] = real
+        res = subprocess.run(["ldd", binary], capture_output=True, text=True,
+                             stdin=subprocess.DEVNULL)
+        for line in res.stdout.splitlines():
+            parts = line.split()
+            path = parts[2] if "=>" in parts and len(parts) > 2 else parts[0] if parts else ""
+            if not path.startswith("/"):
+                continue
+            real = os.path.realpath(path)
+            if "=>" not in parts:
+                loader = real
+                files[real] = real
+            else:
+                files[os.path.join(os.path.dirname(real), os.path.basename(path))] = real
+    if not loader:
+        raise StagingError(f"cannot find the dynamic loader of {binaries}")
+    binds: list[str] = []
+    made: set[Path] = set()
+    for seen, host in sorted(files.items()):
+        target = HOST_TOOLS / seen.lstrip("/")
+        binds += _parents(target, made, lambda _p: False)
+        binds += ["--ro-bind", host, str(target)]
+    lib_dirs = sorted({str(HOST_TOOLS) + os.path.dirname(f) for f in files if f != loader})
+    return HostTools(binds, str(HOST_TOOLS) + loader, ":".join(lib_dirs))
 
 
 def _tree(spec: SandboxSpec, outer: bool) -> list[str]:
@@ -355,5 +413,5 @@ def python_roots(python: str) -> tuple[Path, ...]:
 def clear_caches() -> None:
     """Forgets every per-process answer about the host (for a long-lived launcher, which
     re-learns them now and then)."""
-    for fn in (probe, python_roots, _system_binds, _visible_roots):
+    for fn in (probe, python_roots, _system_binds, _visible_roots, host_tools):
         fn.cache_clear()
