@@ -127,6 +127,9 @@ class Settings(BaseSettings):
     registry_auth_file: Path | None = Field(
         default=None, description="Registry credentials, docker config.json style; a "
         "project's own file $MODELYARD_HOME/registry-auth/<project>.json comes first")
+    image_home_overlay: bool = Field(
+        default=True, description="Root only: a writable overlay over an image's "
+        "/home/ma-user; False (or not root): its entries are bound read-only")
     skopeo: str = Field(default="skopeo", description="skopeo binary (image pulls)")
     umoci: str = Field(default="umoci", description="umoci binary (image unpacking)")
 

@@ -126,3 +126,29 @@ def test_no_such_image_fails_at_staging_with_the_registrys_answer(
     assert (state.phase, state.reason) == ("Failed", "staging")
     assert url in state.message and "manifest unknown" in state.message.lower()
     assert "should-not-run" not in job.log.replace("echo should-not-run", "")
+
+
+FALLBACK = """
+import os, sys
+print("EXE", sys.executable)
+try:
+    open(os.path.join(sys.prefix, "new.txt"), "w")
+except OSError as exc:
+    print("READ-ONLY", exc.errno)
+open("/home/ma-user/mine.txt", "w").write("the job's own home is writable")
+print("HOME-OK")
+"""
+
+
+def test_without_the_overlay_the_images_home_is_read_only(
+        image_settings: Settings, registry: Registry, python_image: BuiltImage) -> None:
+    """The documented fallback (a service that is not root, or image_home_overlay off)."""
+    url = registry.push(python_image, "jobs/python")
+    settings = image_settings.model_copy(update={"image_home_overlay": False})
+    engine = Engine(engine_name="PyTorch", engine_version="custom", image_url=url)
+    job, state = run(settings, make_plan(settings, FALLBACK, engine=engine,
+                                         mode="preset_custom_image"), timeout=120)
+    assert state.phase == "Completed", job.log
+    assert "EXE /home/ma-user/anaconda/bin/python" in job.log
+    assert "READ-ONLY 30" in job.log  # EROFS
+    assert "HOME-OK" in job.log

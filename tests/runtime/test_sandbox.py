@@ -71,3 +71,27 @@ print("USR:" + str(os.path.isdir("/usr/bin")))
     for p in probes:
         assert f"HIDDEN:{p}" in job.log
     assert "USR:True" in job.log
+
+
+def test_an_image_replaces_the_host_system_folders(tmp_path: Path) -> None:
+    """Issue 15: the image's top-level entries, read-only, symlinks as symlinks; its /home,
+    /proc, /dev, /tmp are the sandbox's own; generated files only where they can go."""
+    from modelyard.runtime.sandbox import SandboxSpec, build_command, image_root
+
+    root = tmp_path / "rootfs"
+    for d in ("usr/bin", "etc", "home/ma-user", "proc", "srv"):
+        (root / d).mkdir(parents=True)
+    (root / "bin").symlink_to("usr/bin")
+    (root / "etc" / "hosts").write_text("stale")
+    args, visible = image_root(root)
+    at = args.index(str(root / "usr"))
+    assert args[at - 1:at + 2] == ["--ro-bind", str(root / "usr"), "/usr"]
+    assert args[:3] == ["--symlink", "usr/bin", "/bin"]
+    assert str(root / "home") not in args and str(root / "proc") not in args
+    assert visible(Path("/srv/data")) and not visible(Path("/home/ma-user"))
+    spec = SandboxSpec(home=tmp_path, cache=tmp_path, rootfs=root,
+                       files={"/etc/hosts": tmp_path / "h", "/etc/group": tmp_path / "g"})
+    cmd = build_command("/usr/bin/bwrap", spec, ["true"])
+    assert str(tmp_path / "h") in cmd  # over the image's own /etc/hosts
+    assert str(tmp_path / "g") not in cmd  # the image's read-only /etc has no group file
+    assert "/usr/lib" not in " ".join(cmd)  # nothing of the host's system folders

@@ -254,7 +254,8 @@ class Runner:
             if self.bwrap is None:
                 raise StagingError(f"Image {url}: running a job in an image needs the sandbox "
                                    "(bubblewrap), which is not in use")
-            self._private_mounts = images.enter_private_mounts(r)
+            self._private_mounts = (self.settings.image_home_overlay
+                                    and images.enter_private_mounts(r))
             self.image = images.pull(self.settings, url, plan.project_id, r, self._check,
                                      self._holds)
             self.python = "python"  # the image's, found on its PATH (seed S2.4)
