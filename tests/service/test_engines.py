@@ -133,3 +133,34 @@ def test_the_jobs_events_name_its_engine(service: Service, code) -> None:  # typ
     messages = [e["message"] for e in service.jobs.events("p", rec["metadata"]["id"])[0]]
     assert f"Engine: python {host.engine_version} ({host.engine_id}), the host interpreter " \
            f"{service.settings.python}" in messages
+
+
+@pytest.mark.slow
+def test_an_image_job_is_pinned_at_create_and_names_its_digest(
+        settings: Settings, registry, tiny_image) -> None:  # type: ignore[no-untyped-def]
+    """The tag is resolved once, at create: every attempt runs that digest, and a cached
+    image starts without asking the registry again."""
+    url = registry.push(tiny_image, "svc/tiny")
+    svc = Service(settings.model_copy(update={"insecure_registries": registry.host}))
+    try:
+        job = {"metadata": {"name": "img"},
+               "algorithm": {"command": "echo IN-THE-IMAGE", "engine": {"image_url": url}}}
+        rec = svc.jobs.create("p", job)
+        done = wait_for(svc, rec["metadata"]["id"], final)
+        assert done["status"]["phase"] == "Completed", done["status"]
+        messages = [e["message"] for e in svc.jobs.events("p", rec["metadata"]["id"])[0]]
+        assert f"Image {url} is {tiny_image.digest}: every attempt of this job runs it" \
+            in messages
+        assert f"Engine: image {url} at {tiny_image.digest}" in messages
+        assert "IN-THE-IMAGE" in svc.jobs.log_preview("p", rec["metadata"]["id"])["content"]
+    finally:
+        svc.close()
+
+
+def test_an_unreachable_registry_at_create_is_left_to_staging(settings: Settings) -> None:
+    from modelyard.spec.plan import RunPlan
+
+    plan = RunPlan(command="true", engine=Engine(image_url="127.0.0.1:9/x/y:1"))
+    pinned, note = engines.pin_image(settings, plan, "p")
+    assert pinned.image_digest is None and note is not None
+    assert "not resolved at create" in note and "staging tries again" in note

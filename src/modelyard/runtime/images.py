@@ -28,6 +28,7 @@ from modelyard.runtime.report import Reporter, StagingError, human_size
 from modelyard.runtime.sandbox import Bind
 from modelyard.settings import Settings
 from modelyard.spec.errors import SpecError
+from modelyard.spec.images import ImageRef, parse_image_ref
 from modelyard.storage.images import ImageError, ImageRecord, ImageStore
 
 RESERVED_HOME_ENTRIES = frozenset({"modelarts"})
@@ -45,15 +46,19 @@ class JobImage:
     """Fallback: the image's home entries, read-only, inside the job's home."""
 
 
-def pull(settings: Settings, url: str, project: str, reporter: Reporter,
+def pull(settings: Settings, url: str, digest: str | None, project: str, reporter: Reporter,
          check: Callable[[], None], holds: contextlib.ExitStack) -> JobImage:
-    """Pulls ``url`` (or finds its digest here) and holds it until ``holds`` closes."""
+    """Pulls ``url`` (or finds its digest here) and holds it until ``holds`` closes.
+    ``digest``: the one the service resolved the tag to at create; pinned, an image that
+    is here needs no registry at all."""
     store = ImageStore(settings)
-    reporter.info(f"Pulling image {url}")
     t0 = time.monotonic()
     for attempt in (1, 2):
         try:
-            record, cached = store.pull(url, project, wait_tick=check)
+            target = pinned(url, digest)
+            if store.find_here(target) is None:
+                reporter.info(f"Pulling image {url}")
+            record, cached = store.pull(target, project, wait_tick=check)
             rootfs = holds.enter_context(store.use(record))
             break
         except ImageError as exc:
@@ -71,6 +76,14 @@ def pull(settings: Settings, url: str, project: str, reporter: Reporter,
             reporter.warning(f"Image {url}: {len(record.cleared)} setuid/setgid files or "
                              "device nodes were made harmless (jobs get no extra rights)")
     return JobImage(url, record, rootfs)
+
+
+def pinned(url: str, digest: str | None) -> str:
+    """``url`` with the digest it had at create (``host/name:tag@sha256:...``)."""
+    if digest is None:
+        return url
+    ref = parse_image_ref(url)
+    return str(ImageRef(ref.registry, ref.repository, ref.tag, digest))
 
 
 def lay_out_home(image: JobImage, home: Path, scratch: Path, reporter: Reporter,

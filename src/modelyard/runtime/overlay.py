@@ -32,7 +32,12 @@ class OverlayError(OSError):
 
 @cache
 def _libc() -> ctypes.CDLL:
-    return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    """glibc by its soname; ``find_library`` only when that fails (it runs ``ldconfig``,
+    a subprocess every forked runtime would pay for)."""
+    try:
+        return ctypes.CDLL("libc.so.6", use_errno=True)
+    except OSError:
+        return ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
 
 
 def _check(rc: int, what: str) -> None:

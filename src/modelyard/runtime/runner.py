@@ -249,15 +249,15 @@ class Runner:
         """The job's engine (issue 15): its image pulled and held, or its environment built
         on first use, or the host interpreter; the job's events say which."""
         r = self.reporter
-        url = image_url(plan)
+        url = plan.image_url
         if url is not None:
             if self.bwrap is None:
                 raise StagingError(f"Image {url}: running a job in an image needs the sandbox "
                                    "(bubblewrap), which is not in use")
             self._private_mounts = (self.settings.image_home_overlay
                                     and images.enter_private_mounts(r))
-            self.image = images.pull(self.settings, url, plan.project_id, r, self._check,
-                                     self._holds)
+            self.image = images.pull(self.settings, url, plan.image_digest, plan.project_id,
+                                     r, self._check, self._holds)
             self.python = "python"  # the image's, found on its PATH (seed S2.4)
             self._files.update(images.generated_files(self.folder.root / "sandbox",
                                                       _hostname(plan)))
@@ -821,11 +821,3 @@ def _line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
 
-
-def image_url(plan: RunPlan) -> str | None:
-    """The image a job runs in: its own (S1.3/S1.4), or its catalog engine's."""
-    if plan.engine is not None and plan.engine.image_url:
-        return plan.engine.image_url
-    if plan.engine_plan is not None and plan.engine_plan.kind == "image":
-        return plan.engine_plan.image_url
-    return None

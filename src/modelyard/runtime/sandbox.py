@@ -155,7 +155,7 @@ def build_command(bwrap: str, spec: SandboxSpec, argv: list[str],
     drop, hide = [setpriv], []
     if spec.rootfs is not None:  # the image has neither: the host's, run by the host's loader
         tools = host_tools(setpriv, bwrap)
-        outer += tools.binds
+        outer += list(tools.binds)
         drop, confine = tools.run(setpriv), [*tools.run(bwrap), *confine[1:]]
         hide = ["--tmpfs", str(HOST_TOOLS)]
     return [*outer, "--", *drop, f"--reuid={uid}", f"--regid={gid}", "--clear-groups",
@@ -170,7 +170,7 @@ loader) are bound for the privilege drop; the inner sandbox covers it again."""
 
 @dataclass(frozen=True)
 class HostTools:
-    binds: list[str]
+    binds: tuple[str, ...]
     loader: str
     library_path: str
 
@@ -183,36 +183,42 @@ class HostTools:
 
 @cache
 def host_tools(*binaries: str) -> HostTools:
-    """The host files that run ``binaries``: each binary, each library under the name the
-    loader asks for (its soname) in the folder of its real file, and the loader."""
-    files: dict[str, str] = {}  # path in the sandbox (below HOST_TOOLS) -> host file
-    loader = ""
-    for binary in binaries:
-        real = os.path.realpath(binary)
-        files[real] = real
-        res = subprocess.run(["ldd", binary], capture_output=True, text=True,
-                             stdin=subprocess.DEVNULL)
-        for line in res.stdout.splitlines():
-            parts = line.split()
-            path = parts[2] if "=>" in parts and len(parts) > 2 else parts[0] if parts else ""
-            if not path.startswith("/"):
-                continue
-            real = os.path.realpath(path)
-            if "=>" not in parts:
-                loader = real
-                files[real] = real
-            else:
-                files[os.path.join(os.path.dirname(real), os.path.basename(path))] = real
-    if not loader:
-        raise StagingError(f"cannot find the dynamic loader of {binaries}")
-    binds: list[str] = []
-    made: set[Path] = set()
-    for seen, host in sorted(files.items()):
-        target = HOST_TOOLS / seen.lstrip("/")
-        binds += _parents(target, made, lambda _p: False)
-        binds += ["--ro-bind", host, str(target)]
-    lib_dirs = sorted({str(HOST_TOOLS) + os.path.dirname(f) for f in files if f != loader})
-    return HostTools(binds, str(HOST_TOOLS) + loader, ":".join(lib_dirs))
+    """The host's system folders under HOST_TOOLS (as the sandbox shows them to jobs
+    without an image), its loader, and its library folders. No ``ldd``: a runtime pays for
+    this before every image job."""
+    binds = ["--perms", "0755", "--dir", str(HOST_TOOLS)]  # the default 0700: not for ma-user
+    for name in SYSTEM_DIRS:
+        path = Path("/") / name
+        if path.is_symlink():
+            binds += ["--symlink", os.readlink(path), f"{HOST_TOOLS}/{name}"]
+        elif path.is_dir():
+            binds += ["--ro-bind", str(path), f"{HOST_TOOLS}/{name}"]
+    loader = os.path.realpath(elf_interpreter(binaries[0]))
+    triplet = f"{os.uname().machine}-linux-gnu"
+    dirs = [f"/usr/lib/{triplet}", f"/lib/{triplet}", "/usr/lib64", "/lib64", "/usr/lib",
+            "/lib"]
+    lib_dirs = [f"{HOST_TOOLS}{d}" for d in dirs if os.path.isdir(d)]
+    return HostTools(tuple(binds), str(HOST_TOOLS) + loader, ":".join(lib_dirs))
+
+
+def elf_interpreter(binary: str) -> str:
+    """The dynamic loader an ELF executable names (its PT_INTERP segment)."""
+    import struct
+
+    with open(binary, "rb") as fh:
+        head = fh.read(64)
+        if head[:4] != b"\x7fELF" or head[4] != 2 or head[5] != 1:
+            raise StagingError(f"{binary} is not a 64-bit little-endian ELF executable")
+        phoff, = struct.unpack_from("<Q", head, 0x20)
+        phentsize, phnum = struct.unpack_from("<HH", head, 0x36)
+        for i in range(phnum):
+            fh.seek(phoff + i * phentsize)
+            ptype, _flags, offset, _vaddr, _paddr, filesz = struct.unpack(
+                "<IIQQQQ", fh.read(40))
+            if ptype == 3:  # PT_INTERP
+                fh.seek(offset)
+                return fh.read(filesz).rstrip(b"\0").decode()
+    raise StagingError(f"{binary} names no dynamic loader")
 
 
 def _tree(spec: SandboxSpec, outer: bool) -> list[str]:

@@ -215,3 +215,29 @@ def describe(plan: RunPlan) -> str:
            "env": f"an environment of {len(ep.packages)} pinned packages on {ep.python}",
            "image": f"image {ep.image_url}"}[ep.kind]
     return f"Engine: {ep.engine_name} {ep.engine_version} ({ep.engine_id}), {how}"
+
+
+PIN_TIMEOUT = 15.0
+"""Seconds the service waits for a registry at create before leaving it to staging."""
+
+
+def pin_image(settings: Settings, plan: RunPlan, project: str) -> tuple[RunPlan, str | None]:
+    """The job's image tag resolved to its manifest digest now, so that every attempt runs
+    the image the job was submitted with and a cached image starts without asking the
+    registry again. A registry that cannot answer is not an error here: the job then
+    resolves at staging, where a failure is an event naming the image (and retried when
+    transient). Returns the plan and the event to record."""
+    url = plan.image_url
+    if url is None:
+        return plan, None
+    from modelyard.storage.images import ImageError, ImageStore
+
+    ref = parse_image_ref(url, "image_url")
+    if ref.digest:
+        return plan.model_copy(update={"image_digest": ref.digest}), None
+    try:
+        digest = ImageStore(settings).resolve(ref, project, timeout=PIN_TIMEOUT)
+    except ImageError as exc:
+        return plan, f"Image {url}: not resolved at create ({exc}); staging tries again"
+    return (plan.model_copy(update={"image_digest": digest}),
+            f"Image {url} is {digest}: every attempt of this job runs it")

@@ -81,6 +81,7 @@ class JobService:
         entry = engines.resolve(self.settings, plan.engine, "algorithm.engine")
         if entry is not None:
             plan = plan.model_copy(update={"engine_plan": entry.plan(self.settings)})
+        plan, image_note = engines.pin_image(self.settings, plan, project)
         if self.search_hook is not None:  # policies.auto_search: the job becomes a search
             search = self.search_hook(project, data, job, algorithm_row, algorithm, plan)
             if search is not None:
@@ -116,6 +117,8 @@ class JobService:
             s.flush()  # the job row before its first event (foreign key)
             s.add(_event(job_id, f"Job {job.metadata.name} created", EventSource.JOB))
             s.add(_event(job_id, engines.describe(plan), EventSource.JOB))
+            if image_note is not None:
+                s.add(_event(job_id, image_note, EventSource.JOB))
         self.dispatch()
         return self.get(project, job_id)
 

@@ -64,6 +64,9 @@ class RunPlan(BaseModel):
     engine: Engine | None = None
     engine_plan: EnginePlan | None = None
     """None in plans made before the engine catalog: the host interpreter, as then."""
+    image_digest: str | None = None
+    """The manifest digest the image's tag had when the job was created (None when the
+    registry could not say): every attempt of the job runs that same image."""
     hyperparameters: list[tuple[str, str]] = Field(default_factory=list)
     inputs: list[ChannelPlan] = Field(default_factory=list)
     outputs: list[ChannelPlan] = Field(default_factory=list)
@@ -86,3 +89,12 @@ class RunPlan(BaseModel):
     the attempt as hung (the service then restarts it)."""
     attempt: int = 0
     """0 for the first run, n for the n-th restart; the runtime appends to the same log."""
+
+    @property
+    def image_url(self) -> str | None:
+        """The image the job runs in: its own (S1.3/S1.4), or its catalog engine's."""
+        if self.engine is not None and self.engine.image_url:
+            return self.engine.image_url
+        if self.engine_plan is not None and self.engine_plan.kind == "image":
+            return self.engine_plan.image_url
+        return None

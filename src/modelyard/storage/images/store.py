@@ -120,6 +120,15 @@ class ImageStore:
             "sha256:")) and len(reference.removeprefix("sha256:")) >= 6]
         return hits[0] if len(hits) == 1 else None
 
+    def find_here(self, reference: str) -> ImageRecord | None:
+        """The unpacked image a digest-pinned reference names, without the registry."""
+        try:
+            ref = parse_image_ref(reference)
+        except ValueError:
+            return None
+        record = self._read_index().get(ref.digest) if ref.digest else None
+        return record if record is not None and self.rootfs(record).is_dir() else None
+
     def rootfs(self, record: ImageRecord) -> Path:
         return self.rootfs_root / record.key
 
@@ -177,11 +186,12 @@ class ImageStore:
         args.append(f"--{prefix}authfile={auth}")
         return args
 
-    def resolve(self, ref: ImageRef, project: str | None = None) -> str:
+    def resolve(self, ref: ImageRef, project: str | None = None,
+                timeout: float = 120.0) -> str:
         """The digest of ``ref``'s manifest for this platform, asked of the registry."""
         argv = [self.settings.skopeo, "inspect", "--raw",
                 *self._registry_args(ref, project, ""), ref.transport]
-        raw = run_tool(argv, f"Resolving image {ref} at {ref.registry}", timeout=120)
+        raw = run_tool(argv, f"Resolving image {ref} at {ref.registry}", timeout=timeout)
         return self._platform_digest(raw.encode(), str(ref))
 
     def _platform_digest(self, raw: bytes, what: str) -> str:
@@ -220,7 +230,8 @@ class ImageStore:
             if record is None or not cached:
                 record = self._fetch(source, digest, str(ref),
                                      self._registry_args(ref, project, "src-"))
-            self._reference(records, record, str(ref))
+            name = ImageRef(ref.registry, ref.repository, ref.tag) if ref.tag else ref
+            self._reference(records, record, str(name))
             self._write_index(records)
         return record, cached
 
@@ -269,6 +280,7 @@ class ImageStore:
         manifest, config = self._read_layout(key)
         dest = self.rootfs_root / key
         cleared: list[str] = []
+        unpacked = -1
         if not dest.is_dir():
             self.rootfs_root.mkdir(parents=True, exist_ok=True)
             for stale in self.rootfs_root.glob(f".{key}.tmp-*"):
@@ -277,14 +289,15 @@ class ImageStore:
             try:
                 run_tool([self.settings.umoci, "raw", "unpack", "--rootless", "--image",
                           f"{self.layout}:{key}", str(tmp)], f"Unpacking image {what}")
-                cleared = sanitize(tmp)
+                cleared, unpacked = sanitize(tmp)
                 os.rename(tmp, dest)
             finally:
                 shutil.rmtree(tmp, ignore_errors=True)
         return ImageRecord(
             digest=digest, size=sum(int(layer.get("size", 0))
                                     for layer in manifest.get("layers", [])),
-            unpacked_size=tree_size(dest), pulled_at=time.time(), source=source,
+            unpacked_size=unpacked if unpacked >= 0 else tree_size(dest),
+            pulled_at=time.time(), source=source,
             config={k: config[k] for k in CONFIG_KEYS if config.get(k) is not None},
             cleared=cleared)
 
@@ -379,11 +392,13 @@ def _archive_kind(archive: Path) -> str:
                      "docker save archive (no manifest.json)")
 
 
-def sanitize(root: Path) -> list[str]:
+def sanitize(root: Path) -> tuple[list[str], int]:
     """Clears setuid/setgid bits and removes device nodes, FIFOs and sockets; returns what
-    it changed (paths inside the image). Nothing in a job may run with more rights than the
-    job, and nothing may reach the host's devices through an image."""
+    it changed (paths inside the image) and the bytes of the tree's files (one walk for
+    both). Nothing in a job may run with more rights than the job, and nothing may reach
+    the host's devices through an image."""
     changed = []
+    size = 0
     for dirpath, dirnames, filenames in os.walk(root):
         for name in dirnames + filenames:
             path = os.path.join(dirpath, name)
@@ -396,7 +411,9 @@ def sanitize(root: Path) -> list[str]:
             elif not stat.S_ISLNK(st.st_mode) and st.st_mode & (stat.S_ISUID | stat.S_ISGID):
                 os.chmod(path, stat.S_IMODE(st.st_mode) & ~(stat.S_ISUID | stat.S_ISGID))
                 changed.append(f"{inside} (setuid/setgid cleared)")
-    return changed
+            if stat.S_ISREG(st.st_mode):
+                size += st.st_size
+    return changed, size
 
 
 def tree_size(root: Path) -> int:
