@@ -215,13 +215,17 @@ class ImageStore:
              wait_tick: Callable[[], None] = lambda: None) -> tuple[ImageRecord, bool]:
         """Pulls and unpacks ``image_url`` unless its digest is already here; returns the
         record and whether it was already here. A pinned digest that is here needs no
-        registry at all."""
+        registry at all, and one that is not is copied without resolving it first (the
+        service pins platform digests; a pinned manifest list is copied for this platform
+        by skopeo and kept under the list's digest)."""
         ref = parse_image_ref(image_url)
         if ref.digest:
             here = self._read_index().get(ref.digest)
             if here is not None and self.rootfs(here).is_dir():
                 return here, True
-        digest = self.resolve(ref, project)  # a pinned manifest list resolves too
+            digest = ref.digest
+        else:
+            digest = self.resolve(ref, project)
         source = f"docker://{ref.name}@{digest}"
         with self._locked(wait_tick):
             records = self._read_index()
