@@ -152,3 +152,32 @@ def test_each_project_gets_its_own_credentials_or_none(settings: Settings) -> No
     assert empty == [f"--src-authfile={store.root / 'no-auth.json'}"]
     assert (store.root / "no-auth.json").read_text() == "{}"
     assert settings.registry_auth_path("../team-a") is None
+
+
+def test_an_imported_reference_needs_no_registry(store: ImageStore, tiny_image: BuiltImage,
+                                                 tmp_path: Path) -> None:
+    archive = tmp_path / "image.tar"
+    subprocess.run(["skopeo", "copy", "--quiet", f"oci:{tiny_image.layout}:1",
+                    f"oci-archive:{archive}"], check=True, capture_output=True)
+    store.import_archive(archive, "nowhere.invalid/team/tiny:1")
+    record, cached = store.pull("nowhere.invalid/team/tiny:1")
+    assert cached and record.source == "archive"
+
+
+def test_a_registry_gone_down_falls_back_to_the_copy_pulled_before(
+        settings: Settings, tiny_image: BuiltImage, tmp_path: Path) -> None:
+    own = Registry(tmp_path / "reg")
+    (tmp_path / "reg").mkdir()
+    own.start()
+    try:
+        url = own.push(tiny_image, "test/fallback")
+        store = ImageStore(settings.model_copy(update={"insecure_registries": own.host}))
+        first, _ = store.pull(url)
+    finally:
+        own.stop()
+    notes: list[str] = []
+    again, cached = store.pull(url, notes=notes)
+    assert cached and again.digest == first.digest
+    assert len(notes) == 1 and "the registry did not answer" in notes[0]
+    with pytest.raises(ImageError):  # a reference never pulled has no copy to fall back to
+        store.pull(f"{own.host}/test/other:1")

@@ -56,9 +56,12 @@ def pull(settings: Settings, url: str, digest: str | None, project: str, reporte
     for attempt in (1, 2):
         try:
             target = pinned(url, digest)
-            if store.find_here(target) is None:
+            if store.find_here(target) is None and store.imported(target) is None:
                 reporter.info(f"Pulling image {url}")
-            record, cached = store.pull(target, project, wait_tick=check)
+            notes: list[str] = []
+            record, cached = store.pull(target, project, wait_tick=check, notes=notes)
+            for note in notes:
+                reporter.warning(f"Image {url}: {note}")
             rootfs = holds.enter_context(store.use(record))
             break
         except ImageError as exc:

@@ -235,8 +235,13 @@ def pin_image(settings: Settings, plan: RunPlan, project: str) -> tuple[RunPlan,
     ref = parse_image_ref(url, "image_url")
     if ref.digest:
         return plan.model_copy(update={"image_digest": ref.digest}), None
+    store = ImageStore(settings)
+    imported = store.imported(str(ref))
+    if imported is not None:  # a machine without a registry: the archive is the image
+        return (plan.model_copy(update={"image_digest": imported.digest}),
+                f"Image {url} is {imported.digest} (imported from an archive)")
     try:
-        digest = ImageStore(settings).resolve(ref, project, timeout=PIN_TIMEOUT)
+        digest = store.resolve(ref, project, timeout=PIN_TIMEOUT)
     except ImageError as exc:
         return plan, f"Image {url}: not resolved at create ({exc}); staging tries again"
     return (plan.model_copy(update={"image_digest": digest}),

@@ -120,6 +120,19 @@ class ImageStore:
             "sha256:")) and len(reference.removeprefix("sha256:")) >= 6]
         return hits[0] if len(hits) == 1 else None
 
+    def imported(self, reference: str) -> ImageRecord | None:
+        """The image imported from an archive under this reference: the machine has no
+        registry for it, so the local copy is the image (no registry is asked)."""
+        record = self.find_here_by_name(reference)
+        return record if record is not None and record.source == "archive" else None
+
+    def find_here_by_name(self, reference: str) -> ImageRecord | None:
+        """The unpacked image a reference (``host/name:tag``) last resolved to here."""
+        for record in self._read_index().values():
+            if reference in record.references and self.rootfs(record).is_dir():
+                return record
+        return None
+
     def find_here(self, reference: str) -> ImageRecord | None:
         """The unpacked image a digest-pinned reference names, without the registry."""
         try:
@@ -212,7 +225,8 @@ class ImageStore:
         return "sha256:" + hashlib.sha256(raw).hexdigest()
 
     def pull(self, image_url: str, project: str | None = None,
-             wait_tick: Callable[[], None] = lambda: None) -> tuple[ImageRecord, bool]:
+             wait_tick: Callable[[], None] = lambda: None,
+             notes: list[str] | None = None) -> tuple[ImageRecord, bool]:
         """Pulls and unpacks ``image_url`` unless its digest is already here; returns the
         record and whether it was already here. A pinned digest that is here needs no
         registry at all, and one that is not is copied without resolving it first (the
@@ -225,7 +239,19 @@ class ImageStore:
                 return here, True
             digest = ref.digest
         else:
-            digest = self.resolve(ref, project)
+            imported = self.imported(str(ref))
+            if imported is not None:
+                return imported, True
+            try:
+                digest = self.resolve(ref, project)
+            except ImageError as exc:
+                known = self.find_here_by_name(str(ref))
+                if not exc.transient or known is None:
+                    raise
+                if notes is not None:
+                    notes.append(f"the registry did not answer ({exc}); using the copy of "
+                                 f"{ref} pulled earlier, {known.digest}")
+                return known, True
         source = f"docker://{ref.name}@{digest}"
         with self._locked(wait_tick):
             records = self._read_index()
