@@ -164,3 +164,32 @@ def test_an_unreachable_registry_at_create_is_left_to_staging(settings: Settings
     pinned, note = engines.pin_image(settings, plan, "p")
     assert pinned.image_digest is None and note is not None
     assert "not resolved at create" in note and "staging tries again" in note
+
+
+SKLEARN = """
+import sys, sklearn, numpy
+print("ENGINE", sklearn.__version__, numpy.__version__, sys.prefix)
+"""
+
+
+@pytest.mark.slow
+def test_a_job_on_the_scikit_learn_engine_gets_it(service: Service, code) -> None:  # type: ignore[no-untyped-def]
+    """The first job builds the engine's environment from its pinned list (pip, from the
+    installation's package index); the second finds it built."""
+    url = code("sk", SKLEARN)
+    service.algorithms.create("p", algorithm_for(url, "sk", engine={
+        "engine_name": "Scikit_Learn", "engine_version": "scikit_learn_1.9.1"}))
+    prefixes = []
+    for run in ("first", "second"):
+        rec = service.jobs.create("p", job_for("sk", f"obs://out/sk-{run}/", name=run))
+        done = wait_for(service, rec["metadata"]["id"], final, timeout=600)
+        assert done["status"]["phase"] == "Completed", done["status"]
+        log = service.jobs.log_preview("p", rec["metadata"]["id"])["content"]
+        [line] = [x for x in log.splitlines() if x.startswith("ENGINE ")]
+        assert line.split()[1:3] == ["1.9.1", "2.4.6"]
+        prefixes.append(line.split()[3])
+        messages = [e["message"] for e in service.jobs.events("p", rec["metadata"]["id"])[0]]
+        built = [m for m in messages if m.startswith("Engine scikit-learn-1.9:")]
+        assert built and ("built its environment" in built[0]) == (run == "first"), messages
+    assert prefixes[0] == prefixes[1]
+    assert prefixes[0].startswith(str(service.settings.engine_envs_root))
