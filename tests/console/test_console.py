@@ -333,7 +333,7 @@ def test_switch_to_simplified_chinese(console: Console) -> None:
     page.reload()
     expect_text(page.locator("#nav"), "训练作业")
     page = console.open("#/algorithms/new")
-    expect_text(page.locator(".mode-card.subscribed"), "即将推出")
+    expect_text(page.locator(".mode-card.subscribed"), "已订阅算法")
     console.shot("zh-algorithm-form")
     page = console.open("#/")
     expect_text(page.locator("h1"), "总览")

@@ -17,7 +17,7 @@ from modelyard.settings import Settings
 
 STATIC = Path(__file__).resolve().parents[2] / "src" / "modelyard" / "console" / "static"
 NAMESPACES = ("app|header|nav|auth|common|form|overview|algorithms|mode|type|params|channels|"
-              "env|jobs|mounts|job|phase|level|source|search|trial|fs|storage")
+              "env|jobs|mounts|job|phase|level|source|search|trial|fs|storage|datasets|gallery")
 
 
 def load(lang: str) -> dict[str, str]:

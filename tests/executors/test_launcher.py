@@ -163,7 +163,7 @@ def test_a_stale_socket_means_the_old_way_and_a_new_launcher(settings: Settings)
 @pytest.mark.slow
 def test_a_launcher_that_does_not_answer_is_skipped_and_the_job_runs_once(
         settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(launcher, "REPLY_TIMEOUT", 0.5)
+    monkeypatch.setattr(launcher.client, "REPLY_TIMEOUT", 0.5)
     address = launcher.address(settings.home)
     Path(address).parent.mkdir(parents=True, exist_ok=True)
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as wedged:
@@ -211,7 +211,7 @@ def test_new_code_replaces_the_launcher(settings: Settings,
     executor = LocalExecutor(settings)
     with running_launcher(settings) as old:
         # As if the package's files changed after the launcher imported them.
-        monkeypatch.setattr(launcher, "current_version", lambda: "new-code")
+        monkeypatch.setattr(launcher.client, "current_version", lambda: "new-code")
         job = submit(executor, settings, QUICK)
         assert parent_of(runtime_pid(job)) != old
         assert job.wait().phase == "Completed"

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from modelyard.runtime.jobside import PYLIB
 from modelyard.runtime.sandbox import find_bwrap, probe
 from modelyard.settings import Settings
 from modelyard.spec.channels import AccessMethod
@@ -90,7 +91,10 @@ def test_boot_file_mode_sees_the_contract(sandbox_settings: Settings) -> None:
     }
     assert {k: env.get(k) for k in expected} == expected
     assert env["PYTHONPATH"].split(":")[0] == job_dir
-    assert env["PYTHONPATH"].split(":")[-1] == "/opt/extra"
+    # The user's PYTHONPATH, then the folder holding ModelYard's moxing (issue 16).
+    assert env["PYTHONPATH"].split(":")[-2] == "/opt/extra"
+    pylib = env["PYTHONPATH"].split(":")[-1]
+    assert pylib == ("/home/ma-user/.modelyard/python" if sandboxed else str(PYLIB))
     assert env["MA_CURRENT_IP"] and env["VC_WORKER_HOSTS"] == env["MA_CURRENT_IP"]
     assert not [k for k in env if k.startswith(("MODELYARD_", "AWS_"))]
     assert "data_url" not in env and "train_url" not in env

@@ -73,6 +73,19 @@ print("USR:" + str(os.path.isdir("/usr/bin")))
     assert "USR:True" in job.log
 
 
+def test_gpu_devices_are_bound_only_for_a_gpu_flavor(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Mock: no GPU here, so the device listing is replaced; the arguments are what a GPU
+    machine would get."""
+    from modelyard.runtime import sandbox
+
+    monkeypatch.setattr(sandbox, "_nvidia_devices", lambda: ["/dev/nvidia0", "/dev/nvidiactl"])
+    cpu = SandboxSpec(home=Path("/j/home"), cache=Path("/j/cache"))
+    gpu = SandboxSpec(home=Path("/j/home"), cache=Path("/j/cache"), gpus=True)
+    assert "/dev/nvidia0" not in build_command("/usr/bin/bwrap", cpu, ["true"])
+    text = " ".join(build_command("/usr/bin/bwrap", gpu, ["true"]))
+    assert "--dev-bind /dev/nvidia0 /dev/nvidia0 --dev-bind /dev/nvidiactl /dev/nvidiactl" in text
+
+
 def test_an_image_replaces_the_host_system_folders(tmp_path: Path) -> None:
     """Issue 15: the image's top-level entries, read-only, symlinks as symlinks; its /home,
     /proc, /dev, /tmp are the sandbox's own; generated files only where they can go."""

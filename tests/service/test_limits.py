@@ -53,7 +53,7 @@ def test_jobs_are_pinned_to_their_own_cores(service: Service, code) -> None:  # 
     assert sorted(lines) == ["cores [0] omp 1", "cores [1] omp 1"]
 
 
-def test_memory_above_the_flavor_is_reported(service: Service, code) -> None:  # type: ignore[no-untyped-def]
+def test_memory_above_the_flavor_ends_the_job(service: Service, code) -> None:  # type: ignore[no-untyped-def]
     service.algorithms.create("p", algorithm_for(code("probe", PROBE), "probe", outputs=[],
                                                  parameters=[{"name": "hold", "value": 0},
                                                              {"name": "mb", "value": 0}]))
@@ -61,6 +61,10 @@ def test_memory_above_the_flavor_is_reported(service: Service, code) -> None:  #
                                              {"name": "mb", "value": 1200}])
     data["algorithm"]["outputs"] = []
     job = service.jobs.create("p", data)["metadata"]["id"]
-    assert wait_for(service, job, final, project="p")["status"]["phase"] == "Completed"
+    # Issue 13: the flavor's memory is enforced (a memory control group, or RLIMIT_AS
+    # where none can be made), no longer only reported.
+    assert wait_for(service, job, final, project="p")["status"]["phase"] == "Failed"
     events = [e["message"] for e in service.jobs.events("p", job)[0]]
-    assert any("more than its flavor's 1 GB" in m for m in events), events
+    log = service.jobs.log_preview("p", job)["content"]
+    assert (any("memory limit" in m and "1 GB" in m for m in events)
+            or "MemoryError" in log), (events, log)

@@ -79,7 +79,7 @@ def test_unknown_channel_field() -> None:
                  "unknown field")
 
 
-@pytest.mark.parametrize("data_type", ["obs", "dataset"])
+@pytest.mark.parametrize("data_type", ["obs", "dataset", "modelarts_dataset"])
 def test_remote_constraints(data_type: str) -> None:
     doc = _with_channels([{"name": "data_url", "remote_constraints": [{"data_type": data_type}]}])
     assert parse_algorithm(doc).job_config.inputs[0].remote_constraints[0].data_type == data_type
@@ -128,10 +128,16 @@ def test_binding_needs_a_remote() -> None:
     )
 
 
-def test_dataset_remotes_are_not_supported_yet() -> None:
+def test_dataset_remotes_name_a_version() -> None:
+    """Issue 18: ``remote.dataset`` is {id, version_id}; the service resolves it."""
     doc = inline_job_doc(inputs=[{"name": "d", "remote": {"dataset": {"id": "ds"}}}])
-    expect_error(lambda: parse_job(doc), "algorithm.inputs[0].remote.dataset", {"id": "ds"},
-                 "not supported yet")
+    expect_error(lambda: parse_job(doc), "algorithm.inputs[0].remote.dataset.version_id",
+                 None, "required")
+    both = {"obs": {"obs_url": "/bkt/x"}, "dataset": {"id": "ds", "version_id": "v"}}
+    expect_error(lambda: parse_job(inline_job_doc(inputs=[{"name": "d", "remote": both}])),
+                 "algorithm.inputs[0].remote.dataset", "ds", "not both")
+    remote = Remote.model_validate({"dataset": {"id": "ds", "version_id": "v1"}})
+    assert remote.dataset is not None and remote.dataset.version_id == "v1"
     assert Remote.model_validate({"obs": {"obs_url": "/bkt/x"}}).url == "obs://bkt/x"
 
 

@@ -33,6 +33,25 @@ def create(
     _submit(read_document(file), wait)
 
 
+@app.command("submit")
+def submit(
+    file: Path = typer.Option(..., "-f", "--file",
+                              help="A ma-cli ma-job submit YAML, or a v2 job file"),
+    wait: bool = typer.Option(False, "--wait", help=WAIT_HELP),
+) -> None:
+    """Submit a job file as ModelArts' ma-cli ma-job submit takes it (code-dir, boot-file,
+    framework-type, data-url, train-instance-type...); v2 job files work too."""
+    from modelyard.spec.loader import read_document
+    from modelyard.spec.macli import from_ma_cli, is_ma_cli_document
+
+    data = read_document(file)
+    if is_ma_cli_document(data):
+        data, notes = from_ma_cli(data)
+        for note in notes:
+            console().print(f"note: {note}", markup=False)
+    _submit(data, wait)
+
+
 @app.command("run")
 def run(
     algorithm: str = typer.Option(..., "--algorithm", "-a", help="Algorithm name or id"),
@@ -41,7 +60,8 @@ def run(
     remove_param: list[str] | None = typer.Option(
         None, "--remove-param", help="Remove an optional hyperparameter"
     ),
-    input_: list[str] | None = typer.Option(None, "--input", "-i", help="Input NAME=URL"),
+    input_: list[str] | None = typer.Option(
+        None, "--input", "-i", help="Input NAME=URL or NAME=dataset:DATASET:VERSION"),
     output: list[str] | None = typer.Option(
         None, "--output", "-o", help="Output NAME=URL or NAME=URL,prefetch"
     ),
@@ -86,7 +106,7 @@ def run(
         "algorithm": {
             "name": algorithm,
             "parameters": parameters,
-            "inputs": [{"name": k, "remote": {"obs": {"obs_url": v}}}
+            "inputs": [{"name": k, "remote": _input_remote(v)}
                        for k, v in parse_pairs(input_, "--input")],
             "outputs": outputs,
             "environments": dict(parse_pairs(env, "--env")),
@@ -94,6 +114,17 @@ def run(
         "spec": spec,
     }
     _submit(data, wait)
+
+
+def _input_remote(value: str) -> dict[str, Any]:
+    """``URL``, or ``dataset:DATASET:VERSION`` for a published dataset version (issue 18)."""
+    if not value.startswith("dataset:"):
+        return {"obs": {"obs_url": value}}
+    dataset, sep, version = value.removeprefix("dataset:").partition(":")
+    if not (dataset and sep and version):
+        raise UserFacingError(f"--input: {value!r} is not allowed: use "
+                              "NAME=dataset:DATASET_ID:VERSION_ID")
+    return {"dataset": {"id": dataset, "version_id": version}}
 
 
 def _submit(data: dict[str, Any], wait: bool) -> None:
@@ -152,6 +183,9 @@ def show(job_id: str, as_json: bool = typer.Option(False, "--json", help="Print 
     for kind in ("inputs", "outputs"):
         for c in algo.get(kind, []):
             url = c.get("remote", {}).get("obs", {}).get("obs_url")
+            if url is None and "dataset" in c.get("remote", {}):
+                ds = c["remote"]["dataset"]
+                url = f"dataset {ds.get('id')} version {ds.get('version_id')}"
             console().print(f"  {kind[:-1]:<11} {c['name']} = {url}", markup=False)
 
 

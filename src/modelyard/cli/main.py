@@ -25,7 +25,9 @@ GROUPS: dict[str, tuple[str, str]] = {
     "job": ("modelyard.cli.job", "Run and manage training jobs."),
     "storage": ("modelyard.cli.storage", "Copy and list object storage."),
     "fs": ("modelyard.cli.fs", "File systems: preload data, mount it in jobs."),
+    "dataset": ("modelyard.cli.dataset", "Datasets: import, label statistics, versions."),
     "search": ("modelyard.cli.search", "Search hyperparameters automatically."),
+    "gallery": ("modelyard.cli.gallery", "Publish, browse and subscribe to algorithms."),
     "image": ("modelyard.cli.image", "Container images on this machine: pull, import, list, "
               "prune."),
 }

@@ -2,6 +2,7 @@
 and an Estimator in the spirit of the ModelArts and SageMaker estimators."""
 
 from modelyard.client.estimator import Estimator, InputData, OutputData
+from modelyard.client.gallery import Gallery
 from modelyard.client.http import ApiError, HttpBackend, ModelYardClient
 from modelyard.client.resources import Algorithm, TrainingJob
 
@@ -9,6 +10,7 @@ __all__ = [
     "Algorithm",
     "ApiError",
     "Estimator",
+    "Gallery",
     "HttpBackend",
     "InputData",
     "ModelYardClient",

@@ -1,6 +1,6 @@
 """Runs each job's runtime as a local process, detached from whoever started it.
 
-``submit`` has the home's launcher (``executors/launcher.py``) fork a runtime from a warm
+``submit`` has the home's launcher (``executors/launcher/``) fork a runtime from a warm
 interpreter, or, when there is no usable launcher, starts ``python -m modelyard.runtime
 <job folder>`` itself (as the launcher's ``run`` command, which also starts a launcher for
 the next jobs). Either way the runtime runs in its own session, with its output in
@@ -23,10 +23,13 @@ from pathlib import Path
 from modelyard.executors import launcher as _launcher
 from modelyard.executors.base import Executor
 from modelyard.runtime import procs
+from modelyard.runtime.jobnet import PASTA_PID, stop_pasta
+from modelyard.runtime.limits import CGROUPS_FILE, kill_cgroups
 from modelyard.runtime.report import Reason
 from modelyard.runtime.state import (
     RUNTIME_OUT,
     RUNTIME_PID,
+    SANDBOX_DIR,
     STOP_FILE,
     JobFolder,
     RuntimeEvent,
@@ -85,7 +88,7 @@ class LocalExecutor(Executor):
             return None
         t0 = time.monotonic()
         started = _launcher.spawn(self.settings.home, job_dir, env)
-        if started is None and time.monotonic() - t0 >= _launcher.REPLY_TIMEOUT * 0.9:
+        if started is None and time.monotonic() - t0 >= _launcher.client.REPLY_TIMEOUT * 0.9:
             self._skip_launcher_until = time.monotonic() + LAUNCHER_BACKOFF
         return started
 
@@ -164,6 +167,9 @@ class LocalExecutor(Executor):
         })
         if lost.user_pgid:
             procs.kill_group(lost.user_pgid, signal.SIGKILL)
+        private = folder.root / SANDBOX_DIR
+        kill_cgroups(private / CGROUPS_FILE)
+        stop_pasta(private / PASTA_PID)
         folder.write_state(lost)
         folder.append_event(RuntimeEvent(
             message=f"The runtime (pid {pid}) exited unexpectedly; the job is lost",

@@ -7,15 +7,19 @@ compare it with the contract without starting anything.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from modelyard.runtime import sagemaker
+from modelyard.runtime.jobside import LOCATIONS_VAR
 from modelyard.runtime.layout import Layout
 from modelyard.spec.algorithm import Mode
 from modelyard.spec.channels import AccessMethod
+from modelyard.spec.contract import Contract
 from modelyard.spec.plan import RunPlan
 
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -42,6 +46,17 @@ class TaskInfo:
 
 
 @dataclass(frozen=True)
+class Extras:
+    """What the runtime learns while staging, and the job's library folder."""
+
+    input_files: Mapping[str, str] = field(default_factory=dict)
+    """Inputs bound to one object: channel name -> the file's name in the input folder.
+    The code then receives the file's path, not its folder (docs/contract.md)."""
+    pylib: Path | None = None
+    """The folder holding ``moxing`` as the job sees it (last on ``PYTHONPATH``)."""
+
+
+@dataclass(frozen=True)
 class Launch:
     argv: list[str]
     env: dict[str, str]
@@ -50,28 +65,31 @@ class Launch:
     """True for command mode (argv already starts with /bin/sh)."""
 
 
-def conda_env_bin(env: Mapping[str, str]) -> str | None:
-    """Seed S2.6 (1): ``ANACONDA_DIR`` and ``DEFAULT_CONDA_ENV_NAME`` select the conda env
-    whose ``python`` a job gets (a job is not a login shell, so ``conda activate`` cannot)."""
-    root, name = env.get("ANACONDA_DIR"), env.get("DEFAULT_CONDA_ENV_NAME")
-    if not root or not name or "/" in name or name in (".", ".."):
-        return None
-    return f"{root.rstrip('/')}/envs/{name}/bin"
-
-
 def hp_env_name(name: str) -> str:
     """``MA_HP_<NAME>`` (ours): upper case, characters not allowed in a variable name
     (the ``-`` of S3.3 names) become ``_``."""
     return "MA_HP_" + re.sub(r"[^A-Za-z0-9_]", "_", name).upper()
 
 
-def tokens(plan: RunPlan, layout: Layout) -> list[str]:
+def input_path(layout: Layout, name: str, extras: Extras) -> Path:
+    """Where the code finds input ``name``: its folder, or the file for an input bound to
+    one object (ModelArts contract only; SageMaker always hands over the folder)."""
+    folder = layout.job.input_dir(name)
+    file = extras.input_files.get(name)
+    return folder / file if file and layout.job.opt_ml is None else folder
+
+
+def tokens(plan: RunPlan, layout: Layout, extras: Extras | None = None) -> list[str]:
     """``--name=value`` per hyperparameter, then per input, then per output whose access
-    method is ``parameter`` (order: ours)."""
+    method is ``parameter`` (order: ours). Under the SageMaker contract: the toolkit's
+    ``--name value`` per hyperparameter, sorted, and no channels (they are ``SM_CHANNEL_*``)."""
+    extras = extras or Extras()
+    if plan.contract is Contract.SAGEMAKER:
+        return sagemaker.user_args(plan)
     out = [f"--{name}={value}" for name, value in plan.hyperparameters]
     for ch in plan.inputs:
         if ch.access_method == AccessMethod.PARAMETER:
-            out.append(f"--{ch.name}={layout.job.input_dir(ch.name)}")
+            out.append(f"--{ch.name}={input_path(layout, ch.name, extras)}")
     for ch in plan.outputs:
         if ch.access_method == AccessMethod.PARAMETER:
             out.append(f"--{ch.name}={layout.job.output_dir(ch.name)}")
@@ -81,26 +99,42 @@ def tokens(plan: RunPlan, layout: Layout) -> list[str]:
 def build_launch(plan: RunPlan, layout: Layout, *, python: str, code_name: str | None,
                  layer: Path | None = None, task: TaskInfo | None = None,
                  base_env: Mapping[str, str] | None = None,
+                 extras: Extras | None = None,
                  image_env: Sequence[str] | None = None) -> Launch:
     """The process to start for ``plan``. ``python`` and ``layer`` are paths as the job sees
     them; ``code_name`` is the folder under ``MA_JOB_DIR`` holding the code (None without a
-    code directory). ``image_env`` is the image's ``Env`` when the job runs in an image;
-    ``python`` is then ``python``, found on the job's PATH (the image's, seed S2.4)."""
+    code directory)."""
     task = task or TaskInfo()
+    extras = extras or Extras()
     env = build_env(plan, layout, python=python, layer=layer, task=task,
-                    base_env=os.environ if base_env is None else base_env,
+                    base_env=os.environ if base_env is None else base_env, extras=extras,
                     image_env=image_env)
-    cwd = layout.translate(plan.working_dir) if plan.working_dir else str(layout.job.home)
-    args = tokens(plan, layout)
+    sm = plan.contract is Contract.SAGEMAKER
+    default_cwd = layout.job.code_dir("") if sm and code_name is not None else layout.job.home
+    cwd = layout.translate(plan.working_dir) if plan.working_dir else str(default_cwd)
+    args = tokens(plan, layout, extras)
     boot_mode = plan.mode in (Mode.PRESET, Mode.PRESET_CUSTOM_IMAGE) or not plan.command
     if plan.boot_file and code_name is not None and boot_mode:
         boot = layout.job.code_dir(code_name) / plan.boot_file
         return Launch([python, str(boot), *args], env, cwd)
+    if plan.command and sm:
+        # SageMaker starts a container's program with no arguments ("docker run IMAGE
+        # train"); it reads /opt/ml/input/config/hyperparameters.json instead.
+        return Launch(["/bin/sh", "-c", plan.command], env, cwd, shell=True)
     if plan.command:
         # The tokens become the shell's positional parameters: never part of the string.
         return Launch(["/bin/sh", "-c", plan.command + ' "$@"', "sh", *args], env, cwd,
                       shell=True)
     raise ValueError("a run plan needs a boot file or a command")
+
+
+def mox_locations(plan: RunPlan, layout: Layout, extras: Extras) -> str:
+    """``MA_MOX_LOCATIONS``: each bound location and its local path, for ``moxing``."""
+    items = [{"url": ch.url, "path": str(input_path(layout, ch.name, extras)),
+              "kind": "input", "file": ch.name in extras.input_files} for ch in plan.inputs]
+    items += [{"url": ch.url, "path": str(layout.job.output_dir(ch.name)), "kind": "output",
+               "file": False} for ch in plan.outputs]
+    return json.dumps(items, separators=(",", ":"))
 
 
 def image_variables(image_env: Sequence[str]) -> dict[str, str]:
@@ -113,11 +147,22 @@ def image_variables(image_env: Sequence[str]) -> dict[str, str]:
     return out
 
 
+def conda_env_bin(env: Mapping[str, str]) -> str | None:
+    """Seed S2.6 (1): ``ANACONDA_DIR`` and ``DEFAULT_CONDA_ENV_NAME`` select the conda env
+    whose ``python`` a job gets (a job is not a login shell, so ``conda activate`` cannot)."""
+    root, name = env.get("ANACONDA_DIR"), env.get("DEFAULT_CONDA_ENV_NAME")
+    if not root or not name or "/" in name or name in (".", ".."):
+        return None
+    return f"{root.rstrip('/')}/envs/{name}/bin"
+
+
 def build_env(plan: RunPlan, layout: Layout, *, python: str, layer: Path | None,
               task: TaskInfo, base_env: Mapping[str, str],
+              extras: Extras | None = None,
               image_env: Sequence[str] | None = None) -> dict[str, str]:
     """The job's environment. In an image (CONTRACT.md "Images"): the image's Env first,
     then the platform's variables, then the user's; PATH starts from the image's."""
+    extras = extras or Extras()
     job = layout.job
     image = image_variables(image_env) if image_env is not None else None
     env = dict(image or {})
@@ -155,10 +200,14 @@ def build_env(plan: RunPlan, layout: Layout, *, python: str, layer: Path | None,
         "PYTHONUNBUFFERED": "1",
     })
     pythonpath = [str(job.job_dir)]
+    if job.opt_ml is not None:
+        pythonpath.insert(0, str(job.code_dir("")))
     if layer is not None:
         pythonpath.append(str(layer))
     if user_pythonpath:
         pythonpath.append(user_pythonpath)
+    if extras.pylib is not None:
+        pythonpath.append(str(extras.pylib))
     env["PYTHONPATH"] = ":".join(pythonpath)
     if plan.mode == Mode.PRESET_CUSTOM_IMAGE:  # seed S2.4
         env["PATH"] = f"{job.home}/anaconda/bin:{env['PATH']}"
@@ -172,9 +221,14 @@ def build_env(plan: RunPlan, layout: Layout, *, python: str, layer: Path | None,
                     "WORLD_SIZE": str(plan.node_count), "RANK": str(task.index)})
     for name, value in plan.hyperparameters:
         env[hp_env_name(name)] = value
+    env[LOCATIONS_VAR] = mox_locations(plan, layout, extras)
+    if job.opt_ml is not None:
+        env.update(sagemaker.environment(plan, job.opt_ml, cpus=plan.cpus or os.cpu_count() or 1,
+                                         gpus=task.num_gpus))
+        return env
     for ch in plan.inputs:
         if ch.access_method == AccessMethod.ENV:
-            env[ch.name] = str(job.input_dir(ch.name))
+            env[ch.name] = str(input_path(layout, ch.name, extras))
     for ch in plan.outputs:
         if ch.access_method == AccessMethod.ENV:
             env[ch.name] = str(job.output_dir(ch.name))

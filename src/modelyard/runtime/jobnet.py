@@ -24,6 +24,8 @@ from pathlib import Path
 from modelyard.runtime.report import StagingError
 
 CLONE_NEWNET = 0x40000000
+PASTA_PID = "pasta.pid"
+"""In the job folder's private ``sandbox`` folder."""
 _PASTA_TIMEOUT = 20.0
 _LIBC = ctypes.CDLL(None, use_errno=True)
 

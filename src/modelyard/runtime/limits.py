@@ -14,11 +14,16 @@ from __future__ import annotations
 import contextlib
 import os
 import resource
+import signal
 import stat
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 _CGROUP_ROOT = Path("/sys/fs/cgroup")
+CGROUPS_FILE = "cgroups"
+"""In the job folder's private ``sandbox`` folder: the job's control groups, one per line,
+so whoever finds the runtime dead can end every process in them (``kill_cgroups``)."""
 
 
 @dataclass
@@ -34,11 +39,17 @@ class JobLimits:
     memory_in_cgroup: bool = False
 
     # ------------------------------------------------------------- set-up
-    def create_cgroups(self, name: str) -> None:
+    def create_cgroups(self, name: str, record: Path) -> None:
         """Makes the job's control groups under the runtime's own (root only; silently
-        nothing where cgroups are not writable)."""
+        nothing where cgroups are not writable) and lists them in ``record``."""
         if os.geteuid() != 0:
             return
+        self._create_cgroups(name)
+        if self.cgroups:
+            record.parent.mkdir(parents=True, exist_ok=True)
+            record.write_text("".join(f"{p}\n" for p in self.cgroups))
+
+    def _create_cgroups(self, name: str) -> None:
         unified = _own_cgroup("")
         if unified is not None and _v2_controllers(unified) >= {"pids", "memory"}:
             path = unified / name
@@ -112,6 +123,32 @@ class JobLimits:
             with contextlib.suppress(OSError):
                 path.rmdir()
         self.cgroups.clear()
+
+
+def kill_cgroups(record: Path) -> None:
+    """SIGKILL to every process in the control groups listed in ``record`` (those of a job
+    whose runtime died), then removes them: nothing of the job runs unwatched, not even a
+    process that left its process group."""
+    try:
+        paths = [Path(line) for line in record.read_text().splitlines() if line]
+    except OSError:
+        return
+    for path in paths:
+        if _CGROUP_ROOT not in path.parents:
+            continue  # the record is the runtime's, but check what we are told to kill
+        with contextlib.suppress(OSError, ValueError):
+            for pid in (path / "cgroup.procs").read_text().split():
+                with contextlib.suppress(OSError):
+                    os.kill(int(pid), signal.SIGKILL)
+    for path in paths:
+        for _ in range(50):
+            try:
+                path.rmdir()
+                break
+            except FileNotFoundError:
+                break
+            except OSError:
+                time.sleep(0.02)  # the killed processes are still exiting
 
 
 def _bytes(value: int | None) -> str:

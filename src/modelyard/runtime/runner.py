@@ -23,9 +23,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from modelyard.runtime import images, jobnet, procs, sandbox
-from modelyard.runtime.argv import TaskInfo, build_env, build_launch
+from modelyard.runtime import images, jobnet, procs, sagemaker, sandbox
+from modelyard.runtime.argv import Extras, TaskInfo, build_env, build_launch
 from modelyard.runtime.code import stage_code
+from modelyard.runtime.dataset_input import stage_dataset
 from modelyard.runtime.deps import (
     LAYER_MOUNT,
     PIP_CONFIG_MOUNT,
@@ -43,8 +44,9 @@ from modelyard.runtime.deps import (
 )
 from modelyard.runtime.engine_env import ensure_env, installed_packages
 from modelyard.runtime.identity import HostIdentity, hand_over, job_identity, passwd_files
+from modelyard.runtime.jobside import PYLIB, PYLIB_MOUNT
 from modelyard.runtime.layout import MA_HOME, Layout, make_layout
-from modelyard.runtime.limits import JobLimits, disk_usage
+from modelyard.runtime.limits import CGROUPS_FILE, JobLimits, disk_usage
 from modelyard.runtime.outputs import OutputChannel, OutputUploader
 from modelyard.runtime.process import Confinement, JobProcess
 from modelyard.runtime.report import (
@@ -56,11 +58,12 @@ from modelyard.runtime.report import (
     plural,
 )
 from modelyard.runtime.sandbox import Bind, SandboxSpec
-from modelyard.runtime.state import JobFolder, RuntimeState, StopRequest
+from modelyard.runtime.state import SANDBOX_DIR, JobFolder, RuntimeState, StopRequest
 from modelyard.settings import Settings
+from modelyard.spec.contract import Contract
 from modelyard.spec.errors import SpecError
 from modelyard.spec.paths import parse_location
-from modelyard.spec.plan import RunPlan
+from modelyard.spec.plan import ChannelPlan, RunPlan
 from modelyard.spec.status import EventLevel, EventSource, Phase
 from modelyard.storage import TransferEngine, TransferReport, TransientError
 
@@ -94,6 +97,9 @@ class Runner:
         self.limits: JobLimits | None = None
         self._files: dict[str, Path] = {}
         self._limit_message = ""
+        self._layout: Layout | None = None
+        self._input_files: dict[str, str] = {}
+        """Inputs bound to one object: channel -> file name (see ``Extras``)."""
         self.python = settings.python
         """The interpreter of the job's engine as the job sees it (``python`` in an image)."""
         self.image: images.JobImage | None = None
@@ -166,6 +172,8 @@ class Runner:
             self.proc.kill()
         self._drop_early()
         self._release_confinement()
+        if phase == Phase.FAILED:
+            message = self._record_failure(plan, message)
         phase, message = self._final_upload(phase, message)
         self._holds.close()
         return self._finish(phase, reason, code, message)
@@ -216,8 +224,13 @@ class Runner:
             raise StagingError(f"Refusing to run a job as root without the sandbox ({warning}); "
                                "install bubblewrap, or set sandbox=none to accept the risk")
         self.identity = job_identity(self.settings.job_user) if self.bwrap else None
-        layout = make_layout(self.folder, self.bwrap is not None)
+        layout = make_layout(self.folder, self.bwrap is not None, plan.contract)
         layout.create()
+        self._layout = layout
+        if self.bwrap:  # the mount point of the job's libraries (moxing)
+            layout.to_host(PYLIB_MOUNT).mkdir(parents=True, exist_ok=True)
+        if layout.host.opt_ml is not None:
+            sagemaker.write_config(plan, layout.host.opt_ml)
         self.state.sandbox = "bwrap" if self.bwrap else "none"
         self._save()
         if warning:
@@ -299,11 +312,11 @@ class Runner:
             disk_bytes=int(self.settings.job_disk_gb * 2**30),
             tmp_bytes=self.settings.job_tmp_mb * 2**20,
             shm_bytes=shm_mb * 2**20 if shm_mb else (memory // 2 if memory else 2**30))
+        private = self.folder.root / SANDBOX_DIR
         self.limits.create_cgroups(f"modelyard-{plan.job_id or 'job'}-{plan.attempt}-"
-                                   f"{os.getpid()}")
+                                   f"{os.getpid()}", private / CGROUPS_FILE)
         if self.bwrap is None:
             return
-        private = self.folder.root / "sandbox"
         self._files = passwd_files(private)
         if self.identity is None:
             if self.settings.job_network == "outbound":
@@ -315,7 +328,7 @@ class Runner:
             self.reporter.warning("pasta (package passt) is not installed: this job has no "
                                   "outbound network, only its own loopback")
             outbound = False
-        self.net = jobnet.new_network(outbound, private / "pasta.pid")
+        self.net = jobnet.new_network(outbound, private / jobnet.PASTA_PID)
 
     def _confinement(self) -> Confinement:
         return Confinement(net_fd=self.net.fd if self.net else None, limits=self.limits)
@@ -325,7 +338,8 @@ class Runner:
         its network up, right before the job's code (or pip) runs."""
         mounts = self._plan.mounts if self._plan else []
         writable = [Path(m.source) for m in mounts if not m.read_only]
-        hand_over(self.identity, layout.host.home, layout.host.cache, *writable)
+        opt_ml = [layout.host.opt_ml] if layout.host.opt_ml is not None else []
+        hand_over(self.identity, layout.host.home, layout.host.cache, *opt_ml, *writable)
         if self.net is not None:
             self.net.ready()
 
@@ -391,6 +405,32 @@ class Runner:
             got = self._download(f"input {ch.name}", ch.url, layout.host.input_dir(ch.name))
             if not got.files + got.skipped:
                 raise StagingError(f"Input {ch.name}: there is nothing at {ch.url}")
+            if ch.dataset is not None:
+                self._stage_dataset(ch, layout)
+                continue
+            single = self._single_object(ch.url)
+            if single is not None:
+                self._input_files[ch.name] = single
+
+    def _single_object(self, url: str) -> str | None:
+        """The object's name if ``url`` is one object (not a prefix): the code then gets
+        the file's path (docs/contract.md "Inputs bound to one object")."""
+        loc = parse_location(url)
+        if loc.is_dir:
+            return None
+        info = self._transfer(f"Reading {url}",
+                              lambda: self.engine.store(loc).stat(loc.bucket, loc.key))
+        return loc.name if info is not None else None
+
+    def _stage_dataset(self, ch: ChannelPlan, layout: Layout) -> None:
+        """Issue 18: the version's manifest, with local sources, next to its samples."""
+        assert ch.dataset is not None
+        host = layout.host.input_dir(ch.name)
+        count = self._transfer(
+            f"Staging dataset version {ch.dataset.version_id} for input {ch.name}",
+            lambda: stage_dataset(self.engine, ch, host, layout.to_job(host)))
+        self.reporter.info(f"Input {ch.name}: dataset manifest {ch.dataset.manifest_name} "
+                           f"with {plural(count, 'sample')}")
 
     def _prefetch_outputs(self, plan: RunPlan, layout: Layout) -> None:
         """Seed S7.3: what is already at the output location is there before the code
@@ -512,6 +552,7 @@ class Runner:
         binds += [Bind(Path(m.source), Path(m.target), m.read_only) for m in plan.mounts]
         launch = build_launch(plan, layout, python=python, code_name=code_name,
                               layer=layer_seen, task=self._task(), base_env=os.environ,
+                              extras=self._extras(self._input_files),
                               image_env=self.image.record.env if self.image else None)
         self._check_cwd(plan, layout, launch.cwd)
         self._check()
@@ -551,8 +592,27 @@ class Runner:
 
     def _python_binds(self) -> list[Bind]:
         if self.image is not None:  # the image's own interpreter
-            return []
-        return [Bind(p, p) for p in sandbox.python_roots(self.python)]
+            return [Bind(PYLIB, PYLIB_MOUNT)]
+        roots = [Bind(p, p) for p in sandbox.python_roots(self.python)]
+        return [*roots, Bind(PYLIB, PYLIB_MOUNT)]
+
+    def _extras(self, input_files: dict[str, str]) -> Extras:
+        return Extras(input_files=dict(input_files),
+                      pylib=PYLIB_MOUNT if self.bwrap else PYLIB)
+
+    def _record_failure(self, plan: RunPlan, message: str) -> str:
+        """SageMaker contract: ``/opt/ml/output/failure`` holds why the job failed; what
+        the code wrote there itself joins the job's message."""
+        layout = self._layout
+        if plan.contract is not Contract.SAGEMAKER or layout is None or layout.host.opt_ml is None:
+            return message
+        try:
+            own = sagemaker.record_failure(layout.host.opt_ml, message,
+                                           _tail(self.reporter.log_file))
+        except OSError as exc:
+            self.reporter.warning(f"Could not write /opt/ml/output/failure: {exc}")
+            return message
+        return f"{message}; /opt/ml/output/failure: {own}" if own else message
 
     def _spawn(self, layout: Layout, argv: list[str], env: dict[str, str], cwd: str,
                binds: list[Bind], hold: bool = False) -> JobProcess:
@@ -567,6 +627,7 @@ class Runner:
             hostname=_hostname(self._plan), own_network=self.net is not None,
             tmp_bytes=limits.tmp_bytes if limits else None,
             shm_bytes=limits.shm_bytes if limits else None, files=self._files,
+            gpus=bool(self._plan and self._plan.gpus), opt_ml=layout.host.opt_ml,
             rootfs=self.image.rootfs if self.image else None)
         if self.image is not None and self.image.overlay_home is not None:
             spec.home = self.image.overlay_home
@@ -588,7 +649,7 @@ class Runner:
                          if plan.code_dir else None)
             launch = build_launch(plan, layout, python=self.python,
                                   code_name=code_name, layer=None, task=self._task(),
-                                  base_env=os.environ)
+                                  base_env=os.environ, extras=self._extras({}))
             if not layout.to_host(Path(launch.cwd)).is_dir():
                 return
             binds = self._python_binds()
@@ -815,6 +876,17 @@ def _signal_name(num: int) -> str:
         return signal.Signals(num).name
     except ValueError:
         return str(num)
+
+
+def _tail(log_file: Path, lines: int = 20) -> str:
+    """The last lines of the job's log (where a traceback ends up)."""
+    try:
+        with open(log_file, "rb") as fh:
+            fh.seek(max(0, fh.seek(0, os.SEEK_END) - 8192))
+            text = fh.read().decode("utf-8", errors="replace")
+    except OSError:
+        return ""
+    return "\n".join(text.splitlines()[-lines:])
 
 
 def _line(exc: BaseException) -> str:

@@ -80,6 +80,10 @@ class SandboxSpec:
     shm_bytes: int | None = None
     files: dict[str, Path] = field(default_factory=dict)
     """Generated files bound read-only over host ones (``/etc/passwd`` -> its source)."""
+    gpus: bool = False
+    """Only a job whose flavor has GPUs sees ``/dev/nvidia*``."""
+    opt_ml: Path | None = None
+    """The job folder's ``opt-ml``, seen as ``/opt/ml`` (SageMaker contract, issue 16)."""
     rootfs: Path | None = None
     """An unpacked image: its top-level folders replace the host's system folders (issue
     15); everything else (job folders, binds, files, namespaces) is as without it."""
@@ -229,16 +233,18 @@ def _tree(spec: SandboxSpec, outer: bool) -> list[str]:
     and every folder it creates on the way to a mount point is made 0755 (the default 0700
     would lock ma-user out)."""
     proc = ["--bind", "/proc", "/proc"] if outer else ["--proc", "/proc"]
-    if spec.rootfs is not None:
+    if spec.rootfs is not None:  # /opt/ml in an image: not yet (docs/engines.md)
         root_args, visible = image_root(spec.rootfs)
     else:
-        root_args, visible = system_binds(), is_visible
+        root_args = (system_binds() if spec.opt_ml is None
+                     else with_opt_ml(system_binds(), spec.opt_ml))
+        visible = is_visible
     args = [*root_args, *proc, "--dev", "/dev"]
     for size, target in ((spec.shm_bytes, "/dev/shm"), (spec.tmp_bytes, "/tmp")):
         if size is not None:
             args += ["--size", str(size)]
         args += ["--perms", "1777", "--tmpfs", target]
-    for dev in _nvidia_devices():
+    for dev in _nvidia_devices() if spec.gpus else []:
         args += ["--dev-bind", dev, dev]
     made: set[Path] = set()
     for hidden in spec.hide if spec.rootfs is None else []:  # an image shows no host folder
@@ -311,6 +317,49 @@ def _parents(target: Path, made: set[Path],
         made.add(parent)
         out += ["--perms", "0755", "--dir", str(parent)]
     return out
+
+
+OPT_ML = Path("/opt/ml")
+
+
+def with_opt_ml(system: list[str], host_opt_ml: Path) -> list[str]:
+    """``system`` with ``host_opt_ml`` bound writable at ``/opt/ml``.
+
+    ``/opt`` is a read-only bind of the host's ``/opt``, where ``/opt/ml`` cannot be created
+    as a mount point. So ``/opt`` becomes a tmpfs holding read-only binds of the host's
+    ``/opt/*`` entries (symlinks recreated), and then ``/opt/ml`` (a host ``/opt/ml``, if
+    any, is replaced by the job's)."""
+    out: list[str] = []
+    replaced = False
+    i = 0
+    while i < len(system):
+        if system[i:i + 3] == ["--ro-bind", "/opt", "/opt"]:
+            out += _opt_entries()
+            replaced = True
+            i += 3
+        else:
+            out.append(system[i])
+            i += 1
+    if not replaced:  # the host has no /opt folder (or a symlink: not followed)
+        out += ["--tmpfs", "/opt"]
+    return [*out, "--bind", str(host_opt_ml), str(OPT_ML)]
+
+
+def _opt_entries() -> list[str]:
+    args = ["--tmpfs", "/opt"]
+    try:
+        names = sorted(os.listdir("/opt"))
+    except OSError:
+        return args
+    for name in names:
+        path = Path("/opt") / name
+        if name == OPT_ML.name:
+            continue
+        if path.is_symlink():
+            args += ["--symlink", os.readlink(path), str(path)]
+        elif path.exists():
+            args += ["--ro-bind", str(path), str(path)]
+    return args
 
 
 @cache

@@ -14,6 +14,7 @@ Job folder layout (``$MODELYARD_HOME/jobs/<job id>/``)::
     stop.json       a StopRequest, written by whoever asks the runtime to stop (then SIGTERM)
     home/           becomes /home/ma-user (code, inputs, outputs, log)
     cache/          becomes /cache
+    opt-ml/         becomes /opt/ml (contract 'sagemaker' only)
 """
 
 from __future__ import annotations
@@ -34,6 +35,10 @@ RUNTIME_OUT = "runtime.out"
 RUNTIME_PID = "runtime.pid"
 STOP_FILE = "stop.json"
 
+
+SANDBOX_DIR = "sandbox"
+"""The job folder's private folder for the sandbox's own files (generated /etc/passwd, the
+pasta pid, the control groups): never bound into the job."""
 
 class RuntimeState(BaseModel):
     phase: Phase = Phase.PENDING
@@ -91,6 +96,10 @@ class JobFolder:
     @property
     def cache(self) -> Path:
         return self.root / "cache"
+
+    @property
+    def opt_ml(self) -> Path:
+        return self.root / "opt-ml"
 
     @property
     def log_dir(self) -> Path:

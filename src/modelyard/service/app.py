@@ -6,7 +6,9 @@ from functools import cached_property
 
 from modelyard.executors.base import Executor
 from modelyard.service.algorithms import AlgorithmService
+from modelyard.service.datasets import DatasetService
 from modelyard.service.filesystems import FileSystemService
+from modelyard.service.gallery import GalleryService, ensure_builtin_assets
 from modelyard.service.jobs import JobService
 from modelyard.service.search.service import SearchService
 from modelyard.settings import Settings
@@ -39,7 +41,16 @@ class Service:
         jobs = JobService(self.settings, self.db, self.algorithms, self.executor,
                           mounts=self.filesystems.resolve_mounts)
         jobs.search_hook = lambda *args: self.search.hook(*args)
+        jobs.datasets = self.datasets.resolver  # issue 18: inputs bound to dataset versions
+        jobs.subscription_hook = lambda project, ja: self.gallery.resolve(project, ja)
         return jobs
+
+    @cached_property
+    def gallery(self) -> GalleryService:
+        """Published algorithms and subscriptions (seed S1.1); ships the digits asset."""
+        gallery = GalleryService(self.settings, self.db, self.algorithms)
+        ensure_builtin_assets(gallery)
+        return gallery
 
     @cached_property
     def search(self) -> SearchService:
@@ -50,6 +61,11 @@ class Service:
     def filesystems(self) -> FileSystemService:
         return FileSystemService(self.settings, self.db,
                                  refresh_job=lambda job_id: self.jobs.refresh(job_id))
+
+    @cached_property
+    def datasets(self) -> DatasetService:
+        """Datasets with manifests and versions, usable as job inputs (issue 18)."""
+        return DatasetService(self.settings, self.db)
 
     def close(self) -> None:
         self.db.dispose()

@@ -28,12 +28,14 @@ from modelyard.service.host_paths import check_plan
 from modelyard.service.records import event_record, job_record, ms
 from modelyard.service.scheduler import Scheduler
 from modelyard.settings import Settings
+from modelyard.spec.algorithm import Algorithm
 from modelyard.spec.errors import SpecError
 from modelyard.spec.fault_tolerance import retry_policy
+from modelyard.spec.job import JobAlgorithm
 from modelyard.spec.loader import parse_job
 from modelyard.spec.paths import parse_location
 from modelyard.spec.plan import MountPlan, RunPlan
-from modelyard.spec.resolve import resolve_job
+from modelyard.spec.resolve import DatasetResolver, resolve_job
 from modelyard.spec.status import FINAL_PHASES, EventLevel, EventSource, Phase
 from modelyard.store.db import Database
 from modelyard.store.models import EventRow, JobRow
@@ -44,6 +46,11 @@ MountResolver = Callable[[str, list[dict[str, Any]]], list[MountPlan]]
 """Turns a job's ``spec.volumes`` into bind mounts, checking the mount rules (S5.3)."""
 
 
+SubscriptionResolver = Callable[[str, JobAlgorithm], tuple[Algorithm, dict[str, str]]]
+"""A job's ``subscription_id`` + ``item_version_id`` -> the published algorithm it runs and
+what the job records about it (asset and version; seed S1.1)."""
+
+
 def no_mounts(project: str, volumes: list[dict[str, Any]]) -> list[MountPlan]:
     if volumes:
         raise SpecError("spec.volumes", volumes, "no file systems are configured")
@@ -52,6 +59,9 @@ def no_mounts(project: str, volumes: list[dict[str, Any]]) -> list[MountPlan]:
 
 class JobService:
     search_hook: Callable[..., dict[str, Any] | None] | None = None  # set by Service
+    datasets: Callable[[str], DatasetResolver] | None = None
+    """Per project, finds the dataset versions bound to inputs (set by Service, issue 18)."""
+    subscription_hook: SubscriptionResolver | None = None  # set by Service (the gallery)
 
     def __init__(self, settings: Settings, db: Database, algorithms: AlgorithmService,
                  executor: Executor, mounts: MountResolver = no_mounts) -> None:
@@ -68,16 +78,23 @@ class JobService:
         nothing; then hands it to the scheduler."""
         job = parse_job(data)
         algorithm_row = algorithm = None
-        if job.algorithm.is_reference:
-            ident = job.algorithm.id or job.algorithm.name or job.algorithm.subscription_id
+        provenance: dict[str, str] = {}
+        if job.algorithm.subscription_id or job.algorithm.item_version_id:
+            algorithm, provenance = self._subscribed(project, job.algorithm)
+        elif job.algorithm.is_reference:
+            ident = job.algorithm.id or job.algorithm.name
             assert ident is not None
             try:
                 algorithm_row, algorithm = self.algorithms.model(project, ident)
             except NotFound:
                 field = "algorithm.id" if job.algorithm.id else "algorithm.name"
                 raise SpecError(field, ident, "no such algorithm in this project") from None
-        plan = resolve_job(job, algorithm)
-        check_plan(self.settings, plan)
+        datasets = self.datasets(project) if self.datasets is not None else None
+        plan = resolve_job(job, algorithm, datasets)
+        # A subscribed version's code is the service's own snapshot, checked against the
+        # host paths policy when it was published; the job's channels are checked here.
+        check_plan(self.settings, plan.model_copy(update={"code_dir": None}) if provenance
+                   else plan)
         entry = engines.resolve(self.settings, plan.engine, "algorithm.engine")
         if entry is not None:
             plan = plan.model_copy(update={"engine_plan": entry.plan(self.settings)})
@@ -98,6 +115,7 @@ class JobService:
         })
         now = time.time()
         body = job.model_dump(mode="json", exclude_none=True, exclude={"status"})
+        body["algorithm"].update(provenance)  # which gallery asset and version it ran
         row = JobRow(
             id=job_id, project_id=project, name=job.metadata.name,
             description=job.metadata.description,
@@ -121,6 +139,12 @@ class JobService:
                 s.add(_event(job_id, image_note, EventSource.JOB))
         self.dispatch()
         return self.get(project, job_id)
+
+    def _subscribed(self, project: str, ja: JobAlgorithm) -> tuple[Algorithm, dict[str, str]]:
+        if self.subscription_hook is None:
+            raise SpecError("algorithm.subscription_id", ja.subscription_id,
+                            "this service has no gallery to subscribe from")
+        return self.subscription_hook(project, ja)
 
     def _check_fits_node(self, flavor_id: str, cpus: int, memory_gb: float, gpus: int) -> None:
         """A job bigger than the whole node would queue forever: refuse it at submit."""

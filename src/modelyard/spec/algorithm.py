@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from modelyard.spec.channels import AccessMethod, InputSpec, OutputSpec
+from modelyard.spec.contract import Contract, check_contract_outputs
 from modelyard.spec.errors import SpecError
 from modelyard.spec.images import parse_image_ref
 from modelyard.spec.names import (
@@ -104,6 +105,17 @@ class JobConfig(BaseModel):
     environments: dict[str, str] = Field(default_factory=dict)
     parameters_customization: bool = False
     working_dir: str | None = None
+    contract: Contract = Contract.MODELARTS
+    """Ours: ``sagemaker`` runs the code under SageMaker's training contract."""
+
+    @field_validator("contract", mode="before")
+    @classmethod
+    def _contract(cls, v: Any) -> Any:
+        if v is None:
+            return Contract.MODELARTS
+        if isinstance(v, str) and v.strip().lower() in {c.value for c in Contract}:
+            return v.strip().lower()
+        raise SpecError("", v, "contract is 'modelarts' (the default) or 'sagemaker'")
 
     @field_validator("code_dir")
     @classmethod
@@ -140,6 +152,7 @@ class JobConfig(BaseModel):
             [c.name for c in self.outputs],
             "",
         )
+        check_contract_outputs(self.contract, [c.name for c in self.outputs], "outputs")
         for c in [*self.inputs, *self.outputs]:
             if c.access_method is AccessMethod.ENV and c.name in self.environments:
                 raise SpecError(

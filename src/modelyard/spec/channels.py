@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from modelyard.spec.dataset_constraints import DATASET_DATA_TYPES, normalize_attributes
 from modelyard.spec.errors import SpecError
 from modelyard.spec.names import check_description, check_env_name, check_name
 from modelyard.spec.paths import parse_location
@@ -32,19 +33,28 @@ def check_env_channel(name: str, field: str) -> str:
 
 
 class RemoteConstraint(BaseModel):
-    """Where an input may come from (S4.2): a storage location or a dataset."""
+    """Where an input may come from (S4.2): a storage location or a dataset.
+
+    ``attributes`` (dataset_type, label_type, data_format, data_segmentation) is accepted in
+    each shape ModelArts' API sends it and kept as one map of lists (spec.datasets)."""
 
     model_config = ConfigDict(extra="forbid")
 
     data_type: str = "obs"
-    attributes: list[dict[str, Any]] | None = None
+    attributes: dict[str, list[str]] | None = None
 
     @field_validator("data_type")
     @classmethod
     def _kind(cls, v: str) -> str:
-        if v not in ("obs", "dataset"):
-            raise SpecError("", v, "data_type is 'obs' or 'dataset' (seed S4.2)")
+        if v != "obs" and v not in DATASET_DATA_TYPES:
+            raise SpecError("", v, "data_type is 'obs', 'dataset' or 'modelarts_dataset' "
+                            "(seed S4.2)")
         return v
+
+    @field_validator("attributes", mode="before")
+    @classmethod
+    def _attributes(cls, v: Any) -> dict[str, list[str]] | None:
+        return normalize_attributes(v)
 
 
 class ObsRemote(BaseModel):
@@ -58,25 +68,42 @@ class ObsRemote(BaseModel):
         return parse_location(v, "").url
 
 
+class DatasetRemote(BaseModel):
+    """ModelArts ``remote.dataset``: a published version of a dataset (issue 18).
+    ``obs_url`` is what ModelArts reports back; it is ignored on input."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(min_length=1, max_length=64)
+    version_id: str = Field(min_length=1, max_length=64)
+    obs_url: str | None = None
+
+
 class Remote(BaseModel):
-    """ModelArts ``remote``: ``{"obs": {"obs_url": ...}}`` (datasets come later)."""
+    """ModelArts ``remote``: ``{"obs": {"obs_url": ...}}`` or ``{"dataset": {"id": ...,
+    "version_id": ...}}``; the service resolves a dataset to its manifest and files."""
 
     model_config = ConfigDict(extra="forbid")
 
     obs: ObsRemote | None = None
-    dataset: dict[str, Any] | None = None
+    dataset: DatasetRemote | None = None
 
     @model_validator(mode="after")
     def _one(self) -> Remote:
-        if self.dataset is not None:
-            raise SpecError("dataset", self.dataset, "dataset inputs are not supported yet")
-        if self.obs is None:
-            raise SpecError("obs", None, "a remote names obs.obs_url (seed S4.1)")
+        if self.dataset is not None and self.obs is not None:
+            raise SpecError("dataset", self.dataset.id,
+                            "a remote is either obs or dataset, not both (seed S4.1)")
+        if self.obs is None and self.dataset is None:
+            raise SpecError("obs", None, "a remote names obs.obs_url or dataset.id and "
+                            "dataset.version_id (seed S4.1)")
         return self
 
     @property
     def url(self) -> str:
-        assert self.obs is not None
+        """The storage location (obs remotes only; a dataset's is found by the service)."""
+        if self.obs is None:
+            raise SpecError("dataset", self.dataset.id if self.dataset else None,
+                            "a dataset remote is only usable as a job's input")
         return self.obs.obs_url
 
 

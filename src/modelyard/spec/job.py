@@ -22,6 +22,7 @@ class JobAlgorithm(BaseModel):
     id: str | None = None
     name: str | None = None
     subscription_id: str | None = None
+    item_version_id: str | None = None  # with subscription_id: a gallery version (seed S1.1)
     code_dir: str | None = None
     boot_file: str | None = None
     command: str | None = None
@@ -32,6 +33,8 @@ class JobAlgorithm(BaseModel):
     environments: dict[str, str] = Field(default_factory=dict)
     parameters_customization: bool | None = None
     working_dir: str | None = None
+    contract: str | None = None
+    """Inline jobs only (ours): ``sagemaker`` or ``modelarts``, see ``JobConfig.contract``."""
     policies: dict[str, Any] | None = None  # ModelArts: policies.auto_search (spec/autosearch)
 
     @field_validator("code_dir")
@@ -46,7 +49,7 @@ class JobAlgorithm(BaseModel):
 
     @property
     def is_reference(self) -> bool:
-        return bool(self.id or self.name or self.subscription_id)
+        return bool(self.id or self.name or self.subscription_id or self.item_version_id)
 
 
 class Resource(BaseModel):

@@ -13,6 +13,20 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from modelyard.spec.algorithm import Engine, Mode
 from modelyard.spec.channels import AccessMethod
+from modelyard.spec.contract import Contract
+
+
+class DatasetChannel(BaseModel):
+    """An input that is a dataset version (issue 18): the channel's ``url`` is the dataset's
+    data source; the runtime also fetches ``manifest_url``, any sample outside the data
+    source, and writes the manifest as ``manifest_name`` with local ``source`` paths."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    dataset_id: str
+    version_id: str
+    manifest_url: str
+    manifest_name: str
 
 
 class ChannelPlan(BaseModel):
@@ -22,6 +36,7 @@ class ChannelPlan(BaseModel):
     url: str
     access_method: AccessMethod = AccessMethod.PARAMETER
     prefetch_to_local: bool = False
+    dataset: DatasetChannel | None = None
 
 
 class MountPlan(BaseModel):
@@ -61,6 +76,7 @@ class RunPlan(BaseModel):
     boot_file: str | None = None
     command: str | None = None
     working_dir: str | None = None
+    contract: Contract = Contract.MODELARTS
     engine: Engine | None = None
     engine_plan: EnginePlan | None = None
     """None in plans made before the engine catalog: the host interpreter, as then."""

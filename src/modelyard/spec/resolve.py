@@ -2,22 +2,31 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
 from modelyard.spec.algorithm import Algorithm, JobConfig, Metadata, check_unique_channels
-from modelyard.spec.channels import AccessMethod, InputBinding, check_env_channel
+from modelyard.spec.channels import (
+    AccessMethod,
+    DatasetRemote,
+    InputBinding,
+    InputSpec,
+    check_env_channel,
+)
+from modelyard.spec.dataset_constraints import VersionFacts, check_constraints
 from modelyard.spec.errors import SpecError, from_pydantic
-from modelyard.spec.job import TrainingJob
+from modelyard.spec.job import JobAlgorithm, TrainingJob
 from modelyard.spec.names import check_environments
 from modelyard.spec.parameters import Constraint, render
 from modelyard.spec.paths import parse_location
-from modelyard.spec.plan import ChannelPlan, RunPlan
+from modelyard.spec.plan import ChannelPlan, DatasetChannel, RunPlan
 
-_CODE_FIELDS = ("code_dir", "boot_file", "command", "engine", "working_dir")
+_CODE_FIELDS = ("code_dir", "boot_file", "command", "engine", "working_dir", "contract")
 B = TypeVar("B", bound=InputBinding)
+DatasetResolver = Callable[[DatasetRemote, str], VersionFacts]
+"""Finds a job input's ``remote.dataset`` (the field names it in errors); from the service."""
 
 
 def inline_algorithm(job: TrainingJob) -> Algorithm:
@@ -34,6 +43,7 @@ def inline_algorithm(job: TrainingJob) -> Algorithm:
         "command": ja.command,
         "engine": ja.engine,
         "working_dir": ja.working_dir,
+        "contract": ja.contract,
         "parameters": [
             {"name": p.name, "value": p.value, "constraint": p.constraint or Constraint()}
             for p in ja.parameters
@@ -53,20 +63,18 @@ def inline_algorithm(job: TrainingJob) -> Algorithm:
     return Algorithm(metadata=Metadata(name=job.metadata.name), job_config=config)
 
 
-def resolve_job(job: TrainingJob, algorithm: Algorithm | None) -> RunPlan:
+def resolve_job(job: TrainingJob, algorithm: Algorithm | None,
+                datasets: DatasetResolver | None = None) -> RunPlan:
     """Builds the run plan of ``job``; ``algorithm`` is the stored algorithm it references
-    (None for an inline job). Raises SpecError on the first broken rule."""
+    (None for an inline job), ``datasets`` finds dataset versions bound to inputs. Raises
+    SpecError on the first broken rule."""
     ja = job.algorithm
     if ja.is_reference:
         if algorithm is None:
             raise SpecError("algorithm.id", ja.id or ja.name, "no such algorithm")
         for name in _CODE_FIELDS:
             if getattr(ja, name) is not None:
-                raise SpecError(
-                    f"algorithm.{name}", getattr(ja, name),
-                    "a job created from an algorithm runs that algorithm's code; "
-                    "leave out algorithm.id to define the code inline",
-                )
+                raise SpecError(f"algorithm.{name}", getattr(ja, name), _fixed_code_rule(ja))
     else:
         if ja.code_dir is None and ja.command is None:
             raise SpecError(
@@ -80,7 +88,7 @@ def resolve_job(job: TrainingJob, algorithm: Algorithm | None) -> RunPlan:
             raise from_pydantic(exc, "algorithm") from None
     config = algorithm.job_config
     hyperparameters = _resolve_parameters(job, config)
-    inputs = _resolve_inputs(job, config)
+    inputs = _resolve_inputs(job, config, datasets)
     outputs = _resolve_outputs(job, config)
     # _resolve_parameters names the job's own field; this is the safety net.
     check_unique_channels(
@@ -104,6 +112,7 @@ def resolve_job(job: TrainingJob, algorithm: Algorithm | None) -> RunPlan:
         boot_file=config.boot_file,
         command=config.command,
         working_dir=config.working_dir,
+        contract=config.contract,
         engine=config.engine,
         hyperparameters=hyperparameters,
         inputs=inputs,
@@ -113,6 +122,15 @@ def resolve_job(job: TrainingJob, algorithm: Algorithm | None) -> RunPlan:
         flavor_id=job.spec.resource.flavor_id,
         max_run_seconds=auto_stop.duration_seconds if auto_stop and auto_stop.enabled else None,
     )
+
+
+def _fixed_code_rule(ja: JobAlgorithm) -> str:
+    if ja.subscription_id or ja.item_version_id:
+        return ("a job from a subscribed algorithm runs the code and engine its publisher "
+                "published; it sets only the hyperparameters, inputs and outputs the "
+                "publisher exposed (seed S1.1)")
+    return ("a job created from an algorithm runs that algorithm's code; leave out "
+            "algorithm.id to define the code inline")
 
 
 def _resolve_parameters(job: TrainingJob, config: JobConfig) -> list[tuple[str, str]]:
@@ -128,6 +146,13 @@ def _resolve_parameters(job: TrainingJob, config: JobConfig) -> list[tuple[str, 
         given[pv.name] = (i, pv.value)
         if pv.name not in defined and not config.parameters_customization:
             known = ", ".join(defined) or "none"
+            if job.algorithm.subscription_id:
+                raise SpecError(
+                    f"{field}.name", pv.name,
+                    f"the publisher of the subscribed algorithm did not expose this "
+                    f"hyperparameter (it exposes: {known}); a job from a subscription sets "
+                    "only those (seed S1.1)",
+                )
             raise SpecError(
                 f"{field}.name", pv.name,
                 f"the algorithm defines no such hyperparameter (it defines: {known}) and does "
@@ -184,7 +209,8 @@ def _resolve_parameters(job: TrainingJob, config: JobConfig) -> list[tuple[str, 
     return values
 
 
-def _resolve_inputs(job: TrainingJob, config: JobConfig) -> list[ChannelPlan]:
+def _resolve_inputs(job: TrainingJob, config: JobConfig,
+                    datasets: DatasetResolver | None) -> list[ChannelPlan]:
     bound = _bindings(job.algorithm.inputs, {c.name for c in config.inputs}, "inputs")
     plans = []
     for spec in config.inputs:
@@ -195,8 +221,39 @@ def _resolve_inputs(job: TrainingJob, config: JobConfig) -> list[ChannelPlan]:
             )
         i, binding = bound[spec.name]
         method = _access_method(binding, spec.access_method, f"algorithm.inputs[{i}]")
+        if binding.remote.dataset is not None:
+            plans.append(_dataset_input(spec, binding.remote.dataset, method,
+                                        f"algorithm.inputs[{i}].remote.dataset", datasets))
+            continue
+        _check_storage_allowed(spec, binding.remote.url, f"algorithm.inputs[{i}].remote.obs")
         plans.append(ChannelPlan(name=spec.name, url=binding.remote.url, access_method=method))
     return plans
+
+
+def _check_storage_allowed(spec: InputSpec, url: str, field: str) -> None:
+    """Seed S4.2: an input constrained to datasets takes no storage location."""
+    kinds = {c.data_type for c in spec.remote_constraints}
+    if kinds and "obs" not in kinds:
+        raise SpecError(field, url, f"the algorithm's input constraints allow only a dataset "
+                        f"(data_type {', '.join(sorted(kinds))}) for input {spec.name!r} "
+                        "(seed S4.2)")
+
+
+def _dataset_input(spec: InputSpec, ref: DatasetRemote, method: AccessMethod, field: str,
+                   datasets: DatasetResolver | None) -> ChannelPlan:
+    """A dataset version as an input: found by the service, checked against the
+    algorithm's input constraints (dataset type, label type, data format, split)."""
+    if datasets is None:
+        raise SpecError(field, ref.id, "dataset inputs are resolved by a ModelYard service")
+    facts = datasets(ref, field)
+    check_constraints([(c.data_type, c.attributes) for c in spec.remote_constraints],
+                      facts, field)
+    return ChannelPlan(
+        name=spec.name, url=facts.data_url, access_method=method,
+        dataset=DatasetChannel(dataset_id=facts.dataset_id, version_id=facts.version_id,
+                               manifest_url=facts.manifest_url,
+                               manifest_name=facts.manifest_name),
+    )
 
 
 def _resolve_outputs(job: TrainingJob, config: JobConfig) -> list[ChannelPlan]:
@@ -209,6 +266,10 @@ def _resolve_outputs(job: TrainingJob, config: JobConfig) -> list[ChannelPlan]:
                 f"output {spec.name!r} needs a location (remote.obs.obs_url) (seed S4.3)",
             )
         i, b = bound[spec.name]
+        if b.remote.dataset is not None:
+            raise SpecError(f"algorithm.outputs[{i}].remote.dataset", b.remote.dataset.id,
+                            "an output is written to a storage location (remote.obs.obs_url), "
+                            "not to a dataset (seed S4.3)")
         method = _access_method(b, spec.access_method, f"algorithm.outputs[{i}]")
         prefetch = spec.prefetch_to_local if b.prefetch_to_local is None else b.prefetch_to_local
         plans.append(ChannelPlan(name=spec.name, url=_dir_url(b.remote.url),

@@ -9,7 +9,9 @@ ROUTERS: list[str] = [
     "modelyard.api.routers.algorithms",
     "modelyard.api.routers.jobs",
     "modelyard.api.routers.filesystems",
+    "modelyard.api.routers.datasets",
     "modelyard.api.routers.search",
     "modelyard.api.routers.storage",
+    "modelyard.api.routers.gallery",
     "modelyard.api.routers.console",
 ]

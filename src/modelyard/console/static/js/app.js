@@ -7,9 +7,11 @@ import { errorPanel } from './errors.js';
 const PAGES = [
   ['overview', '#/', 'nav.overview', () => import('./pages/overview.js')],
   ['algorithms', '#/algorithms', 'nav.algorithms', () => import('./pages/algorithms.js')],
+  ['gallery', '#/gallery', 'nav.gallery', () => import('./pages/gallery.js')],
   ['jobs', '#/jobs', 'nav.jobs', () => import('./pages/jobs.js')],
   ['search', '#/search', 'nav.search', () => import('./pages/search.js')],
   ['filesystems', '#/filesystems', 'nav.filesystems', () => import('./pages/filesystems.js')],
+  ['datasets', '#/datasets', 'nav.datasets', () => import('./pages/datasets.js')],
   ['storage', '#/storage', 'nav.storage', () => import('./pages/storage.js')],
 ];
 

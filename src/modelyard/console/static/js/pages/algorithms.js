@@ -146,7 +146,7 @@ function inputRow(ch = {}) {
   const name = h('input', { class: 'c-name', value: ch.name || '', 'aria-label': t('channels.name'), spellcheck: 'false' });
   const am = select([['parameter', t('channels.parameter')], ['env', t('channels.env')]], ch.access_method || 'parameter', { class: 'c-am', 'aria-label': t('channels.access_method') });
   const dt = ((ch.remote_constraints || [])[0] || {}).data_type || 'obs';
-  const kind = select([['obs', t('channels.obs')], ['dataset', t('channels.dataset')]], dt, { class: 'c-kind', 'aria-label': t('channels.constraint') });
+  const kind = select([['obs', t('channels.obs')], ['dataset', t('channels.dataset')], ['modelarts_dataset', t('channels.modelarts_dataset')]], dt, { class: 'c-kind', 'aria-label': t('channels.constraint') });
   const desc = h('input', { class: 'c-desc', value: ch.description || '', 'aria-label': t('channels.description') });
   add(tr, h('td', null, name), h('td', null, am), h('td', null, kind), h('td', null, desc), h('td', null, removeButton(tr)));
   tr._controls = { name, am, kind, desc };
@@ -265,7 +265,7 @@ async function renderForm(main, id, ctx) {
     const input = h('input', { type: 'radio', name: 'mode', value: m, checked: m === mode });
     input.addEventListener('change', () => { mode = m; syncMode(); });
     modeBox.appendChild(h('label', { class: `mode-card ${m}`, 'data-mode': m }, input,
-      h('span', { class: 'mode-title' }, t(`mode.${m}`), m === 'subscribed' ? h('span', { class: 'soon' }, t('common.coming_soon')) : null),
+      h('span', { class: 'mode-title' }, t(`mode.${m}`)),
       h('span', { class: 'mode-hint' }, t(`mode.${m}_hint`))));
     return input;
   });
@@ -294,7 +294,9 @@ async function renderForm(main, id, ctx) {
   bootFile.id = 'boot-file'; fBoot.querySelector('label').setAttribute('for', 'boot-file');
   const fCommand = field('algorithms.command', command, { hint: t('algorithms.command_hint') });
   const fWorking = field('algorithms.working_dir', workingDir);
-  const soon = h('div', { class: 'panel notice coming-soon', role: 'status' }, h('strong', null, t('common.coming_soon')), ' ', t('mode.subscribed_soon'));
+  // A subscribed algorithm is not defined here: it comes from the gallery (seed S1.1).
+  const toGallery = h('div', { class: 'panel notice to-gallery', role: 'status' }, t('mode.subscribed_gallery'), ' ',
+    h('a', { class: 'button small primary', href: '#/gallery', 'data-action': 'open-gallery' }, t('mode.open_gallery')));
   const codeSection = h('section', { class: 'panel' }, h('h2', null, t('algorithms.code')), fEngine, fImage, fCode, fBoot, fCommand, fWorking);
 
   // Hyperparameters
@@ -338,7 +340,7 @@ async function renderForm(main, id, ctx) {
     show(fBoot, mode !== 'custom_image');
     show(fCommand, mode === 'custom_image' || mode === 'preset_custom_image');
     show(fWorking, mode === 'custom_image');
-    show(soon, mode === 'subscribed');
+    show(toGallery, mode === 'subscribed');
     codeSection.hidden = mode === 'subscribed';
     form.querySelectorAll('section.defs').forEach((s) => { s.hidden = mode === 'subscribed'; });
     saveBtn.disabled = mode === 'subscribed';
@@ -426,7 +428,7 @@ async function renderForm(main, id, ctx) {
       h('div', { class: 'grid2' },
         field('algorithms.name', name, { required: true, hint: t('algorithms.name_hint') }),
         field('algorithms.description', desc))),
-    h('section', { class: 'panel' }, h('h2', null, t('algorithms.mode')), modeBox, soon),
+    h('section', { class: 'panel' }, h('h2', null, t('algorithms.mode')), modeBox, toGallery),
     codeSection,
     h('section', { class: 'panel defs' }, h('div', { class: 'section-head' }, h('h2', null, t('params.title')),
       h('div', { class: 'actions' }, importBtn, importInput)),

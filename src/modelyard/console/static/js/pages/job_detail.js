@@ -75,7 +75,9 @@ export async function render(main, ctx, id) {
     add(clear(info), 
       h('dt', null, t('job.status')), h('dd', { 'data-testid': 'phase' }, t(`phase.${s.phase}`, {}, s.phase)),
       h('dt', null, t('job.secondary_phase')), h('dd', { 'data-testid': 'secondary-phase' }, s.secondary_phase ? t(`phase.${s.secondary_phase}`, {}, s.secondary_phase) : '—'),
-      h('dt', null, t('jobs.algorithm')), h('dd', null, job.algorithm.id ? h('a', { href: `#/algorithms/${encodeURIComponent(job.algorithm.id)}` }, job.algorithm.name || job.algorithm.id) : (job.algorithm.name || t('job.inline'))),
+      h('dt', null, t('jobs.algorithm')), h('dd', null, job.algorithm.content_id
+        ? h('a', { href: `#/gallery/${encodeURIComponent(job.algorithm.content_id)}`, 'data-testid': 'gallery-source' }, t('jobs.from_gallery', { name: job.algorithm.content_name, version: job.algorithm.version_num }))
+        : job.algorithm.id ? h('a', { href: `#/algorithms/${encodeURIComponent(job.algorithm.id)}` }, job.algorithm.name || job.algorithm.id) : (job.algorithm.name || t('job.inline'))),
       h('dt', null, t('jobs.created')), h('dd', null, fmtTime(job.metadata.create_time)),
       h('dt', null, t('job.started')), h('dd', null, fmtTime(s.start_time)),
       h('dt', null, t('jobs.duration')), h('dd', null, fmtDuration(s.duration)),
@@ -106,7 +108,7 @@ export async function render(main, ctx, id) {
       h('section', { class: 'panel' }, h('h2', null, t('params.title')),
         (a.parameters || []).length ? rows(a.parameters, [['params.name', (p) => p.name], ['params.value', (p) => (p.value === null || p.value === undefined ? t('job.removed') : String(p.value))]]) : h('div', { class: 'empty' }, t('job.defaults_only'))),
       h('section', { class: 'panel' }, h('h2', null, t('channels.inputs')),
-        (a.inputs || []).length ? rows(a.inputs, [['channels.name', (c) => c.name], ['channels.location', (c) => c.remote.obs.obs_url]]) : h('div', { class: 'empty' }, '—')),
+        (a.inputs || []).length ? rows(a.inputs, [['channels.name', (c) => c.name], ['channels.location', (c) => (c.remote.obs ? c.remote.obs.obs_url : `dataset:${c.remote.dataset.id}:${c.remote.dataset.version_id}`)]]) : h('div', { class: 'empty' }, '—')),
       h('section', { class: 'panel' }, h('h2', null, t('channels.outputs')),
         (a.outputs || []).length ? rows(a.outputs, [['channels.name', (c) => c.name], ['channels.location', (c) => c.remote.obs.obs_url], ['channels.prefetch', (c) => (c.prefetch_to_local ? '✓' : '—')]]) : h('div', { class: 'empty' }, '—')),
       (spec.volumes || []).length ? h('section', { class: 'panel' }, h('h2', null, t('mounts.title')),

@@ -1,9 +1,11 @@
-// Create a training job from an algorithm (or as a copy of another job).
+// Create a training job from an algorithm or a gallery subscription (or as a copy of
+// another job).
 import { h, add, clear, field, stamp } from '../dom.js';
 import { t } from '../i18n.js';
 import { get, post, v2, allAlgorithms, ApiError } from '../api.js';
 import { clearErrors, showError, errorPanel } from '../errors.js';
 import { locationInput } from '../browser.js';
+import { datasetPicker, inputRemote } from './datasets.js';
 import { navigate } from '../app.js';
 import { modeOf } from './algorithms.js';
 
@@ -41,8 +43,13 @@ export async function render(main, ctx) {
   let flavors = [];
   let filesystems = null;
   let copyOf = null;
-  const [algs, fl, fs, sa] = await Promise.allSettled([
-    allAlgorithms(), get(v2('/training-job-flavors')), get(v2('/filesystems')), get(v2('/search-algorithms'))]);
+  const [algs, fl, fs, sa, gs] = await Promise.allSettled([
+    allAlgorithms(), get(v2('/training-job-flavors')), get(v2('/filesystems')), get(v2('/search-algorithms')),
+    get(v2('/gallery-subscriptions'))]);
+  // Subscribed algorithms (seed S1.1): one choice per published version of each subscription.
+  const subscriptions = gs.status === 'fulfilled' ? gs.value.items : [];
+  const subChoices = subscriptions.flatMap((sub) => sub.item_versions.filter((v) => v.status === 'published')
+    .map((v) => ({ value: `sub:${sub.subscription_id}:${v.item_version_id}`, sub, version: v })));
   const searchAlgos = sa.status === 'fulfilled' ? (sa.value.search_algo_list || []) : null;
   if (algs.status === 'rejected') throw algs.reason;
   algorithms = algs.value;
@@ -55,7 +62,9 @@ export async function render(main, ctx) {
   const form = h('form', { class: 'form job-form', novalidate: true });
   const algSelect = h('select', { 'data-field': 'algorithm.id', id: 'algorithm' },
     h('option', { value: '' }, t('jobs.pick_algorithm')),
-    algorithms.map((a) => h('option', { value: a.metadata.id }, a.metadata.name)));
+    algorithms.map((a) => h('option', { value: a.metadata.id }, a.metadata.name)),
+    subChoices.length ? h('optgroup', { label: t('jobs.subscribed_group') },
+      subChoices.map((c) => h('option', { value: c.value }, t('jobs.from_gallery', { name: c.sub.name, version: c.version.version_num })))) : null);
   const name = h('input', { 'data-field': 'metadata.name', spellcheck: 'false', autocomplete: 'off' });
   const desc = h('input', { 'data-field': 'metadata.description' });
   const algInfo = h('div', { class: 'alg-info' });
@@ -237,6 +246,15 @@ export async function render(main, ctx) {
     };
   }
 
+  // The published version as an algorithm-shaped record; the job names the subscription.
+  async function subscribedAlgorithm(value) {
+    const choice = subChoices.find((c) => c.value === value);
+    const asset = await get(v2(`/gallery-algorithms/${encodeURIComponent(choice.sub.content_id)}`));
+    const version = asset.versions.find((v) => v.version_id === choice.version.item_version_id);
+    return { metadata: { name: asset.name }, job_config: version.job_config,
+      subscription: { subscription_id: choice.sub.subscription_id, item_version_id: version.version_id } };
+  }
+
   let chooseSeq = 0;
   async function chooseAlgorithm(id, job) {
     const seq = ++chooseSeq; // a later choice wins over a slower earlier one
@@ -247,7 +265,7 @@ export async function render(main, ctx) {
     if (!id) { paramsSection.hidden = inputsSection.hidden = outputsSection.hidden = true; submit.disabled = true; return; }
     let loaded;
     try {
-      loaded = await get(v2(`/algorithms/${encodeURIComponent(id)}`));
+      loaded = id.startsWith('sub:') ? await subscribedAlgorithm(id) : await get(v2(`/algorithms/${encodeURIComponent(id)}`));
     } catch (err) {
       if (seq === chooseSeq) algInfo.appendChild(errorPanel(err));
       return;
@@ -259,7 +277,7 @@ export async function render(main, ctx) {
     if (!nameTouched && !job) name.value = `${alg.metadata.name}-${stamp()}`.slice(0, 64);
     const e = jc.engine || {};
     add(algInfo, h('dl', { class: 'kv' },
-      h('dt', null, t('algorithms.mode')), h('dd', null, t(`mode.${modeOf(jc)}`)),
+      h('dt', null, t('algorithms.mode')), h('dd', null, t(`mode.${alg.subscription ? 'subscribed' : modeOf(jc)}`)),
       h('dt', null, t('algorithms.engine')), h('dd', { class: 'mono' }, [e.engine_name, e.engine_version, e.image_url].filter(Boolean).join(' ') || '—'),
       jc.code_dir ? [h('dt', null, t('algorithms.code_dir')), h('dd', { class: 'mono' }, jc.code_dir)] : null,
       jc.boot_file ? [h('dt', null, t('algorithms.boot_file')), h('dd', { class: 'mono' }, jc.boot_file)] : null,
@@ -288,13 +306,14 @@ export async function render(main, ctx) {
     add(inputsSection, h('h2', null, t('channels.inputs')));
     (jc.inputs || []).forEach((c, i) => {
       const b = boundIn.get(c.name);
-      const [box, input] = locationInput({ mode: 'dir', value: b ? b.remote.obs.obs_url : '', dataField: `algorithm.inputs[${i}].remote.obs.obs_url` });
+      const [box, input] = locationInput({ mode: 'dir', value: b && b.remote.obs ? b.remote.obs.obs_url : '', dataField: `algorithm.inputs[${i}].remote.obs.obs_url` });
       input.classList.add('in-url'); input.dataset.channel = c.name;
       input.id = `in-${c.name}`;
       const f = field('channels.location', box, { hint: [c.description, t(`channels.${c.access_method || 'parameter'}_hint`, { name: c.name })].filter(Boolean).join(' — ') });
       f.querySelector('label').textContent = c.name;
       f.querySelector('label').setAttribute('for', input.id);
       f.dataset.field = `algorithm.inputs[${i}]`;
+      box.before(datasetPicker(box, input, i, b)); // issue 18: or a dataset version
       inputsSection.appendChild(f);
     });
 
@@ -345,8 +364,8 @@ export async function render(main, ctx) {
       else if (tr._control.value !== '') parameters.push({ name: tr._p.name, value: tr._control.value });
       else { delete tr.dataset.field; delete tr._control.dataset.field; }
     });
-    const inputs = [...inputsSection.querySelectorAll('input.in-url')].map((el) => ({ name: el.dataset.channel, remote: { obs: { obs_url: el.value.trim() } } }))
-      .filter((c) => c.remote.obs.obs_url);
+    const inputs = [...inputsSection.querySelectorAll('input.in-url')].map((el) => ({ name: el.dataset.channel, remote: inputRemote(el) }))
+      .filter((c) => c.remote.dataset || c.remote.obs.obs_url);
     const outputs = outputControls.map((oc) => ({ name: oc.spec.name, remote: { obs: { obs_url: oc.input.value.trim() } }, prefetch_to_local: oc.prefetch.checked }))
       .filter((c) => c.remote.obs.obs_url);
     const environments = {};
@@ -370,7 +389,7 @@ export async function render(main, ctx) {
     if (flavor.value) resource.flavor_id = flavor.value;
     const spec = { resource };
     if (volumes.length) spec.volumes = volumes;
-    const algorithm = { id: alg.metadata.id, parameters, inputs, outputs };
+    const algorithm = alg.subscription ? { ...alg.subscription, parameters, inputs, outputs } : { id: alg.metadata.id, parameters, inputs, outputs };
     if (Object.keys(environments).length) algorithm.environments = environments;
     const policy = search.policy();
     if (policy) algorithm.policies = { auto_search: policy };
@@ -402,7 +421,7 @@ export async function render(main, ctx) {
         field('jobs.name', name, { required: true, hint: t('algorithms.name_hint') }),
         field('jobs.description', desc)),
       algInfo,
-      !algorithms.length ? h('div', { class: 'panel notice' }, t('jobs.no_algorithms'), ' ', h('a', { href: '#/algorithms/new' }, t('algorithms.create'))) : null),
+      !algorithms.length && !subChoices.length ? h('div', { class: 'panel notice' }, t('jobs.no_algorithms'), ' ', h('a', { href: '#/algorithms/new' }, t('algorithms.create'))) : null),
     paramsSection, inputsSection, outputsSection,
     h('section', { class: 'panel', 'data-field': 'spec.volumes' }, h('h2', null, t('mounts.title')),
       h('p', { class: 'hint' }, filesystems ? t('mounts.hint') : t('mounts.no_fs_api')),
@@ -437,9 +456,15 @@ export async function render(main, ctx) {
     nodes.value = res.node_count || 1;
     ((copyOf.spec && copyOf.spec.volumes) || []).forEach((v) => { if (v.filesystem) mountsBody.appendChild(mountRow(v.filesystem)); });
     Object.entries(copyOf.algorithm.environments || {}).forEach(([k, v]) => envBody.appendChild(envRow(k, v)));
-    const algId = copyOf.algorithm.id || (algorithms.find((a) => a.metadata.name === copyOf.algorithm.name) || {}).metadata?.id;
+    const subValue = copyOf.algorithm.subscription_id && `sub:${copyOf.algorithm.subscription_id}:${copyOf.algorithm.item_version_id}`;
+    const algId = (subChoices.some((c) => c.value === subValue) && subValue)
+      || copyOf.algorithm.id || (algorithms.find((a) => a.metadata.name === copyOf.algorithm.name) || {}).metadata?.id;
     if (algId) { algSelect.value = algId; await chooseAlgorithm(algId, copyOf); }
     else algInfo.appendChild(h('div', { class: 'panel notice' }, t('jobs.copy_inline')));
+  } else if (ctx.query.subscription) {
+    const mine = subChoices.filter((c) => c.sub.subscription_id === ctx.query.subscription);
+    const c = mine.find((x) => x.version.item_version_id === ctx.query.version) || mine[mine.length - 1];
+    if (c) { algSelect.value = c.value; await chooseAlgorithm(c.value); }
   } else if (ctx.query.algorithm) {
     const a = algorithms.find((x) => x.metadata.id === ctx.query.algorithm || x.metadata.name === ctx.query.algorithm);
     if (a) { algSelect.value = a.metadata.id; await chooseAlgorithm(a.metadata.id); }

@@ -1,45 +1,5 @@
-"""The launcher: a fork server that starts runtimes without paying for Python and imports.
-
-Why: a runtime started as ``python -m modelyard.runtime`` spends most of a second of CPU
-importing pydantic, pydantic-settings, the spec models and storage before it can stage a
-single file; on a busy two-core machine that is seconds between submit and the job's first
-line. One long-lived process per ModelYard home keeps those modules imported and forks a
-fresh runtime per job: the child costs a fork, not an interpreter start.
-
-How it starts (no separate start-up cost): when the launcher is missing, the executor
-starts the job the old way, but as ``python -m modelyard.executors.launcher run <job dir>
---serve <home>``. That process imports what every runtime imports anyway; if it wins the
-home's lock it then forks (twice, so nobody has to reap it) the launcher daemon from its
-warm interpreter, and goes on to run its own job as an ordinary runtime. Only one launcher
-runs per home: the daemon holds ``run/launcher.lock`` (flock) for as long as it lives.
-
-Protocol (one unix stream connection per job, JSON lines): the executor sends
-``{"op": "spawn", "version", "job_dir", "env", "umask"}``; the launcher forks and answers
-``{"pid", "start_time"}`` of the child; the child, holding the same connection, prepares
-itself and waits for ``go`` before it touches the job. The executor writes ``go`` only
-after it has read the answer, so an executor that gave up waiting (a slow or wedged
-launcher) and fell back to starting the runtime itself never gets a second runtime for the
-same job: without ``go`` the child exits untouched. (``ping`` and ``shutdown`` exist for
-tests and operators.) Usually the child is not forked at that moment: a spare, forked in
-advance, takes the job and the connection and answers itself (``SPARE_DELAY``).
-
-The child is made to look like a runtime started by ``Popen``: own session, the
-executor's umask and environment, stdin /dev/null, stdout and stderr to ``runtime.out``,
-cwd the job folder, every signal disposition as in a fresh interpreter, SIGTERM and SIGINT blocked
-until the runtime's handler is installed (an early stop is a clean Terminated), and the
-settings a new interpreter would build from that environment (the launcher builds them once
-per distinct set of inputs, see ``settings_inputs``, not once per job). It is the
-launcher's child only until the launcher dies: runtimes outlive it (they are reparented
-like any orphan), the launcher reaps them while it lives (no zombies), and it never opens
-the database.
-
-Correctness never depends on the launcher: the executor falls back to starting the
-runtime itself whenever the launcher is missing, dead, slow (``REPLY_TIMEOUT``), of
-another code version (the modelyard package's files changed since it started) or made for
-another context (``context``: variables that change how an interpreter starts, such as
-``PYTHONPATH``, resource limits, CPU affinity, control group). In the last two cases the
-launcher exits, and the runtime started the old way starts a launcher that fits.
-"""
+"""The launcher daemon: accepts spawn requests on the home's socket, keeps a spare child,
+forks runtimes, reaps them, and exits when idle or replaced (see the package's docstring)."""
 
 from __future__ import annotations
 
@@ -48,313 +8,55 @@ import contextlib
 import dataclasses
 import fcntl
 import gc
-import hashlib
 import hmac
 import json
 import os
-import secrets
 import selectors
 import signal
 import socket
-import stat
 import struct
 import sys
-import threading
 import time
 import traceback
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from modelyard.executors.launcher.child import (
+    _default_signals,
+    _redirect_stdio,
+    run_child,
+    run_runtime,
+)
+from modelyard.executors.launcher.protocol import (
+    _STOP_SIGNALS,
+    DEFAULT_IDLE_SECONDS,
+    HOUSEKEEPING_SECONDS,
+    IDLE_BASE_SECONDS,
+    IDLE_PER_REQUEST_SECONDS,
+    LOCK_NAME,
+    LOG_NAME,
+    PROTOCOL,
+    REQUEST_TIMEOUT,
+    REWARM_SECONDS,
+    SPARE_DELAY,
+    _environ,
+    _private_folder,
+    _read_line,
+    address,
+    code_version,
+    context,
+    run_dir,
+    settings_inputs,
+    token,
+)
 from modelyard.quick_exit import quick_exit
 
 if TYPE_CHECKING:
     from modelyard.settings import Settings
 
-PROTOCOL = 1
-RUN_DIR = "run"
-SOCKET_NAME = "launcher.sock"
-TOKEN_NAME = "launcher.token"
-LOCK_NAME = "launcher.lock"
-LOG_NAME = "launcher.log"
-DEFAULT_IDLE_SECONDS = 600.0
-"""The longest a launcher with no request and no live runtime waits before it exits (a new
-one starts with the next job): it holds ~30 MB, and homes that ran a job or two (tests,
-laptops) should not keep that for long."""
-IDLE_BASE_SECONDS = 60.0
-IDLE_PER_REQUEST_SECONDS = 10.0
-"""The idle time allowed grows with use: 60 s for a launcher that served nothing, 10 s more
-per job it started, up to ``DEFAULT_IDLE_SECONDS`` (or the ``--idle`` given)."""
-REPLY_TIMEOUT = 3.0
-"""How long the executor waits for a forked runtime's answer before it starts the runtime
-itself (the child, never told ``go``, then exits without running)."""
-GO_TIMEOUT = 30.0
-REQUEST_TIMEOUT = 2.0
-HOUSEKEEPING_SECONDS = 2.0
-REWARM_SECONDS = 600.0
-"""Host facts cached in the launcher (bubblewrap probe, interpreter roots) are recomputed
-this often, so a launcher that lives for days follows changes of the host."""
-SPARE_DELAY = 0.25
-"""The launcher keeps one spare child, forked in advance and already shed of the launcher
-(signals, descriptors, session), so a job's runtime costs no fork on its way. The next
-spare is forked this long after a job started, not at once, where it would compete with
-that job for the CPU."""
-VERSION_TTL = 1.0
-"""The executor recomputes the code version at most this often (a stat of ~100 files)."""
-_MAX_UNIX_PATH = 107
-_STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
-_INTERPRETER_ENV = ("PYTHON", "LD_")
-"""Variables read when an interpreter starts: a forked child cannot honour a change of
-them (see ``context``)."""
-_PACKAGE = Path(__file__).resolve().parents[1]
 
-
-# ------------------------------------------------------------------------ paths, version
-def run_dir(home: Path) -> Path:
-    return Path(home) / RUN_DIR
-
-
-def address(home: Path) -> str:
-    """The launcher's socket: ``$MODELYARD_HOME/run/launcher.sock`` when that path fits in a
-    unix socket address, else ``launcher.sock`` in a private folder (0700, ours) of the
-    runtime directory or /tmp named after the home. Never an abstract socket: any process
-    sharing the network namespace could reach one. Jobs see neither place (the sandbox
-    shows only system folders), and the launcher also asks for the installation's token
-    and a peer of its own user."""
-    path = str(run_dir(Path(home).resolve()) / SOCKET_NAME)
-    if len(os.fsencode(path)) <= _MAX_UNIX_PATH:
-        return path
-    digest = hashlib.sha256(os.fsencode(Path(home).resolve())).hexdigest()[:24]
-    base = os.environ.get("XDG_RUNTIME_DIR") or "/tmp"
-    return str(Path(base) / f"modelyard-{os.getuid()}-{digest}" / SOCKET_NAME)
-
-
-def _private_folder(folder: Path) -> bool:
-    """Makes ``folder`` (0700) or checks that it is a real folder of ours, 0700: another
-    user could have planted it (or a symlink) in a shared /tmp."""
-    with contextlib.suppress(FileExistsError):
-        os.mkdir(folder, 0o700)
-    try:
-        st = os.lstat(folder)
-    except OSError:
-        return False
-    return stat.S_ISDIR(st.st_mode) and st.st_uid == os.getuid() and st.st_mode & 0o077 == 0
-
-
-def token(home: Path) -> str:
-    """The installation's launcher token (``run/launcher.token``, 0600, made on first use):
-    a request without it is refused, so that knowing the socket is not enough."""
-    path = run_dir(Path(home)) / TOKEN_NAME
-    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC
-    for _ in range(3):
-        try:
-            fd = os.open(path, flags)
-        except FileNotFoundError:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f".{TOKEN_NAME}.{os.getpid()}.{threading.get_ident()}")
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-            with os.fdopen(fd, "w") as fh:
-                fh.write(secrets.token_hex(32))
-            with contextlib.suppress(FileExistsError):
-                os.link(tmp, path)  # the first writer wins; everyone reads its token
-            os.unlink(tmp)
-            continue
-        with os.fdopen(fd) as fh:
-            st = os.fstat(fh.fileno())
-            if st.st_uid != os.getuid() or st.st_mode & 0o077:
-                raise PermissionError(f"{path} must be a file of uid {os.getuid()}, mode 0600")
-            value = fh.read().strip()
-        if len(value) >= 32:
-            return value
-    raise PermissionError(f"{path} holds no usable token")
-
-
-def code_version(package: Path = _PACKAGE) -> str:
-    """A token that changes whenever a ``.py`` file of the modelyard package (or the
-    interpreter) changes: name, size and mtime of each file, not its content, so that it
-    costs a directory walk and no reads."""
-    h = hashlib.sha256(f"{PROTOCOL}\0{sys.executable}\0{sys.version}\0".encode())
-    entries: list[str] = []
-    stack = [str(package)]
-    while stack:
-        folder = stack.pop()
-        try:
-            with os.scandir(folder) as it:
-                for e in it:
-                    if e.is_dir(follow_symlinks=False):
-                        if e.name != "__pycache__" and not e.name.startswith("."):
-                            stack.append(e.path)
-                    elif e.name.endswith(".py"):
-                        with contextlib.suppress(OSError):
-                            st = e.stat()
-                            entries.append(f"{e.path}\0{st.st_size}\0{st.st_mtime_ns}")
-        except OSError:
-            continue
-    for line in sorted(entries):
-        h.update(line.encode("utf-8", "surrogateescape") + b"\n")
-    return h.hexdigest()[:32]
-
-
-_version_cache: tuple[float, str] | None = None
-_version_lock = threading.Lock()
-
-
-def current_version() -> str:
-    """``code_version()`` of the installed package, recomputed at most every
-    ``VERSION_TTL`` seconds (an executor may submit hundreds of jobs a minute)."""
-    global _version_cache
-    with _version_lock:
-        now = time.monotonic()
-        if _version_cache is None or now - _version_cache[0] > VERSION_TTL:
-            _version_cache = (now, code_version())
-        return _version_cache[1]
-
-
-def interpreter_env(env: Mapping[str, str]) -> dict[str, str]:
-    return {k: v for k, v in env.items() if k.startswith(_INTERPRETER_ENV)}
-
-
-def context(env: Mapping[str, str]) -> dict[str, Any]:
-    """What a runtime inherits from whoever starts it, beyond what the launcher passes on
-    (environment, umask): the variables read at interpreter start, resource limits, CPU
-    affinity, niceness, control groups. A forked runtime inherits these from the launcher,
-    so they must be the executor's: a launcher asked by an executor whose context differs
-    (another user session, a service manager's limits) makes way for a new one."""
-    import resource
-
-    limits = {name: list(resource.getrlimit(getattr(resource, name)))
-              for name in sorted(dir(resource)) if name.startswith("RLIMIT_")}
-    try:
-        with open("/proc/self/cgroup") as fh:
-            cgroup = fh.read()
-    except OSError:
-        cgroup = ""
-    return {"env": interpreter_env(env), "limits": limits,
-            "affinity": sorted(os.sched_getaffinity(0)),
-            "nice": os.getpriority(os.PRIO_PROCESS, 0), "cgroup": cgroup}
-
-
-def settings_inputs(env: Mapping[str, str]) -> tuple[object, ...]:
-    """Everything ``Settings()`` reads, for an environment: the ``MODELYARD_*`` and
-    ``AWS_*`` variables (any case, as pydantic-settings matches them), ``HOME`` and the
-    identity of ``modelyard.toml`` in the home. Equal inputs, equal settings."""
-    names = ("MODELYARD_", "AWS_")
-    variables = tuple(sorted((k, v) for k, v in env.items()
-                             if k.upper().startswith(names) or k == "HOME"))
-    home = env.get("MODELYARD_HOME") or str(
-        (Path(env["HOME"]) if env.get("HOME") else Path.home()) / ".modelyard")
-    try:
-        st = os.stat(Path(home) / "modelyard.toml")
-        toml: tuple[int, ...] | None = (st.st_ino, st.st_size, st.st_mtime_ns)
-    except OSError:
-        toml = None
-    return variables, toml
-
-
-@contextlib.contextmanager
-def _environ(env: Mapping[str, str]) -> Iterator[None]:
-    """``os.environ`` is ``env`` inside (``env`` may be ``os.environ`` itself)."""
-    wanted, saved = dict(env), dict(os.environ)
-    os.environ.clear()
-    os.environ.update(wanted)
-    try:
-        yield
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-
-
-# -------------------------------------------------------------------------------- client
-def request(home: Path, message: dict[str, Any], timeout: float | None = None
-            ) -> tuple[socket.socket, dict[str, Any]] | None:
-    """Sends one request; the open connection and the answer, or None when no launcher
-    answered within ``timeout`` (default ``REPLY_TIMEOUT``; the connection is then
-    closed)."""
-    timeout = REPLY_TIMEOUT if timeout is None else timeout
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
-    deadline = time.monotonic() + timeout
-    try:
-        message = {**message, "token": token(home)}
-        sock.settimeout(timeout)
-        sock.connect(address(home))
-        sock.sendall(json.dumps(message).encode() + b"\n")
-        answer = json.loads(_read_line(sock, deadline))
-        if not isinstance(answer, dict):
-            raise ValueError("not an object")
-        return sock, answer
-    except (OSError, ValueError):
-        sock.close()
-        return None
-
-
-def spawn(home: Path, job_dir: Path, env: Mapping[str, str],
-          timeout: float | None = None) -> tuple[int, int | None] | None:
-    """Asks the home's launcher to fork a runtime for ``job_dir`` with ``env``; the
-    runtime's (pid, start time), or None when the caller must start the runtime itself."""
-    got = request(home, {"op": "spawn", "protocol": PROTOCOL, "version": current_version(),
-                         "job_dir": str(job_dir), "env": dict(env), "umask": _umask(),
-                         "context": context(env)}, timeout)
-    if got is None:
-        return None
-    sock, answer = got
-    with sock:
-        try:
-            pid, start = int(answer["pid"]), answer.get("start_time")
-            sock.sendall(b"go\n")
-        except (KeyError, TypeError, ValueError, OSError):
-            return None  # refused, or the child is gone: it will not run without "go"
-    return pid, (int(start) if start is not None else None)
-
-
-def _umask() -> int | None:
-    """This process's umask, which a runtime started by us would inherit (read from /proc:
-    ``os.umask`` can only be read by setting it, which is not thread-safe)."""
-    try:
-        with open("/proc/self/status") as fh:
-            for line in fh:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError, IndexError):
-        pass
-    return None
-
-
-def ping(home: Path, timeout: float | None = None) -> dict[str, Any] | None:
-    """The launcher's pid, version and live runtimes, or None if none answers."""
-    got = request(home, {"op": "ping", "protocol": PROTOCOL}, timeout)
-    if got is None:
-        return None
-    got[0].close()
-    return got[1]
-
-
-def shutdown(home: Path, timeout: float | None = None) -> bool:
-    """Asks the launcher to exit (its runtimes keep running); True if one answered."""
-    got = request(home, {"op": "shutdown", "protocol": PROTOCOL}, timeout)
-    if got is None:
-        return False
-    got[0].close()
-    return True
-
-
-def _read_line(sock: socket.socket, deadline: float, limit: int = 1 << 20) -> bytes:
-    data = b""
-    while not data.endswith(b"\n"):
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise TimeoutError("no answer in time")
-        sock.settimeout(left)
-        chunk = sock.recv(65536)
-        if not chunk:
-            raise ConnectionError("closed before a full line")
-        data += chunk
-        if len(data) > limit:
-            raise ValueError("line too long")
-    return data
-
-
-# ------------------------------------------------------------------------------- server
 def _log(message: str) -> None:
     stamp = time.strftime("%Y-%m-%d %H:%M:%S")
     with contextlib.suppress(OSError):
@@ -797,59 +499,6 @@ class Launcher:
             quick_exit(code)
 
 
-def run_child(conn: socket.socket, job_dir: Path, env: Mapping[str, str],
-              settings: Settings | None = None) -> int:
-    """Prepares this (forked) process as the job's runtime and, once the executor said
-    ``go``, runs it; the exit status. Everything before ``go`` leaves no trace but
-    ``runtime.out``: a child the executor gave up on exits as if it never was."""
-    from modelyard.runtime.state import RUNTIME_OUT
-    from modelyard.settings import Settings
-
-    _redirect_stdio(job_dir / RUNTIME_OUT, 0o644)
-    os.chdir(job_dir)
-    os.environ.clear()
-    os.environ.update(env)
-    time.tzset()
-    sys.argv = [sys.argv[0], str(job_dir)]
-    if settings is None:  # from the job's environment, while the executor answers
-        settings = Settings()
-    try:
-        go = _read_line(conn, time.monotonic() + GO_TIMEOUT, 16)
-    except (OSError, ValueError):
-        go = b""
-    conn.close()
-    if go != b"go\n":
-        return 0  # the executor gave up on us and starts the runtime itself
-    return run_runtime(job_dir, settings)
-
-
-def run_runtime(job_dir: Path, settings: Settings | None = None) -> int:
-    from modelyard.runtime.__main__ import main
-
-    try:
-        return main([str(job_dir)], settings)
-    except SystemExit as exc:
-        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-
-
-def _default_signals() -> None:
-    """Every signal disposition as a fresh interpreter has it (SIGINT raises
-    KeyboardInterrupt, SIGPIPE and SIGXFSZ ignored, the rest default)."""
-    for sig in signal.valid_signals():
-        if sig in (signal.SIGKILL, signal.SIGSTOP):
-            continue
-        want: Callable[[int, FrameType | None], Any] | int
-        if sig == signal.SIGINT:
-            want = signal.default_int_handler
-        elif sig in (signal.SIGPIPE, signal.SIGXFSZ):
-            want = signal.SIG_IGN
-        else:
-            want = signal.SIG_DFL
-        with contextlib.suppress(OSError, ValueError):
-            if signal.getsignal(sig) != want:
-                signal.signal(sig, want)
-
-
 def _exited(pid: int) -> bool:
     """Reaps ``pid`` if it has exited (True), or says it still runs (False)."""
     try:
@@ -887,18 +536,6 @@ def daemonize(home: Path, lock_fd: int, version: str, idle_seconds: float) -> No
         os.waitpid(middle, 0)
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, old)
-
-
-def _redirect_stdio(log: Path, mode: int) -> None:
-    """stdin from /dev/null; stdout and stderr appended to ``log`` (created with ``mode``),
-    as for a process started by Popen with those files."""
-    null = os.open(os.devnull, os.O_RDONLY)
-    out = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, mode)
-    os.dup2(null, 0)
-    os.dup2(out, 1)
-    os.dup2(out, 2)
-    os.close(null)
-    os.close(out)
 
 
 def _daemon_main(home: Path, lock_fd: int, version: str, idle_seconds: float) -> int:
@@ -957,6 +594,3 @@ def main(argv: list[str] | None = None) -> int:
                 os.close(lock)
     return run_runtime(job_dir)
 
-
-if __name__ == "__main__":
-    sys.exit(main())
