@@ -267,6 +267,9 @@ class Runner:
             if self.bwrap is None:
                 raise StagingError(f"Image {url}: running a job in an image needs the sandbox "
                                    "(bubblewrap), which is not in use")
+            if plan.contract is Contract.SAGEMAKER:
+                raise StagingError(f"Image {url}: the SageMaker contract (/opt/ml) in an image "
+                                   "is not supported yet; use the ModelArts contract")
             self._private_mounts = (self.settings.image_home_overlay
                                     and images.enter_private_mounts(r))
             self.image = images.pull(self.settings, url, plan.image_digest, plan.project_id,
