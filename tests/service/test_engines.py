@@ -193,3 +193,32 @@ def test_a_job_on_the_scikit_learn_engine_gets_it(service: Service, code) -> Non
         assert built and ("built its environment" in built[0]) == (run == "first"), messages
     assert prefixes[0] == prefixes[1]
     assert prefixes[0].startswith(str(service.settings.engine_envs_root))
+
+
+@pytest.mark.slow
+def test_an_administrators_image_engine_runs_in_its_image(
+        settings: Settings, registry, python_image, tmp_path: Path  # type: ignore[no-untyped-def]
+) -> None:
+    """An engine of kind image (how an administrator enables PyTorch from an image of
+    their own): an algorithm names it by engine_id, the job runs the image's python."""
+    url = registry.push(python_image, "svc/engine")
+    catalog = tmp_path / "engines.yaml"
+    catalog.write_text("engines:\n  - {engine_id: team-torch, engine_name: PyTorch, "
+                       f"engine_version: team_1, kind: image, image_url: '{url}'}}\n")
+    svc = Service(settings.model_copy(update={"insecure_registries": registry.host,
+                                               "engine_catalog": catalog}))
+    try:
+        code = settings.obs_root / "code" / "img-engine"
+        code.mkdir(parents=True)
+        (code / "train.py").write_text("import sys\nprint('EXE', sys.executable)\n")
+        svc.algorithms.create("p", algorithm_for("obs://code/img-engine/", "ie",
+                                                 engine={"engine_id": "team-torch"}))
+        rec = svc.jobs.create("p", job_for("ie", "obs://out/ie/"))
+        done = wait_for(svc, rec["metadata"]["id"], final)
+        log = svc.jobs.log_preview("p", rec["metadata"]["id"])["content"]
+        assert done["status"]["phase"] == "Completed", log
+        assert "EXE /home/ma-user/anaconda/bin/python" in log
+        messages = [e["message"] for e in svc.jobs.events("p", rec["metadata"]["id"])[0]]
+        assert f"Engine: PyTorch team_1 (team-torch), image {url}" in messages
+    finally:
+        svc.close()

@@ -209,7 +209,9 @@ def build_env(plan: RunPlan, layout: Layout, *, python: str, layer: Path | None,
     if extras.pylib is not None:
         pythonpath.append(str(extras.pylib))
     env["PYTHONPATH"] = ":".join(pythonpath)
-    if plan.mode == Mode.PRESET_CUSTOM_IMAGE:  # seed S2.4
+    image_engine = plan.engine_plan is not None and plan.engine_plan.kind == "image"
+    if plan.mode == Mode.PRESET_CUSTOM_IMAGE or image_engine:  # seed S2.4 (a catalog image
+        # engine is a preset engine's image: the same conda layout)
         env["PATH"] = f"{job.home}/anaconda/bin:{env['PATH']}"
         ld = env.get("LD_LIBRARY_PATH", "")
         env["LD_LIBRARY_PATH"] = f"{job.home}/anaconda/lib" + (f":{ld}" if ld else "")
