@@ -234,7 +234,8 @@ def _tree(spec: SandboxSpec, outer: bool) -> list[str]:
     would lock ma-user out)."""
     proc = ["--bind", "/proc", "/proc"] if outer else ["--proc", "/proc"]
     if spec.rootfs is not None:  # /opt/ml in an image: not yet (docs/engines.md)
-        root_args, visible = image_root(spec.rootfs)
+        root_args, visible = image_root(spec.rootfs,
+                                        nvidia_driver_files() if spec.gpus else None)
     else:
         root_args = (system_binds() if spec.opt_ml is None
                      else with_opt_ml(system_binds(), spec.opt_ml))
@@ -271,10 +272,55 @@ IMAGE_SKIPPED = frozenset({"proc", "dev", "sys", "tmp", "home", "run"})
 only ``ma-user``, which is the job's own; ``/run`` is runtime state, stale in an image)."""
 
 
-def image_root(rootfs: Path) -> tuple[list[str], Callable[[Path], bool]]:
+NVIDIA_HOME = "/usr/local/nvidia"
+"""Where a GPU job in an image finds the host driver's libraries (``lib64``) and
+``nvidia-smi`` (``bin``), as on ModelArts (CUDA images put ``/usr/local/nvidia/lib64`` on
+``LD_LIBRARY_PATH``)."""
+_DRIVER_PREFIXES = ("libcuda.so", "libnvidia-", "libnvcuvid.so", "libnvoptix.so")
+
+
+def nvidia_driver_files() -> list[Path]:
+    """The host driver's user-space libraries and ``nvidia-smi`` (names as the loader
+    asks for them; symlinks are bound as the files they point to)."""
+    triplet = f"{os.uname().machine}-linux-gnu"
+    found: dict[str, Path] = {}
+    for folder in (f"/usr/lib/{triplet}", "/usr/lib64", "/lib64"):
+        try:
+            names = sorted(os.listdir(folder))
+        except OSError:
+            continue
+        for name in names:
+            if name.startswith(_DRIVER_PREFIXES) and name not in found:
+                found[name] = Path(folder) / name
+    smi = shutil.which("nvidia-smi")
+    if smi:
+        found["nvidia-smi"] = Path(smi)
+    return list(found.values())
+
+
+def _spliced(source: Path, target: str, skip: set[str]) -> list[str]:
+    """``target`` as a tmpfs holding read-only binds of ``source``'s entries (symlinks
+    recreated) but ``skip``: a read-only image folder in which new mount points can be
+    made."""
+    args = ["--perms", "0755", "--tmpfs", target]
+    for name in sorted(os.listdir(source)):
+        path = source / name
+        if name in skip:
+            continue
+        if path.is_symlink():
+            args += ["--symlink", os.readlink(path), f"{target}/{name}"]
+        elif path.is_dir() or path.is_file():
+            args += ["--ro-bind", str(path), f"{target}/{name}"]
+    return args
+
+
+def image_root(rootfs: Path, gpu_files: list[Path] | None = None
+               ) -> tuple[list[str], Callable[[Path], bool]]:
     """The bubblewrap arguments that make an unpacked image the sandbox's root (each
     top-level entry read-only, symlinks as symlinks), and the test of whether a path in
-    the sandbox lies inside one of those read-only entries."""
+    the sandbox lies inside one of those read-only entries. ``gpu_files``: the host
+    driver's files, bound under ``/usr/local/nvidia`` (``/usr`` and ``/usr/local`` are then
+    spliced so that folder can be made)."""
     args: list[str] = []
     bound: set[str] = set()
     for name in sorted(os.listdir(rootfs)):
@@ -283,11 +329,23 @@ def image_root(rootfs: Path) -> tuple[list[str], Callable[[Path], bool]]:
         path = rootfs / name
         if path.is_symlink():
             args += ["--symlink", os.readlink(path), f"/{name}"]
+        elif path.is_dir() and name == "usr" and gpu_files:
+            args += _spliced(path, "/usr", {"local"})
+            local = path / "local"
+            if local.is_dir() and not local.is_symlink():
+                args += _spliced(local, "/usr/local", {"nvidia"})
+            bound.add(name)
         elif path.is_dir():
             args += ["--ro-bind", str(path), f"/{name}"]
             bound.add(name)
         elif path.is_file():
             args += ["--ro-bind", str(path), f"/{name}"]
+    if gpu_files and "usr" in bound:
+        args += ["--perms", "0755", "--dir", f"{NVIDIA_HOME}/lib64",
+                 "--perms", "0755", "--dir", f"{NVIDIA_HOME}/bin"]
+        for f in gpu_files:
+            where = "bin" if f.name == "nvidia-smi" else "lib64"
+            args += ["--ro-bind", str(f.resolve()), f"{NVIDIA_HOME}/{where}/{f.name}"]
 
     def visible(p: Path) -> bool:
         parts = p.parts
