@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import quote, unquote, urlsplit
@@ -83,22 +83,25 @@ def query_pairs(raw_query: str) -> list[tuple[str, str]]:
     return pairs
 
 
+UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
+
+
 def payload_hash(body: bytes, headers: Mapping[str, str]) -> str:
-    if not body:
-        return EMPTY_HASH
-    declared = headers.get(CONTENT_HASH_HEADER.lower())
-    if declared:
-        return declared
-    return hashlib.sha256(body).hexdigest()
+    """The signer's view of the body: the official SDK writes ``UNSIGNED-PAYLOAD`` for
+    streamed (non-JSON) uploads and the body's SHA-256 otherwise. Used to *sign* only: the
+    verifier hashes what it received (see ``verify_signature``)."""
+    if headers.get(CONTENT_HASH_HEADER.lower()) == UNSIGNED_PAYLOAD:
+        return UNSIGNED_PAYLOAD
+    return hashlib.sha256(body).hexdigest() if body else EMPTY_HASH
 
 
 def canonical_request(method: str, path: str, query: Iterable[tuple[str, str]],
                       headers: Mapping[str, str], signed_headers: list[str],
-                      body: bytes) -> str:
+                      body_hash: str) -> str:
     """``headers`` maps lower-case names to values as the sender meant them (unicode)."""
     lines = "".join(f"{name}:{headers.get(name, '').strip()}\n" for name in signed_headers)
     return "\n".join([method.upper(), canonical_uri(path), canonical_query(query), lines,
-                      ";".join(signed_headers), payload_hash(body, headers)])
+                      ";".join(signed_headers), body_hash])
 
 
 def string_to_sign(canonical: str, sdk_date: str) -> str:
@@ -132,7 +135,7 @@ def sign_request(access_key: str, secret_key: str, method: str, url: str,
     lower = {k.lower(): str(v).strip() for k, v in out.items()}
     signed = sorted(k for k in lower if "_" not in k and k != "authorization")
     canonical = canonical_request(method, parts.path or "/", query_pairs(parts.query),
-                                  lower, signed, body)
+                                  lower, signed, payload_hash(body, lower))
     sig = signature(secret_key, string_to_sign(canonical, lower[DATE_HEADER.lower()]))
     out["Authorization"] = (
         f"{ALGORITHM} Access={access_key}, SignedHeaders={';'.join(signed)}, Signature={sig}"
@@ -162,23 +165,24 @@ def parse_authorization(value: str) -> Authorization:
     return Authorization(access, [h.lower() for h in signed.split(";") if h], sig)
 
 
-def verify_request(keys: Mapping[str, str], method: str, path: str, raw_query: str,
-                   headers: Mapping[str, str], body: bytes, now: datetime | None = None,
-                   max_skew: float = DEFAULT_MAX_SKEW) -> str:
-    """Checks a signed request; returns its access key or raises AuthError.
+def check_envelope(secret_of: Callable[[str], str | None], method: str,
+                   headers: Mapping[str, str], now: datetime | None = None,
+                   max_skew: float = DEFAULT_MAX_SKEW) -> tuple[Authorization, str]:
+    """Everything about a signed request that can be judged before its body is read:
+    scheme, a known access key, a fresh signed date, a signed ``Host``, and a signed
+    ``X-Sdk-Content-Sha256`` when one is sent. Returns the parsed header and the secret.
 
-    ``headers`` maps lower-case names to (unicode) values. The date must be signed and
-    within ``max_skew`` seconds of ``now`` so that a captured request cannot be replayed
-    later.
+    Done first so that a stranger's request is refused without the server reading (and
+    buffering) a byte of its body.
     """
     value = headers.get("authorization")
     if not value:
         raise AuthError("request is not signed: send Authorization: SDK-HMAC-SHA256 ... "
-                        "(this server has API keys configured)")
+                        "or X-Auth-Token (this server has API keys configured)")
     auth = parse_authorization(value)
-    secret = keys.get(auth.access_key)
+    secret = secret_of(auth.access_key)
     if secret is None:
-        raise AuthError("unknown access key", auth.access_key)
+        raise AuthError("unknown or revoked access key", auth.access_key)
     date_name = DATE_HEADER.lower()
     if date_name not in auth.signed_headers or not headers.get(date_name):
         raise AuthError(f"{DATE_HEADER} must be sent and signed", auth.access_key)
@@ -191,12 +195,53 @@ def verify_request(keys: Mapping[str, str], method: str, path: str, raw_query: s
     if skew > max_skew:
         raise AuthError(f"{DATE_HEADER} is {int(skew)} s away from the server's clock "
                         f"(at most {int(max_skew)} s)", auth.access_key)
+    if "host" not in auth.signed_headers:
+        raise AuthError("Host must be a signed header (SignedHeaders lacks 'host')",
+                        auth.access_key)
+    content = CONTENT_HASH_HEADER.lower()
+    if content in headers and content not in auth.signed_headers:
+        raise AuthError(f"{CONTENT_HASH_HEADER} was sent but not signed", auth.access_key)
     missing = [h for h in auth.signed_headers if h not in headers]
     if missing:
         raise AuthError(f"signed header {missing[0]!r} was not sent", auth.access_key)
+    return auth, secret
+
+
+def verify_signature(auth: Authorization, secret: str, method: str, path: str,
+                     raw_query: str, headers: Mapping[str, str], body_hash: str | None,
+                     allow_unsigned_payload: bool = False) -> None:
+    """Checks the signature over the request as received. ``body_hash`` is the SHA-256
+    of the bytes the server read (None when the body is streamed and not yet read, which
+    only an ``UNSIGNED-PAYLOAD`` upload may do). A declared ``X-Sdk-Content-Sha256`` must
+    equal that hash: a client cannot vouch for a body the server did not see."""
+    declared = headers.get(CONTENT_HASH_HEADER.lower())
+    if declared is not None and declared.strip() == UNSIGNED_PAYLOAD:
+        if not allow_unsigned_payload:
+            raise AuthError(f"{CONTENT_HASH_HEADER}: {UNSIGNED_PAYLOAD} is accepted only for "
+                            "streamed object uploads, never for JSON bodies", auth.access_key)
+        payload = UNSIGNED_PAYLOAD
+    else:
+        if body_hash is None:
+            raise AuthError("this request's body must be signed", auth.access_key)
+        if declared is not None and declared.strip().lower() != body_hash:
+            raise AuthError(f"{CONTENT_HASH_HEADER} does not match the body received",
+                            auth.access_key)
+        payload = body_hash
     canonical = canonical_request(method, path, query_pairs(raw_query), headers,
-                                  auth.signed_headers, body)
-    expected = signature(secret, string_to_sign(canonical, headers[date_name].strip()))
+                                  auth.signed_headers, payload)
+    date = headers[DATE_HEADER.lower()].strip()
+    expected = signature(secret, string_to_sign(canonical, date))
     if not hmac.compare_digest(expected, auth.signature):
         raise AuthError("signature does not match", auth.access_key)
+
+
+def verify_request(keys: Mapping[str, str], method: str, path: str, raw_query: str,
+                   headers: Mapping[str, str], body: bytes, now: datetime | None = None,
+                   max_skew: float = DEFAULT_MAX_SKEW,
+                   allow_unsigned_payload: bool = False) -> str:
+    """Checks a whole signed request (envelope, then signature); returns its access key or
+    raises AuthError. ``headers`` maps lower-case names to (unicode) values."""
+    auth, secret = check_envelope(keys.get, method, headers, now, max_skew)
+    verify_signature(auth, secret, method, path, raw_query, headers,
+                     hashlib.sha256(body).hexdigest(), allow_unsigned_payload)
     return auth.access_key

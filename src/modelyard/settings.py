@@ -111,9 +111,23 @@ class Settings(BaseSettings):
     api_keys_file: Path | None = Field(
         default=None, description="Server: file of AK:SK lines, added to api_keys"
     )
-    signature_max_skew: float = Field(default=900.0, gt=0, description="X-Sdk-Date window, s")
+    signature_max_skew: float = Field(default=300.0, gt=0, description="X-Sdk-Date window, s")
     watch_interval: float = Field(default=1.0, gt=0, description="Server: seconds between "
                                   "dispatch/refresh passes over unfinished jobs")
+    # ---- Accounts, projects and API hardening (issue 14) ----
+    installation_key_file: Path | None = Field(
+        default=None, description="Server: file holding the key that encrypts stored SKs "
+        "(default $MODELYARD_HOME/installation.key, made on first use, mode 0600)")
+    session_token_ttl: float = Field(
+        default=12 * 3600.0, gt=0, description="Server: seconds a console session token lives")
+    max_body_bytes: int = Field(
+        default=8 * 1024**2, ge=1024, description="Server: largest request body (JSON), bytes")
+    max_upload_bytes: int = Field(
+        default=5 * 1024**3, ge=1024, description="Server: largest object upload, bytes")
+    allowed_hosts: list[str] = Field(
+        default_factory=list, description="Keyless server: Host names accepted besides "
+        "127.0.0.1, localhost and [::1] (e.g. a name in /etc/hosts for this machine)")
+    # ---- end of issue 14's block ----
     access_key: str | None = Field(default=None, description="Client: access key (AK)")
     secret_key: SecretStr | None = Field(default=None, description="Client: secret key (SK)")
     project: str = Field(default="default", description="Client: project_id to work in")

@@ -70,11 +70,14 @@ def test_rule_violations_name_field_and_rule(api: TestClient, code_dir: Path) ->
     assert "seed S3.3" in err["rule"]
 
 
+JSON = {"Content-Type": "application/json"}
+
+
 def test_bad_requests_are_400_never_500(api: TestClient) -> None:
     cases = [
-        api.post(f"{P}/algorithms", content=b"{not json"),
-        api.post(f"{P}/algorithms", content=b"[1, 2]"),
-        api.post(f"{P}/algorithms", content=b""),
+        api.post(f"{P}/algorithms", content=b"{not json", headers=JSON),
+        api.post(f"{P}/algorithms", content=b"[1, 2]", headers=JSON),
+        api.post(f"{P}/algorithms", content=b"", headers=JSON),
         api.post(f"{P}/algorithms", json={"metadata": {"name": "x"}}),
         api.get(f"{P}/algorithms", params={"limit": "0"}),
         api.get(f"{P}/algorithms", params={"offset": "-1"}),

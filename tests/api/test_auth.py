@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from modelyard.auth import (
+    EMPTY_HASH,
     AuthError,
     canonical_query,
+    canonical_request,
     canonical_uri,
     parse_authorization,
     parse_keys,
     sign_request,
+    signature,
+    string_to_sign,
     verify_request,
 )
 
@@ -106,7 +111,7 @@ def test_wrong_secret_unknown_key_old_date_unsigned() -> None:
     with pytest.raises(AuthError, match="signature does not match"):
         verify_request({AK: SK}, "POST", "/v2/p/training-jobs", "limit=5", headers, b"{}")
     _, headers = _signed()
-    with pytest.raises(AuthError, match="unknown access key"):
+    with pytest.raises(AuthError, match="unknown or revoked access key"):
         verify_request({"OTHER": SK}, "POST", "/v2/p/training-jobs", "limit=5", headers, b"{}")
     _, headers = _signed(when=datetime.now(UTC) - timedelta(hours=1))
     with pytest.raises(AuthError, match="away from the server's clock"):
@@ -130,3 +135,56 @@ def test_parse_keys() -> None:
     with pytest.raises(ValueError, match="entry 2") as info:
         parse_keys("a:1,secretonly")
     assert "secretonly" not in str(info.value)
+
+
+# ------------------------------------------------------------- issue 14: body and Host
+def test_body_is_hashed_as_received_not_as_declared() -> None:
+    """A declared X-Sdk-Content-Sha256 cannot vouch for a body the server did not see."""
+    url = f"http://{HOST}/v2/p/training-jobs"
+    body, evil = b'{"a": 1}', b'{"output": "file:///root/"}'
+    # Declared and signed, but of another body: refused.
+    headers = lower(sign_request(AK, SK, "POST", url, {
+        "Content-Type": "application/json",
+        "X-Sdk-Content-Sha256": hashlib.sha256(body).hexdigest()}, body))
+    assert verify_request({AK: SK}, "POST", "/v2/p/training-jobs", "", headers, body) == AK
+    with pytest.raises(AuthError, match="does not match the body"):
+        verify_request({AK: SK}, "POST", "/v2/p/training-jobs", "", headers, evil)
+    # Added unsigned to a captured request: refused before any hashing.
+    captured = lower(sign_request(AK, SK, "POST", url, {"Content-Type": "application/json"},
+                                  body))
+    forged = {**captured, "x-sdk-content-sha256": "UNSIGNED-PAYLOAD"}
+    with pytest.raises(AuthError, match="sent but not signed"):
+        verify_request({AK: SK}, "POST", "/v2/p/training-jobs", "", forged, evil)
+
+
+def test_unsigned_payload_only_where_allowed() -> None:
+    url = f"http://{HOST}/v2/p/storage/object?url=obs%3A%2F%2Fb%2Fk"
+    headers = lower(sign_request(AK, SK, "POST", url, {
+        "Content-Type": "application/octet-stream", "X-Sdk-Content-Sha256": "UNSIGNED-PAYLOAD"},
+        b"bytes"))
+    with pytest.raises(AuthError, match="never for JSON bodies"):
+        verify_request({AK: SK}, "POST", "/v2/p/storage/object", "url=obs%3A%2F%2Fb%2Fk",
+                       headers, b"other bytes")
+    assert verify_request({AK: SK}, "POST", "/v2/p/storage/object", "url=obs%3A%2F%2Fb%2Fk",
+                          headers, b"other bytes", allow_unsigned_payload=True) == AK
+
+
+def test_host_must_be_signed() -> None:
+    url = f"http://{HOST}/v2/p/algorithms"
+    headers = lower(sign_request(AK, SK, "GET", url, {}))
+    auth = parse_authorization(headers["authorization"])
+    unsigned_host = [h for h in auth.signed_headers if h != "host"]
+    canonical = canonical_request("GET", "/v2/p/algorithms", [], headers, unsigned_host,
+                                  EMPTY_HASH)
+    sig = signature(SK, string_to_sign(canonical, headers["x-sdk-date"]))
+    headers["authorization"] = (f"SDK-HMAC-SHA256 Access={AK}, "
+                                f"SignedHeaders={';'.join(unsigned_host)}, Signature={sig}")
+    with pytest.raises(AuthError, match="Host must be a signed header"):
+        verify_request({AK: SK}, "GET", "/v2/p/algorithms", "", headers, b"")
+
+
+def test_default_window_is_five_minutes() -> None:
+    _, headers = _signed(when=datetime.now(UTC) - timedelta(minutes=6))
+    with pytest.raises(AuthError, match="away from the server's clock"):
+        verify_request({AK: SK}, "POST", "/v2/p/training-jobs", "limit=5", headers, b"{}",
+                       max_skew=300)

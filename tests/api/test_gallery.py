@@ -93,7 +93,8 @@ def test_refusals_name_the_field(api: TestClient, published: dict[str, Any]) -> 
     assert body["field"] == "content_id"
     body = error(api.post(f"/v2/{SUB}/gallery-subscriptions", json={"content_id": "../x"}), 400)
     assert body["field"] == "content_id"
-    body = error(api.post(f"/v2/{SUB}/gallery-subscriptions", content=b"[1]"), 400)
+    body = error(api.post(f"/v2/{SUB}/gallery-subscriptions", content=b"[1]",
+                           headers={"Content-Type": "application/json"}), 400)
     assert body["field"] == "body"
     body = error(api.post(f"/v2/{PUB}/gallery-algorithm-publication",
                           json={"algorithm": {"id": "algo"},

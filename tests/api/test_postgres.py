@@ -23,7 +23,7 @@ def pg_api(settings: Settings, pg_url: str) -> Iterator[TestClient]:
     s = settings.model_copy(update={"db_url": pg_url})
     service = Service(s)
     assert not service.db.is_sqlite
-    with TestClient(create_app(s, service)) as client:
+    with TestClient(create_app(s, service), base_url="http://127.0.0.1") as client:
         yield client
     service.close()
 

@@ -40,7 +40,7 @@ class IdleExecutor(Executor):
 @pytest.fixture(scope="module")
 def api_schema(tmp_path_factory: pytest.TempPathFactory) -> schemathesis.BaseSchema:
     home = tmp_path_factory.mktemp("fuzz-home")
-    s = Settings(home=home)
+    s = Settings(home=home, allowed_hosts=["testserver"])  # the ASGI client's Host
     app = create_app(s, Service(s, executor=IdleExecutor()))
     return schemathesis.openapi.from_asgi("/openapi.json", app)
 

@@ -142,14 +142,14 @@ def test_against_a_server(home: Path, settings: Settings, monkeypatch: pytest.Mo
     from modelyard.service.app import Service
 
     service = Service(settings)
-    client = TestClient(create_app(settings, service))
+    client = TestClient(create_app(settings, service), base_url="http://127.0.0.1")
 
     def request(method: str, url: str, **kw: Any) -> httpx.Response:
         kw.pop("timeout", None)
         return client.request(method, url, **kw)
 
     monkeypatch.setattr(httpx, "request", request)
-    monkeypatch.setenv("MODELYARD_URL", "http://testserver")
+    monkeypatch.setenv("MODELYARD_URL", "http://127.0.0.1")
     monkeypatch.setenv("MODELYARD_PROJECT", "team")
     _clear()
     url = data(home, 4)

@@ -58,7 +58,8 @@ def console_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerI
         with httpx.Client(base_url=info.url, timeout=30) as client:
             for path, url in uploads:
                 r = client.post("/v2/default/storage/object", params={"url": url},
-                                content=path.read_bytes())
+                                content=path.read_bytes(),
+                                headers={"Content-Type": "application/octet-stream"})
                 assert r.status_code == 201, r.text
         shutil.rmtree(data, ignore_errors=True)
         yield info

@@ -45,7 +45,7 @@ def test_every_key_in_the_code_is_translated() -> None:
 @pytest.fixture
 def client(settings: Settings) -> Iterator[TestClient]:
     service = Service(settings)
-    with TestClient(create_app(settings, service)) as c:
+    with TestClient(create_app(settings, service), base_url="http://127.0.0.1") as c:
         yield c
     service.close()
 

@@ -11,7 +11,7 @@ from fastapi.openapi.utils import get_openapi
 from modelyard.api import errors
 from modelyard.api.deps import BODY_MODELS
 from modelyard.api.routers import ROUTERS
-from modelyard.api.security import SignatureMiddleware
+from modelyard.api.security import SecurityMiddleware
 from modelyard.service.app import Service
 from modelyard.settings import Settings
 
@@ -21,23 +21,23 @@ JSON field names, so ModelArts clients (including the official `huaweicloudsdkmo
 work against it. Errors are `{error_code, error_msg}` plus the `field` at fault.
 
 When the server has API keys, every request except `/health` and these docs must be signed
-with `SDK-HMAC-SHA256` (the official SDK's scheme); without keys it serves loopback only.
+with `SDK-HMAC-SHA256` (the official SDK's scheme) or carry a console session token
+(`X-Auth-Token`), and the caller needs a role in the path's project; without keys it serves
+this machine's own user only (loopback Host, no foreign Origin, JSON bodies).
 """
 
 
 def create_app(settings: Settings | None = None, service: Service | None = None) -> FastAPI:
     settings = settings or (service.settings if service else Settings())
     service = service or Service(settings)
-    keys = settings.api_key_map()
     app = FastAPI(title="ModelYard", version=_version(), description=DESCRIPTION,
                   docs_url="/docs", redoc_url=None)
     app.state.service = service
     app.state.settings = settings
-    app.state.keys = bool(keys)
     errors.install(app)
     for name in ROUTERS:
         app.include_router(importlib.import_module(name).router)
-    app.add_middleware(SignatureMiddleware, keys=keys, max_skew=settings.signature_max_skew)
+    app.add_middleware(SecurityMiddleware, identity=service.identity, settings=settings)
 
     def openapi() -> dict[str, Any]:
         """FastAPI's document plus the spec models that document the raw JSON bodies."""

@@ -10,8 +10,11 @@ from fastapi import Depends, Header, Path, Request
 from pydantic import BaseModel
 
 from modelyard.api.errors import FORBIDDEN, ApiError
+from modelyard.api.security import READ_ONLY_POSTS
 from modelyard.service.app import Service
+from modelyard.service.identity import CURRENT_CALLER, LOCAL, Caller
 from modelyard.spec.errors import SpecError
+from modelyard.spec.limits import check_document, check_json_depth, reject_constant
 
 PROJECT_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 
@@ -24,17 +27,41 @@ def get_service(request: Request) -> Service:
 ServiceDep = Annotated[Service, Depends(get_service)]
 
 
-def project(
+
+
+def caller(request: Request) -> Caller:
+    """Who sent the request, as the security middleware established it."""
+    found: Caller = getattr(request.state, "caller", LOCAL)
+    return found
+
+
+def needed_role(request: Request) -> str:
+    """viewer reads; member creates, changes, stops and deletes."""
+    if request.method in ("GET", "HEAD") or (
+            request.method == "POST" and request.url.path.endswith(READ_ONLY_POSTS)):
+        return "viewer"
+    return "member"
+
+
+async def project(
+    request: Request,
     project_id: Annotated[str, Path(pattern=PROJECT_PATTERN,
                                     description="Project (workspace); scopes every record")],
     x_project_id: Annotated[str | None, Header(alias="X-Project-Id")] = None,
 ) -> str:
-    """The path's project_id. The official SDK also sends X-Project-Id; when both are given
-    they must agree, so a client configured for one project never writes into another."""
+    """The path's project_id, once the caller's role there allows the request. The official
+    SDK also sends X-Project-Id; when both are given they must agree, so a client configured
+    for one project never writes into another.
+
+    Async on purpose: the caller set here (for events: who created, stopped, deleted) is a
+    context variable, and only the request's own task passes it on to the endpoint."""
     if x_project_id is not None and x_project_id != project_id:
         raise ApiError(403, FORBIDDEN,
                        f"X-Project-Id {x_project_id!r} does not match the path's project_id "
                        f"{project_id!r}")
+    who = caller(request)
+    get_service(request).identity.authorize(who, project_id, needed_role(request))
+    CURRENT_CALLER.set(who)
     return project_id
 
 
@@ -46,12 +73,16 @@ async def json_object(request: Request) -> dict[str, Any]:
     raw = await request.body()
     if not raw.strip():
         raise SpecError("body", None, "a JSON object is required")
+    check_json_depth(raw)
     try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+        data = json.loads(raw, parse_constant=reject_constant)
+    except SpecError:
+        raise
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise SpecError("body", None, "the body is not valid JSON") from None
     if not isinstance(data, dict):
         raise SpecError("body", data, "must be a JSON object")
+    check_document(data)
     return data
 
 

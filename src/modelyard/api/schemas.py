@@ -25,15 +25,21 @@ class ErrorBody(BaseModel):
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorBody, "description": "Invalid input (field and rule named)"},
-    401: {"model": ErrorBody, "description": "Missing or bad signature (keys configured)"},
-    403: {"model": ErrorBody, "description": "X-Project-Id does not match the path"},
+    401: {"model": ErrorBody, "description": "Missing, bad, stale or replayed signature or "
+          "session token (keys configured)"},
+    403: {"model": ErrorBody, "description": "No (or too small a) role in the project, a "
+          "bucket of another project, X-Project-Id differing from the path, or (keyless "
+          "mode) a foreign Host or Origin"},
     404: {"model": ErrorBody, "description": "No such record"},
     409: {"model": ErrorBody, "description": "Conflicts with the current state"},
+    413: {"model": ErrorBody, "description": "The body is over the size limit"},
+    415: {"model": ErrorBody, "description": "Keyless mode: a state-changing body that is "
+          "not JSON"},
 }
 
 
 def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
-    return {c: ERRORS[c] for c in (400, 401, 403, *codes)}
+    return {c: ERRORS[c] for c in (400, 401, 403, 413, 415, *codes)}
 
 
 class AlgorithmMetadataOut(Open):

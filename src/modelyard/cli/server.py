@@ -1,9 +1,10 @@
 """``modelyard server``: the control plane over HTTP (FastAPI + uvicorn).
 
 Without API keys it is a single-user local server: it binds to loopback only, accepts
-unsigned requests, and refuses any other address, because anyone who can reach it could run
-code as this user. With keys (MODELYARD_API_KEYS or MODELYARD_API_KEYS_FILE) every request must
-carry an SDK-HMAC-SHA256 signature and any address may be used.
+unsigned requests from this machine's user only (see api/security.py), and refuses any other
+address, because anyone who can reach it could run code as this user. With keys
+(MODELYARD_API_KEYS, MODELYARD_API_KEYS_FILE, or users' keys made by ``modelyard admin``)
+every request must be signed (or carry a console session token) and any address may be used.
 """
 
 from __future__ import annotations
@@ -50,22 +51,25 @@ def serve(
         overrides["db_url"] = db
     settings = Settings(**overrides)  # type: ignore[arg-type]
     try:
-        keys = settings.api_key_map()
+        settings.api_key_map()
     except (OSError, ValueError) as exc:
         raise UserFacingError(f"API keys: {exc}") from None
-    if not keys and not is_loopback(settings.host):
+    service = Service(settings)
+    keyed = service.identity.has_keys()  # bootstrap keys or users' keys (modelyard admin)
+    if not keyed and not is_loopback(settings.host):
+        service.close()
         raise UserFacingError(
             f"--host: {settings.host!r} is not allowed: without API keys the server serves "
-            "loopback only; set MODELYARD_API_KEYS=AK:SK (or MODELYARD_API_KEYS_FILE) to "
-            "listen on other addresses")
+            "loopback only; set MODELYARD_API_KEYS=AK:SK (or MODELYARD_API_KEYS_FILE, or "
+            "create a user's key with 'modelyard admin key create') to listen on other "
+            "addresses")
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    service = Service(settings)
     app = create_app(settings, service)
     where = f"http://{settings.host}:{settings.port}"
-    if keys:
-        typer.echo(f"ModelYard server on {where} ({len(keys)} API key(s); requests must be "
-                   "signed with SDK-HMAC-SHA256)")
+    if keyed:
+        typer.echo(f"ModelYard server on {where} (API keys; requests must be signed with "
+                   "SDK-HMAC-SHA256 or carry a console session token)")
     else:
         typer.echo(f"ModelYard server on {where}: no API keys configured, single-user local "
                    "mode (loopback only, unsigned requests accepted)")

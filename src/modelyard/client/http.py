@@ -9,6 +9,7 @@ print the server's words exactly as they print the embedded service's.
 from __future__ import annotations
 
 import codecs
+import uuid
 from collections.abc import Generator, Iterator
 from typing import Any
 from urllib.parse import quote
@@ -42,7 +43,9 @@ class ApiError(SpecError):
 
 class SdkHmacAuth(httpx.Auth):
     """Signs each request like the official SDK: Host, Content-Type, X-Project-Id and
-    X-Sdk-Date are signed, and so is the body."""
+    X-Sdk-Date are signed, and so is the body. A random ``X-Request-Id`` is signed too, so
+    two identical requests within one second (the date's resolution) have different
+    signatures and the server's replay cache refuses only true replays."""
 
     requires_request_body = True
 
@@ -51,7 +54,9 @@ class SdkHmacAuth(httpx.Auth):
         self.secret_key = secret_key
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        wanted = ("host", "content-type", "x-project-id")
+        wanted = ("host", "content-type", "x-project-id", "x-request-id")
+        if "x-request-id" not in request.headers:
+            request.headers["X-Request-Id"] = uuid.uuid4().hex
         headers = {k: v for k, v in request.headers.items() if k.lower() in wanted}
         signed = sign_request(self.access_key, self.secret_key, request.method,
                               str(request.url), headers, request.content)

@@ -6,9 +6,11 @@ from functools import cached_property
 
 from modelyard.executors.base import Executor
 from modelyard.service.algorithms import AlgorithmService
+from modelyard.service.buckets import BucketOwners
 from modelyard.service.datasets import DatasetService
 from modelyard.service.filesystems import FileSystemService
 from modelyard.service.gallery import GalleryService, ensure_builtin_assets
+from modelyard.service.identity import IdentityService
 from modelyard.service.jobs import JobService
 from modelyard.service.search.service import SearchService
 from modelyard.settings import Settings
@@ -43,6 +45,7 @@ class Service:
         jobs.search_hook = lambda *args: self.search.hook(*args)
         jobs.datasets = self.datasets.resolver  # issue 18: inputs bound to dataset versions
         jobs.subscription_hook = lambda project, ja: self.gallery.resolve(project, ja)
+        jobs.buckets = self.buckets
         return jobs
 
     @cached_property
@@ -66,6 +69,16 @@ class Service:
     def datasets(self) -> DatasetService:
         """Datasets with manifests and versions, usable as job inputs (issue 18)."""
         return DatasetService(self.settings, self.db)
+
+    @cached_property
+    def buckets(self) -> BucketOwners:
+        """Which project owns which bucket; enforced once the installation has keys."""
+        return BucketOwners(self.db, enforced=lambda: self.identity.has_keys())
+
+    @cached_property
+    def identity(self) -> IdentityService:
+        """Users, projects, roles and keys (issue 14)."""
+        return IdentityService(self.settings, self.db)
 
     def close(self) -> None:
         self.db.dispose()

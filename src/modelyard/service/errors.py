@@ -27,7 +27,8 @@ class Conflict(ServiceError):
 
 
 class Forbidden(ServiceError):
-    """Allowed by the spec, refused by the installation's policy (e.g. host paths)."""
+    """The caller may not do this: no (or too small a) role in the project, or the
+    installation's policy refuses it (e.g. host paths)."""
 
     code = "ModelYard.Forbidden"
     status = 403

@@ -8,6 +8,7 @@ so nothing depends on a long-lived process having watched the job.
 from __future__ import annotations
 
 import builtins
+import logging
 import shutil
 import time
 import uuid
@@ -15,16 +16,19 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select, text, update
+from sqlalchemy.exc import IntegrityError
 
 from modelyard.executors.base import Executor
 from modelyard.runtime.layout import Tree
 from modelyard.runtime.state import JobFolder, RuntimeState
 from modelyard.service import engines
 from modelyard.service.algorithms import AlgorithmService
+from modelyard.service.buckets import BucketOwners
 from modelyard.service.catalog import flavor, node_cpus, node_memory_gb
 from modelyard.service.errors import Conflict, NotFound
 from modelyard.service.host_paths import check_plan
+from modelyard.service.identity import current_caller
 from modelyard.service.records import event_record, job_record, ms
 from modelyard.service.scheduler import Scheduler
 from modelyard.settings import Settings
@@ -33,14 +37,16 @@ from modelyard.spec.errors import SpecError
 from modelyard.spec.fault_tolerance import retry_policy
 from modelyard.spec.job import JobAlgorithm
 from modelyard.spec.loader import parse_job
-from modelyard.spec.paths import parse_location
+from modelyard.spec.paths import Location, parse_location
 from modelyard.spec.plan import MountPlan, RunPlan
 from modelyard.spec.resolve import DatasetResolver, resolve_job
 from modelyard.spec.status import FINAL_PHASES, EventLevel, EventSource, Phase
 from modelyard.store.db import Database
+from modelyard.store.identity_models import OutputLockRow
 from modelyard.store.models import EventRow, JobRow
 
 UNFINISHED = [p.value for p in Phase if p not in FINAL_PHASES]
+audit = logging.getLogger("modelyard.audit")
 
 MountResolver = Callable[[str, list[dict[str, Any]]], list[MountPlan]]
 """Turns a job's ``spec.volumes`` into bind mounts, checking the mount rules (S5.3)."""
@@ -62,6 +68,7 @@ class JobService:
     datasets: Callable[[str], DatasetResolver] | None = None
     """Per project, finds the dataset versions bound to inputs (set by Service, issue 18)."""
     subscription_hook: SubscriptionResolver | None = None  # set by Service (the gallery)
+    buckets: BucketOwners | None = None  # set by Service: which project owns which bucket
 
     def __init__(self, settings: Settings, db: Database, algorithms: AlgorithmService,
                  executor: Executor, mounts: MountResolver = no_mounts) -> None:
@@ -113,6 +120,8 @@ class JobService:
             "cpus": size.cpus, "memory_gb": size.memory_gb, "gpus": size.gpus,
             "hang_seconds": policy.hang_seconds,
         })
+        if self.buckets is not None:
+            self.buckets.claim(project, _locations(plan), "algorithm")
         now = time.time()
         body = job.model_dump(mode="json", exclude_none=True, exclude={"status"})
         body["algorithm"].update(provenance)  # which gallery asset and version it ran
@@ -129,16 +138,32 @@ class JobService:
             created_at=now, updated_at=now, cpus=size.cpus, memory_gb=size.memory_gb,
             gpus=size.gpus, attempt=0, running_records=[],
         )
+        try:
+            self._insert(row, plan, job.metadata.name, now,
+                         [image_note] if image_note else [])
+        except IntegrityError:  # an output lock's primary key: another create won the race
+            raise Conflict("algorithm.outputs: an output location is in use by an unfinished "
+                           "job created at the same moment; one output location serves one "
+                           "unfinished job at a time") from None
+        self.dispatch()
+        return self.get(project, job_id)
+
+    def _insert(self, row: JobRow, plan: RunPlan, name: str, now: float,
+                notes: list[str]) -> None:
+        """The job, its output locks and its first events (created, its engine, ``notes``),
+        in one transaction."""
+        job_id = row.id
         with self.db.session() as s:
             self._check_outputs_free(s, plan)
             s.add(row)
             s.flush()  # the job row before its first event (foreign key)
-            s.add(_event(job_id, f"Job {job.metadata.name} created", EventSource.JOB))
+            s.add_all(OutputLockRow(location=url, job_id=job_id, created_at=now)
+                      for url in _output_urls(plan))
+            s.add(_event(job_id, f"Job {name} created by {current_caller().label}",
+                         EventSource.JOB))
             s.add(_event(job_id, engines.describe(plan), EventSource.JOB))
-            if image_note is not None:
-                s.add(_event(job_id, image_note, EventSource.JOB))
-        self.dispatch()
-        return self.get(project, job_id)
+            if notes:
+                s.add_all(_event(job_id, note, EventSource.JOB) for note in notes)
 
     def _subscribed(self, project: str, ja: JobAlgorithm) -> tuple[Algorithm, dict[str, str]]:
         if self.subscription_hook is None:
@@ -157,10 +182,21 @@ class JobService:
             )
 
     def _check_outputs_free(self, s: Any, plan: RunPlan) -> None:
-        """CONTRACT.md: one output location serves one unfinished job at a time."""
+        """CONTRACT.md: one output location serves one unfinished job at a time.
+
+        Atomic with the insert that follows (same transaction): the table of output locks
+        is write-locked first (PostgreSQL: LOCK TABLE; SQLite: the first write takes the
+        database's write lock, and a concurrent create waits for this one to commit), so
+        two concurrent creates never both see a location free; the lock rows' primary key
+        is the database's own guard for the exact same location."""
         mine = {o.name: parse_location(o.url).as_dir().url for o in plan.outputs}
         if not mine:
             return
+        if not self.db.is_sqlite:
+            s.execute(text("LOCK TABLE output_locks IN EXCLUSIVE MODE"))
+        # Locks of jobs that ended (or were deleted) are released here, lazily.
+        s.execute(delete(OutputLockRow).where(OutputLockRow.job_id.not_in(
+            select(JobRow.id).where(JobRow.phase.in_(UNFINISHED)))))
         for other in s.scalars(select(JobRow).where(JobRow.phase.in_(UNFINISHED))):
             for out in other.plan.get("outputs", []):
                 theirs = parse_location(out["url"]).as_dir().url
@@ -415,12 +451,14 @@ class JobService:
         if phase.is_final:
             raise Conflict(f"training job {job_id} is already {phase.value}")
         if phase == Phase.PENDING:
-            self._finish(job_id, Phase.TERMINATED, "stopped before it started")
+            self._finish(job_id, Phase.TERMINATED,
+                         f"stopped before it started by {current_caller().label}")
         else:
             with self.db.session() as s:
                 s.execute(update(JobRow).where(JobRow.id == job_id).values(
                     phase=Phase.TERMINATING.value, updated_at=time.time()))
-                s.add(_event(job_id, "Stop requested", EventSource.JOB, EventLevel.WARNING))
+                s.add(_event(job_id, f"Stop requested by {current_caller().label}",
+                             EventSource.JOB, EventLevel.WARNING))
             self.executor.stop(Path(row.job_dir), self.settings.stop_grace_period)
         return self.get(project, job_id)
 
@@ -436,6 +474,19 @@ class JobService:
                 s.execute(delete(EventRow).where(EventRow.job_id == job_id))
                 s.delete(fresh)
         shutil.rmtree(row.job_dir, ignore_errors=True)
+        audit.info("training job %s (%s) of project %s deleted by %s", job_id, row.name,
+                   project, current_caller().label)
+
+
+def _output_urls(plan: RunPlan) -> set[str]:
+    return {parse_location(o.url).as_dir().url for o in plan.outputs}
+
+
+def _locations(plan: RunPlan) -> builtins.list[Location]:
+    """Every object-storage location a job reads or writes (its buckets are claimed)."""
+    urls = [plan.code_dir] if plan.code_dir else []
+    urls += [c.url for c in plan.inputs] + [c.url for c in plan.outputs]
+    return [parse_location(u) for u in urls]
 
 
 def _event(job_id: str, message: str, source: EventSource = EventSource.JOB,

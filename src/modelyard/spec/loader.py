@@ -12,6 +12,7 @@ from pydantic import BaseModel, ValidationError
 from modelyard.spec.algorithm import Algorithm
 from modelyard.spec.errors import SpecError, from_pydantic
 from modelyard.spec.job import TrainingJob
+from modelyard.spec.limits import check_document
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -37,6 +38,7 @@ def read_document(path: str | Path) -> dict[str, Any]:
 
 def parse(model: type[M], data: Any) -> M:
     """Validates ``data`` into ``model``; the first broken rule becomes one SpecError."""
+    check_document(data)
     try:
         return model.model_validate(data)
     except ValidationError as exc:

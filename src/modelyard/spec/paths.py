@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from modelyard.spec.errors import SpecError
 
 SCHEMES = ("obs", "s3", "file")
+MAX_COMPONENT_BYTES = 255
 _RULE = (
     "a location is obs://bucket/key, s3://bucket/key, file:///absolute/path or /bucket/key, "
     "without empty, '.' or '..' components (CONTRACT.md paths in specs)"
@@ -96,6 +97,11 @@ def parse_location(text: str, field: str = "location") -> Location:
     inner = parts[:-1] if key.endswith("/") else parts
     if key and any(p in ("", ".", "..") for p in inner):
         raise SpecError(field, text, _RULE)
+    long = next((p for p in parts if len(p.encode("utf-8")) > MAX_COMPONENT_BYTES), None)
+    if long is not None:
+        raise SpecError(field, text, f"each '/'-separated part of a location has at most "
+                        f"{MAX_COMPONENT_BYTES} bytes (a file name's limit); one has "
+                        f"{len(long.encode('utf-8'))}")
     return Location(scheme, bucket, key)
 
 

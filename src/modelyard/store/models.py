@@ -27,7 +27,8 @@ class AlgorithmRow(Base):
 
 class JobRow(Base):
     __tablename__ = "jobs"
-    __table_args__ = (Index("ix_jobs_project_created", "project_id", "created_at"),)
+    __table_args__ = (Index("ix_jobs_project_created", "project_id", "created_at"),
+                      Index("ix_jobs_phase_priority", "phase", "priority", "created_at"))
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     project_id: Mapped[str] = mapped_column(String(64), index=True)

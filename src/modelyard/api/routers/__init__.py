@@ -14,4 +14,5 @@ ROUTERS: list[str] = [
     "modelyard.api.routers.storage",
     "modelyard.api.routers.gallery",
     "modelyard.api.routers.console",
+    "modelyard.api.routers.identity",
 ]

@@ -21,6 +21,14 @@ TYPES = {".js": "text/javascript", ".mjs": "text/javascript", ".css": "text/css"
 # The browser revalidates every file (cheap: ETag + 304), so an upgraded server never
 # serves a page mixed from two versions.
 HEADERS = {"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"}
+# Only the console's own files run, load and connect (no inline script, no other origin), and
+# no other site may frame the console (clickjacking). Styles set from script (element.style)
+# are CSSOM and stay allowed.
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+       "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
+       "form-action 'self'; frame-ancestors 'none'")
+HEADERS.update({"Content-Security-Policy": CSP, "X-Frame-Options": "DENY",
+                "Referrer-Policy": "no-referrer"})
 
 
 def _index() -> Response:

@@ -13,8 +13,11 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from modelyard.api.deps import BodyDep, ProjectDep, ServiceDep, documented_body
+from modelyard.api.errors import FORBIDDEN, ApiError
 from modelyard.api.schemas import Open, errors
-from modelyard.spec.errors import from_pydantic
+from modelyard.service.identity import current_caller
+from modelyard.spec.errors import SpecError, from_pydantic
+from modelyard.spec.paths import parse_location
 
 router = APIRouter(prefix="/v2/{project_id}", tags=["filesystems"])
 
@@ -97,6 +100,11 @@ def _parse(model: type[BaseModel], body: dict[str, Any]) -> Any:
 def create_filesystem(project: ProjectDep, service: ServiceDep, body: BodyDep
                       ) -> dict[str, Any]:
     req: FileSystemCreate = _parse(FileSystemCreate, body)
+    if req.path is not None and service.identity.has_keys() and not current_caller().is_admin:
+        # A remote caller never names a host path; the administrator may (issue 14).
+        raise ApiError(403, FORBIDDEN, "path: a directory of the server is not allowed here: "
+                       "only an administrator may place a file system; leave path out for "
+                       "the default under the server's home")
     return service.filesystems.create(project, req.name, req.path, req.description)
 
 
@@ -127,6 +135,13 @@ def delete_filesystem(project: ProjectDep, service: ServiceDep, name: str) -> di
 def create_task(project: ProjectDep, service: ServiceDep, name: str, body: BodyDep
                 ) -> dict[str, Any]:
     req: FsTaskCreate = _parse(FsTaskCreate, body)
+    field, remote = ("dest", req.dest) if req.type == "export" else ("src", req.src)
+    try:
+        location = parse_location(remote, field)
+    except SpecError:
+        location = None  # the service names the field and the rule
+    if location is not None:
+        service.buckets.claim(project, [location], field)
     fs = service.filesystems
     if req.type == "preload":
         return fs.preload(project, name, req.src, req.dest)

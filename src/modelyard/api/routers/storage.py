@@ -8,6 +8,7 @@ small one lives beside the training API. Only ``obs://`` and ``s3://`` locations
 
 from __future__ import annotations
 
+import logging
 import shutil
 import tempfile
 from pathlib import Path
@@ -22,12 +23,14 @@ from starlette.background import BackgroundTask
 from modelyard.api.deps import ProjectDep, ServiceDep
 from modelyard.api.errors import ApiError
 from modelyard.api.schemas import Open, errors
+from modelyard.service.app import Service
 from modelyard.settings import Settings
 from modelyard.spec.errors import SpecError
 from modelyard.spec.paths import Location, parse_location
 from modelyard.storage import ObjectStore, store_for
 from modelyard.storage.base import StorageError
 
+log = logging.getLogger("modelyard.api.storage")
 router = APIRouter(prefix="/v2/{project_id}/storage", tags=["storage"])
 
 MAX_SCAN = 100_000  # objects looked at for one listing
@@ -68,12 +71,15 @@ class Uploaded(Open):
     size: int
 
 
-def _location(url: str, *, want_dir: bool | None = None) -> Location:
+def _location(url: str, project: str, service: Service, *,
+              want_dir: bool | None = None) -> Location:
+    """The location, once its bucket is known to belong to ``project`` (issue 14)."""
     loc = parse_location(url, "url")
     if loc.scheme not in ("obs", "s3"):
         raise SpecError("url", url, "only obs:// and s3:// locations can be browsed here")
     if want_dir is False and (loc.is_dir or not loc.key):
         raise SpecError("url", url, "name an object, not a folder (no trailing '/')")
+    service.buckets.claim(project, [loc], "url")
     return loc
 
 
@@ -82,8 +88,13 @@ def _store(loc: Location, settings: Settings) -> ObjectStore:
 
 
 def _storage_error(exc: Exception, url: str) -> ApiError:
+    """Said in terms of the URL only: an OSError's text holds the server's own paths."""
     if isinstance(exc, FileNotFoundError):
         return ApiError(404, NOT_FOUND, f"{url}: no such object or bucket")
+    if isinstance(exc, OSError):
+        log.warning("storage error on %s: %s", url, exc)
+        reason = exc.strerror or type(exc).__name__
+        return ApiError(502, STORAGE_ERROR, f"{url}: the object store failed ({reason})")
     return ApiError(502, STORAGE_ERROR, f"{url}: {exc}")
 
 
@@ -96,15 +107,15 @@ def buckets(project: ProjectDep, service: ServiceDep) -> dict[str, Any]:
                 "message": "obs:// is an S3-compatible endpoint here; type a bucket's URL"}
     root = settings.obs_root
     names = sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
-    return {"scheme": "obs", "items": [{"name": n, "url": f"obs://{n}/"} for n in names
-                                       if not n.startswith(".")]}
+    names = service.buckets.visible(project, "obs", (n for n in names if not n.startswith(".")))
+    return {"scheme": "obs", "items": [{"name": n, "url": f"obs://{n}/"} for n in names]}
 
 
 @router.get("/objects", response_model=Listing, responses=errors(404),
             summary="One level of a folder: sub-folders and objects")
 def list_objects(project: ProjectDep, service: ServiceDep, url: UrlQuery,
                  limit: Annotated[int, Query(ge=1, le=5000)] = 1000) -> dict[str, Any]:
-    loc = _location(url).as_dir()
+    loc = _location(url, project, service).as_dir()
     store = _store(loc, service.settings)
     folders: dict[str, str] = {}
     objects: list[dict[str, Any]] = []
@@ -141,7 +152,7 @@ def list_objects(project: ProjectDep, service: ServiceDep, url: UrlQuery,
 @router.get("/object", response_class=FileResponse, responses=errors(404),
             summary="Download one object")
 def download(project: ProjectDep, service: ServiceDep, url: UrlQuery) -> FileResponse:
-    loc = _location(url, want_dir=False)
+    loc = _location(url, project, service, want_dir=False)
     store = _store(loc, service.settings)
     tmp = Path(tempfile.mkdtemp(prefix="modelyard-dl-"))
     dest = tmp / "object"
@@ -166,7 +177,7 @@ def download(project: ProjectDep, service: ServiceDep, url: UrlQuery) -> FileRes
              summary="Upload one object (the request body is the file's bytes)")
 async def upload(project: ProjectDep, service: ServiceDep, request: Request,
                  url: UrlQuery) -> dict[str, Any]:
-    loc = _location(url, want_dir=False)
+    loc = _location(url, project, service, want_dir=False)
     tmp = Path(tempfile.mkdtemp(prefix="modelyard-ul-"))
     src = tmp / "object"
     size = 0

@@ -2,7 +2,7 @@
 import { sha256, hmacSha256, hex } from './sha256.js';
 
 const PROJECT_KEY = 'modelyard.project';
-const KEYS_KEY = 'modelyard.keys';
+const SESSION_KEY = 'modelyard.session';
 
 export class ApiError extends Error {
   constructor(status, body) {
@@ -32,16 +32,47 @@ export function v2(path) {
   return `/v2/${encodeURIComponent(project())}${path}`;
 }
 
-// --------------------------------------------------------------- signing (keyed servers)
-export const auth = { mode: 'local' };
+// --------------------------------------------------------------- sessions (keyed servers)
+// The secret key never reaches web storage: signing in signs ONE request (POST /v3/auth/tokens)
+// with the AK/SK held in memory, then forgets them; the session token the server issues is
+// what this tab keeps (sessionStorage) and sends as X-Auth-Token. Signing out revokes it.
+export const auth = { mode: 'local', role: 'owner' };
 
-export function savedKeys() {
-  try { return JSON.parse(sessionStorage.getItem(KEYS_KEY) || 'null'); } catch { return null; }
+export function session() {
+  try { return JSON.parse(sessionStorage.getItem(SESSION_KEY) || 'null'); } catch { return null; }
 }
 
-export function saveKeys(ak, sk) {
-  if (ak && sk) sessionStorage.setItem(KEYS_KEY, JSON.stringify({ ak, sk }));
-  else sessionStorage.removeItem(KEYS_KEY);
+export async function signIn(ak, sk) {
+  const url = '/v3/auth/tokens';
+  const headers = signHeaders('POST', url, {}, '', { ak, sk }, sdkDate());
+  const resp = await fetch(url, { method: 'POST', headers });
+  const body = await resp.json().catch(() => null);
+  if (!resp.ok) throw new ApiError(resp.status, body);
+  sessionStorage.setItem(SESSION_KEY, JSON.stringify({
+    token: body.token, user: body.user, expires_at: body.expires_at }));
+  return body;
+}
+
+export async function signOut() {
+  const s = session();
+  sessionStorage.removeItem(SESSION_KEY);
+  if (s) await fetch('/v3/auth/tokens', { method: 'DELETE', headers: { 'X-Auth-Token': s.token } }).catch(() => null);
+}
+
+// The caller's role in the current project (viewer, member, owner), for hiding what it
+// may not do; the server checks every request anyway.
+export async function loadRole() {
+  try {
+    const me = await get('/v3/auth/projects');
+    const mine = (me.projects || []).find((p) => p.id === project());
+    auth.role = me.is_admin ? 'owner' : (mine ? mine.role : null);
+    auth.user = me.user;
+  } catch { auth.role = null; }
+  return auth.role;
+}
+
+export function canChange() {
+  return auth.role === 'member' || auth.role === 'owner';
 }
 
 const q = (s) => encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
@@ -68,13 +99,13 @@ function sdkDate() {
   return new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+/, '');
 }
 
-function sign(method, url, headers, body) {
-  const keys = savedKeys();
-  return keys ? signHeaders(method, url, headers, body, keys, sdkDate()) : headers;
+function sign(method, url, headers) {
+  const s = session();
+  return s ? { ...headers, 'X-Auth-Token': s.token } : headers;
 }
 
 // SDK-HMAC-SHA256, as huaweicloudsdkcore signs (see modelyard/auth.py): the given headers
-// plus X-Sdk-Date and Authorization.
+// plus X-Sdk-Date and Authorization, with Host signed. Used to sign in (and by tests).
 export function signHeaders(method, url, headers, body, keys, date) {
   const u = new URL(url, window.location.origin);
   const out = { ...headers, 'X-Sdk-Date': date };
@@ -87,6 +118,7 @@ export function signHeaders(method, url, headers, body, keys, date) {
   }
   const lower = {};
   for (const [k, v] of Object.entries(out)) lower[k.toLowerCase()] = String(v).trim();
+  lower.host = u.host; // signed, as the server requires; the browser sends it itself
   const signed = Object.keys(lower).filter((k) => !k.includes('_')).sort();
   const canonical = [method.toUpperCase(), canonicalUri(u.pathname), canonicalQuery(u.search),
     signed.map((k) => `${k}:${lower[k]}\n`).join(''), signed.join(';'), payload].join('\n');
@@ -114,7 +146,7 @@ export async function raw(method, path, { query, json, body, headers = {}, signa
   }
   let resp;
   try {
-    resp = await fetch(url, { method, headers: sign(method, url, hdrs, payload), body: payload, signal });
+    resp = await fetch(url, { method, headers: sign(method, url, hdrs), body: payload, signal });
   } catch (err) {
     if (err.name === 'AbortError') throw err;
     throw new ApiError(0, { error_code: 'ModelYard.Unreachable', error_msg: 'unreachable' });
@@ -156,10 +188,10 @@ export async function stream(path, query, onChunk, signal) {
   if (rest) onChunk(rest);
 }
 
-// Downloads with a signature need fetch + blob; without keys a plain link is enough.
+// Downloads with a session token need fetch + blob; without keys a plain link is enough.
 export async function download(path, query, filename) {
   const url = withQuery(path, query);
-  if (!savedKeys()) {
+  if (!session()) {
     const a = document.createElement('a');
     a.href = url; a.download = filename || '';
     document.body.appendChild(a); a.click(); a.remove();

@@ -1,7 +1,7 @@
 // The console shell: header, navigation, hash router, language and project switches.
 import { h, add, clear } from './dom.js';
 import { t, setLang, detectLang, getLang, LANGS } from './i18n.js';
-import { project, setProject, auth, saveKeys, savedKeys, ApiError } from './api.js';
+import { project, setProject, auth, session, signIn, signOut, loadRole, ApiError } from './api.js';
 import { errorPanel } from './errors.js';
 
 const PAGES = [
@@ -37,12 +37,12 @@ function shell() {
     route();
   });
   const projInput = h('input', { id: 'project', value: project(), size: 10, 'aria-label': t('header.project'), title: t('header.project_hint') });
-  projInput.addEventListener('change', () => { setProject(projInput.value.trim()); route(); });
+  projInput.addEventListener('change', async () => { setProject(projInput.value.trim()); await loadRole(); route(); });
   const navToggle = h('button', { class: 'nav-toggle', type: 'button', 'aria-label': t('header.menu'), onclick: () => app.classList.toggle('nav-open') }, '☰');
   const nav = h('nav', { id: 'nav', 'aria-label': t('header.menu') },
     h('ul', null, PAGES.map(([id, href, key]) => h('li', null, h('a', { href, 'data-page': id, onclick: () => app.classList.remove('nav-open') }, t(key))))));
-  const signOut = auth.mode === 'keys' && savedKeys()
-    ? h('button', { type: 'button', class: 'small secondary', onclick: () => { saveKeys(null); window.location.reload(); } }, t('auth.sign_out'))
+  const signOutButton = auth.mode === 'keys' && session()
+    ? h('button', { type: 'button', class: 'small secondary', 'data-testid': 'sign-out', onclick: async () => { await signOut(); window.location.reload(); } }, t('auth.sign_out'))
     : null;
   add(app, 
     h('header', { class: 'topbar' },
@@ -51,7 +51,7 @@ function shell() {
       h('div', { class: 'spacer' }),
       h('label', { class: 'inline' }, h('span', { class: 'lbl' }, t('header.project')), projInput),
       h('label', { class: 'inline' }, h('span', { class: 'lbl' }, t('header.language')), langSel),
-      signOut,
+      signOutButton,
       h('a', { class: 'docs', href: '/docs', target: '_blank', rel: 'noopener' }, t('header.api_docs'))),
     nav,
     h('main', { id: 'main', tabindex: '-1' }));
@@ -103,7 +103,19 @@ function signInDialog(message) {
   const sk = h('input', { id: 'sk', type: 'password', autocomplete: 'current-password' });
   const err = h('div', { class: 'field-error' }, message || '');
   const dlg = h('dialog', { class: 'signin' },
-    h('form', { method: 'dialog', onsubmit: (e) => { e.preventDefault(); saveKeys(ak.value.trim(), sk.value.trim()); dlg.close(); window.location.reload(); } },
+    h('form', { method: 'dialog', onsubmit: async (e) => {
+      e.preventDefault();
+      try {
+        await signIn(ak.value.trim(), sk.value.trim());
+        sk.value = '';
+        dlg.close();
+        window.location.reload();
+      } catch (ex) {
+        sk.value = '';
+        err.textContent = ex.message;
+        if (!err.isConnected) dlg.querySelector('.dialog-actions').before(err);
+      }
+    } },
       h('h3', null, t('auth.title')),
       h('p', { class: 'hint' }, t('auth.hint')),
       h('div', { class: 'field' }, h('label', { for: 'ak' }, t('auth.ak')), ak),
@@ -127,7 +139,8 @@ async function boot() {
   window.addEventListener('modelyard:unauthorized', (e) => {
     if (!document.querySelector('dialog.signin')) signInDialog(e.detail && e.detail.error_msg);
   });
-  if (auth.mode === 'keys' && !savedKeys()) { signInDialog(); return; }
+  if (auth.mode === 'keys' && !session()) { signInDialog(); return; }
+  await loadRole();
   route();
 }
 

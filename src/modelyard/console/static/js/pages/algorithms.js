@@ -1,7 +1,7 @@
 // Algorithms: list, create and edit (four implementation modes, hyperparameters, channels).
 import { h, add, clear, fmtTime, field, debounce } from '../dom.js';
 import { t } from '../i18n.js';
-import { get, post, put, del, v2, ApiError } from '../api.js';
+import { get, post, put, del, v2, ApiError, canChange } from '../api.js';
 import { clearErrors, showError, errorPanel } from '../errors.js';
 import { locationInput, pickLocation } from '../browser.js';
 import { parseYaml } from '../yaml.js';
@@ -62,7 +62,7 @@ async function renderList(main) {
           h('td', { class: 'actions' },
             h('a', { class: 'button small primary', href: `#/jobs/new?algorithm=${encodeURIComponent(a.metadata.id)}` }, t('algorithms.run')),
             h('a', { class: 'button small secondary', href: `#/algorithms/${encodeURIComponent(a.metadata.id)}` }, t('common.edit')),
-            h('button', { type: 'button', class: 'small danger', onclick: async () => {
+            canChange() && h('button', { type: 'button', class: 'small danger', 'data-action': 'delete', onclick: async () => {
               if (!window.confirm(t('algorithms.confirm_delete', { name: a.metadata.name }))) return;
               try { await del(v2(`/algorithms/${encodeURIComponent(a.metadata.id)}`)); load(); } catch (err) { body.prepend(errorPanel(err)); }
             } }, t('common.delete')))))))));

@@ -1,7 +1,7 @@
 // File systems: instances, and their preload/import/export tasks with progress.
 import { h, add, clear, fmtTime, fmtBytes, field } from '../dom.js';
 import { t } from '../i18n.js';
-import { get, post, del, v2, ApiError } from '../api.js';
+import { get, post, del, v2, ApiError, canChange } from '../api.js';
 import { clearErrors, showError, errorPanel } from '../errors.js';
 import { locationInput } from '../browser.js';
 
@@ -71,7 +71,7 @@ export async function render(main, ctx) {
         h('td', null, fmtTime(f.create_time)),
         h('td', { class: 'actions' },
           h('button', { type: 'button', class: 'small secondary', onclick: () => { selected = f.name; load(); } }, t('fs.tasks')),
-          h('button', { type: 'button', class: 'small danger', onclick: async () => {
+          canChange() && h('button', { type: 'button', class: 'small danger', 'data-action': 'delete', onclick: async () => {
             if (!window.confirm(t('fs.confirm_delete', { name: f.name }))) return;
             try { await del(v2(`/filesystems/${encodeURIComponent(f.name)}`)); if (selected === f.name) selected = null; load(); } catch (err) { list.prepend(errorPanel(err)); }
           } }, t('common.delete')))))))) : h('div', { class: 'empty' }, t('fs.none')));

@@ -1,7 +1,7 @@
 // One training job: status, live log, metrics chart, events, configuration, outputs.
 import { h, add, clear, fmtTime, fmtDuration, phaseBadge, isFinal } from '../dom.js';
 import { t } from '../i18n.js';
-import { get, post, del, v2, raw } from '../api.js';
+import { get, post, del, v2, raw, canChange } from '../api.js';
 import { errorPanel } from '../errors.js';
 import { MetricParser } from '../metrics.js';
 import { lineChart } from '../chart.js';
@@ -65,9 +65,9 @@ export async function render(main, ctx, id) {
     const final = isFinal(s.phase);
     if (final && logState.textContent === t('job.log_live')) logState.textContent = t('job.log_ended');
     add(clear(actions), 
-      !final ? h('button', { type: 'button', class: 'danger', 'data-action': 'stop', disabled: s.phase === 'Terminating', onclick: stop }, t('job.stop')) : null,
+      !final && canChange() ? h('button', { type: 'button', class: 'danger', 'data-action': 'stop', disabled: s.phase === 'Terminating', onclick: stop }, t('job.stop')) : null,
       h('a', { class: 'button secondary', href: `#/jobs/new?copy=${encodeURIComponent(id)}`, 'data-action': 'copy' }, t('job.copy')),
-      final ? h('button', { type: 'button', class: 'danger', 'data-action': 'delete', onclick: remove }, t('common.delete')) : null);
+      final && canChange() ? h('button', { type: 'button', class: 'danger', 'data-action': 'delete', onclick: remove }, t('common.delete')) : null);
     const task = (s.task_statuses || [])[0] || {};
     const res = s.resource || {};
     const spec = job.spec || {};
