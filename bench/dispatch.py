@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import random
 import shutil
@@ -62,7 +63,9 @@ class Server:
         self.home = home
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        env = {**os.environ, "MODELYARD_HOME": str(home)}
+        # The bench's code folder lies next to the home: allowed as a host path (issue 13).
+        env = {**os.environ, "MODELYARD_HOME": str(home),
+               "MODELYARD_HOST_PATHS": json.dumps([str(home.parent)])}
         env.pop("MODELYARD_URL", None)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "modelyard.cli.main", "server", "--port", str(self.port)],

@@ -9,7 +9,7 @@ from typing import Any
 
 from fastapi.routing import APIRoute
 
-from modelyard.api.deps import needed_role, project
+from modelyard.api.dependencies import needed_role, project
 from modelyard.api.routers import ROUTERS
 
 

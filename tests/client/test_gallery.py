@@ -31,7 +31,7 @@ def test_gallery_client_round_trip(keyed_server: ServerInfo, tmp_path: Path) -> 
                                  hyperparameters={"epochs": 3},
                                  outputs=[OutputData("train_url", "obs://sdk-gallery/run/")],
                                  job_name="sdk-gallery-job")
-        assert job.wait(timeout=90).succeeded, job.status
+        assert job.wait(timeout=90).succeeded, job.fetch_status()
         assert "epoch 2 loss=0.333" in job.logs()
         assert job.record["algorithm"]["version_num"] == "1.0.0"
 

@@ -42,7 +42,10 @@ def test_estimator_fit_wait_logs(client: ModelYardClient, test_code: Path,
     body = estimator.job_body([InputData("data_url", f"file://{data}/")])
     assert body["algorithm"]["id"] == algo.id
     job = estimator.fit(wait=True, logs=out)
-    assert job.succeeded, job.status
+    assert job.succeeded, job.fetch_status()
+    assert job.fetch_status()["phase"] == job.phase == "Completed"
+    with pytest.warns(DeprecationWarning, match="fetch_status"):
+        assert job.status["phase"] == "Completed"  # the old fetching property, deprecated
     assert "epoch 2 loss=0.333" in out.getvalue()
     assert "epoch 2 loss=0.333" in job.logs()
     assert job.log_preview()["full_size"] > 0

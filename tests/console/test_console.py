@@ -295,29 +295,59 @@ def test_the_console_signs_requests_like_the_official_sdk(console: Console) -> N
                               allow_unsigned_payload=True) == "AKTEST"
 
 
+# The values of issue 21 where a YAML 1.2 parser and the CLI's PyYAML (YAML 1.1) disagree.
+YAML_1_1 = "a: yes\nb: on\nc: 1e5\nd: 0x1F\ne: 1_000\nf: 010\ng: off\n"
+
+
 def test_yaml_import_and_log_metrics_in_the_browser(console: Console) -> None:
-    """The two parsers that run in the browser: the YAML subset used to import
-    hyperparameters (same result as PyYAML on the example file, clear refusals otherwise)
-    and the metric scraper behind the job page's charts."""
+    """The console reads YAML through the server, with the CLI's loader: the YAML 1.1 values,
+    a whole algorithm file, block scalars and anchors come out exactly as PyYAML's safe_load
+    makes them; a syntax error comes back naming the line and column. Also the metric scraper
+    behind the job page's charts, the other parser that runs in the browser."""
     page = console.open("#/")
-    text = (DIGITS / "algorithm.yaml").read_text()
-    result = page.evaluate("""async (text) => {
+    texts = [YAML_1_1, (DIGITS / "algorithm.yaml").read_text(),
+             "note: |\n  two\n  lines\nbase: &b {lr: 0.1}\nsame: *b\n"]
+    result = page.evaluate("""async ({texts, bad}) => {
       const y = await import('/console/js/yaml.js');
       const m = await import('/console/js/metrics.js');
-      const refusals = [];
-      for (const bad of ['a: |\\n  x', 'a: &x 1', 'a:\\n\\tb: 1']) {
-        try { y.parseYaml(bad); refusals.push(null); } catch (e) { refusals.push(e.message); }
-      }
+      const docs = [];
+      for (const text of texts) docs.push(await y.parseYaml(text));
+      let refusal = null;
+      try { await y.parseYaml(bad); } catch (e) { refusal = e.message; }
       const p = new m.MetricParser();
       p.feed('[ModelYard Service Log] loss=9\\nepoch=1 loss=0.5 accuracy=0.8\\n');
       p.feed('epoch=2 loss=0.25, accuracy: 0.9\\naccuracy=0.9\\nepo');
       p.feed('ch=3 loss=1e-1 acc');
-      return { doc: y.parseYaml(text), refusals, series: Object.fromEntries(p.series) };
-    }""", text)
-    assert result["doc"] == yaml.safe_load(text)
-    assert all(result["refusals"]), result["refusals"]
-    assert "multi-line strings" in result["refusals"][0]
+      return { docs, refusal, series: Object.fromEntries(p.series) };
+    }""", {"texts": texts, "bad": "name: ok\nb: c: d\n"})
+    assert result["docs"] == [yaml.safe_load(text) for text in texts]
+    assert result["docs"][0] == {"a": True, "b": True, "c": "1e5", "d": 31, "e": 1000,
+                                 "f": 8, "g": False}
+    assert "mapping values are not allowed here (line 2, column 5)" in result["refusal"]
     assert result["series"] == {"loss": [[1, 0.5], [2, 0.25]], "accuracy": [[1, 0.8], [2, 0.9]]}
+
+
+def test_hyperparameters_imported_from_yaml_mean_what_the_cli_reads(console: Console,
+                                                                   tmp_path: Path) -> None:
+    """Through the form: a {name: value} YAML file whose values YAML 1.1 reads differently
+    fills the table with PyYAML's values; a broken file shows the server's words."""
+    page = console.open("#/algorithms/new")
+    good = tmp_path / "params.yaml"
+    good.write_text("shuffle: yes\nepochs: 010\nlabel: 1e5\n")
+    page.set_input_files("[data-testid='import-params']", str(good))
+    expect_text(page.locator("[data-testid='params-import-msg']"), "Imported 3 hyperparameters")
+    rows = page.locator("tr.param-row")
+    got = {rows.nth(i).locator(".p-name").input_value():
+           (rows.nth(i).locator(".p-type").input_value(),
+            rows.nth(i).locator(".p-value").input_value()) for i in range(rows.count())}
+    assert got == {"shuffle": ("Boolean", "true"), "epochs": ("Integer", "8"),
+                   "label": ("String", "1e5")}
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("epochs: [1, 2\n")
+    page.set_input_files("[data-testid='import-params']", str(broken))
+    expect_text(page.locator("[data-testid='params-import-msg']"),
+                r"Could not read this YAML: text: .* not valid YAML: .*\(line 2, column 1\)")
+    assert "Traceback" not in page.content()
 
 
 # ---------------------------------------------------------------------------- languages

@@ -36,7 +36,8 @@ def expect_text(locator: Any, pattern: str, timeout: float = 15000) -> None:
 
 def upload(api: httpx.Client, files: dict[str, bytes]) -> None:
     for key, data in files.items():
-        r = api.post("/storage/object", params={"url": f"obs://demo/{key}"}, content=data)
+        r = api.post("/storage/object", params={"url": f"obs://demo/{key}"}, content=data,
+                     headers={"Content-Type": "application/octet-stream"})
         assert r.status_code == 201, r.text
 
 

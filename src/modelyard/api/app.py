@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from modelyard.api import errors
-from modelyard.api.deps import BODY_MODELS
+from modelyard.api.dependencies import BODY_MODELS
 from modelyard.api.routers import ROUTERS
 from modelyard.api.security import SecurityMiddleware
 from modelyard.service.app import Service

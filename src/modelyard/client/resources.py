@@ -10,6 +10,7 @@ from __future__ import annotations
 import builtins
 import sys
 import time
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
@@ -125,15 +126,24 @@ class TrainingJob:
         self.record = self.client.get_job(self.id)
         return self
 
-    @property
-    def status(self) -> dict[str, Any]:
-        """The job's current ``status`` (fetched from the server)."""
+    def fetch_status(self) -> dict[str, Any]:
+        """The job's current ``status``, fetched from the server (one request); ``phase``,
+        ``done`` and ``succeeded`` then read it without another request."""
         status: dict[str, Any] = self.refresh().record["status"]
         return status
 
     @property
+    def status(self) -> dict[str, Any]:
+        """Deprecated: a property that makes a request reads like a field; use
+        ``fetch_status()`` (one request) or ``phase`` (none)."""
+        warnings.warn("TrainingJob.status fetches from the server; call fetch_status() "
+                      "instead", DeprecationWarning, stacklevel=2)
+        return self.fetch_status()
+
+    @property
     def phase(self) -> str:
-        """The phase as of the last fetch (``status`` fetches)."""
+        """The phase as of the last fetch (``fetch_status()``, ``refresh()`` or ``wait()``);
+        never a request."""
         return str(self.record["status"]["phase"])
 
     @property
@@ -156,7 +166,7 @@ class TrainingJob:
                 out.flush()
                 if deadline is not None and time.monotonic() > deadline:
                     break
-        while self.status["phase"] not in FINAL_PHASES:
+        while self.fetch_status()["phase"] not in FINAL_PHASES:
             if deadline is not None and time.monotonic() > deadline:
                 raise TimeoutError(f"training job {self.id} is still {self.phase} after "
                                    f"{timeout} s")

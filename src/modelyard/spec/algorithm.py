@@ -10,13 +10,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from modelyard.spec.channels import AccessMethod, InputSpec, OutputSpec
 from modelyard.spec.contract import Contract, check_contract_outputs
 from modelyard.spec.errors import SpecError
+from modelyard.spec.fields import CodeDir, Description, Environments, Name
 from modelyard.spec.images import parse_image_ref
 from modelyard.spec.names import (
-    check_description,
-    check_environments,
-    check_name,
     looks_secret,
-    normalize_environments,
 )
 from modelyard.spec.parameters import Parameter
 from modelyard.spec.paths import Location, parse_location
@@ -35,22 +32,12 @@ class Metadata(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     id: str | None = None
-    name: str
-    description: str | None = None
+    name: Name
+    description: Description = None
     workspace_id: str | None = None
     create_time: int | None = None
     update_time: int | None = None
     annotations: dict[str, str] = Field(default_factory=dict)
-
-    @field_validator("name", mode="before")
-    @classmethod
-    def _name(cls, v: Any) -> str:
-        return check_name(v, "")
-
-    @field_validator("description")
-    @classmethod
-    def _description(cls, v: str | None) -> str | None:
-        return check_description(v, "")
 
 
 class Engine(BaseModel):
@@ -95,14 +82,14 @@ class JobConfig(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    code_dir: str | None = None
+    code_dir: CodeDir = None
     boot_file: str | None = None
     command: str | None = None
     engine: Engine | None = None
     parameters: list[Parameter] = Field(default_factory=list)
     inputs: list[InputSpec] = Field(default_factory=list)
     outputs: list[OutputSpec] = Field(default_factory=list)
-    environments: dict[str, str] = Field(default_factory=dict)
+    environments: Environments = Field(default_factory=dict)
     parameters_customization: bool = False
     working_dir: str | None = None
     contract: Contract = Contract.MODELARTS
@@ -116,16 +103,6 @@ class JobConfig(BaseModel):
         if isinstance(v, str) and v.strip().lower() in {c.value for c in Contract}:
             return v.strip().lower()
         raise SpecError("", v, "contract is 'modelarts' (the default) or 'sagemaker'")
-
-    @field_validator("code_dir")
-    @classmethod
-    def _code_dir(cls, v: str | None) -> str | None:
-        return None if v is None else parse_location(v, "").as_dir().url
-
-    @field_validator("environments", mode="before")
-    @classmethod
-    def _envs(cls, v: Any) -> dict[str, str]:
-        return check_environments(normalize_environments(v, ""), "")
 
     @model_validator(mode="after")
     def _rules(self) -> JobConfig:

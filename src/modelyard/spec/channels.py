@@ -9,7 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from modelyard.spec.dataset_constraints import DATASET_DATA_TYPES, normalize_attributes
 from modelyard.spec.errors import SpecError
-from modelyard.spec.names import check_description, check_env_name, check_name
+from modelyard.spec.fields import Description, Name
+from modelyard.spec.names import check_env_name
 from modelyard.spec.paths import parse_location
 
 
@@ -110,20 +111,10 @@ class Remote(BaseModel):
 class _ChannelBase(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str
-    description: str | None = None
+    name: Name
+    description: Description = None
     access_method: AccessMethod = AccessMethod.PARAMETER
     local_dir: str | None = None
-
-    @field_validator("name", mode="before")
-    @classmethod
-    def _name(cls, v: Any) -> str:
-        return check_name(v, "")
-
-    @field_validator("description")
-    @classmethod
-    def _description(cls, v: str | None) -> str | None:
-        return check_description(v, "")
 
     @field_validator("local_dir")
     @classmethod
@@ -159,16 +150,11 @@ class InputBinding(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str
+    name: Name
     remote: Remote
     access_method: AccessMethod | None = None
     description: str | None = None
     local_dir: str | None = None
-
-    @field_validator("name", mode="before")
-    @classmethod
-    def _name(cls, v: Any) -> str:
-        return check_name(v, "")
 
 
 class OutputBinding(InputBinding):

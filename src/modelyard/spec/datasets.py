@@ -13,7 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from modelyard.spec.dataset_types import DatasetType, VersionFormat, check_dataset_type
 from modelyard.spec.errors import SpecError
-from modelyard.spec.names import check_description, check_name
+from modelyard.spec.fields import Description, Name
+from modelyard.spec.names import check_name
 from modelyard.spec.paths import Location, parse_location
 
 CARBONDATA_RULE = (
@@ -59,19 +60,14 @@ class DatasetCreate(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    dataset_name: str
+    dataset_name: Name
     dataset_type: DatasetType = DatasetType.IMAGE_CLASSIFICATION
     data_sources: list[DataSource] = Field(min_length=1, max_length=1)
     work_path: str
     work_path_type: int = 0
-    description: str | None = None
+    description: Description = None
     import_annotations: bool = True
     import_data: bool = True
-
-    @field_validator("dataset_name", mode="before")
-    @classmethod
-    def _name(cls, v: Any) -> str:
-        return check_name(v, "")
 
     @field_validator("dataset_type", mode="before")
     @classmethod
@@ -89,11 +85,6 @@ class DatasetCreate(BaseModel):
         if v != 0:
             raise SpecError("", v, "work_path_type 0 (OBS) is the only work path kind")
         return v
-
-    @field_validator("description")
-    @classmethod
-    def _description(cls, v: str | None) -> str | None:
-        return check_description(v, "")
 
     @property
     def data_path(self) -> str:
@@ -145,7 +136,7 @@ class VersionCreate(BaseModel):
     version_name: str | None = None
     version_format: VersionFormat = VersionFormat.DEFAULT
     train_evaluate_sample_ratio: float = 1.0
-    description: str | None = None
+    description: Description = None
 
     @field_validator("version_name", mode="before")
     @classmethod
@@ -165,8 +156,3 @@ class VersionCreate(BaseModel):
     @classmethod
     def _ratio(cls, v: Any) -> float:
         return parse_ratio(v, "")
-
-    @field_validator("description")
-    @classmethod
-    def _description(cls, v: str | None) -> str | None:
-        return check_description(v, "")

@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from modelyard.spec.errors import SpecError
-from modelyard.spec.names import check_description
+from modelyard.spec.fields import Description
 
 VERSION_NUM = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
 IDENT = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -29,7 +29,7 @@ class ContentInfo(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     version_num: str | None = None
-    desc: str | None = None
+    desc: Description = None
 
     @field_validator("version_num", mode="before")
     @classmethod
@@ -40,11 +40,6 @@ class ContentInfo(BaseModel):
             raise SpecError("", v, "a version number has 1-32 characters of letters, digits, "
                             "'.', '_' and '-', starting with a letter or digit (e.g. 1.0.0)")
         return str(v)
-
-    @field_validator("desc")
-    @classmethod
-    def _desc(cls, v: str | None) -> str | None:
-        return check_description(v, "")
 
 
 class AlgorithmRef(BaseModel):

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from modelyard.spec.algorithm import Engine, Metadata
 from modelyard.spec.channels import InputBinding, OutputBinding
-from modelyard.spec.names import check_environments, normalize_environments
+from modelyard.spec.fields import CodeDir, Environments
 from modelyard.spec.parameters import ParameterValue
-from modelyard.spec.paths import parse_location
 
 
 class JobAlgorithm(BaseModel):
@@ -23,29 +22,19 @@ class JobAlgorithm(BaseModel):
     name: str | None = None
     subscription_id: str | None = None
     item_version_id: str | None = None  # with subscription_id: a gallery version (seed S1.1)
-    code_dir: str | None = None
+    code_dir: CodeDir = None
     boot_file: str | None = None
     command: str | None = None
     engine: Engine | None = None
     parameters: list[ParameterValue] = Field(default_factory=list)
     inputs: list[InputBinding] = Field(default_factory=list)
     outputs: list[OutputBinding] = Field(default_factory=list)
-    environments: dict[str, str] = Field(default_factory=dict)
+    environments: Environments = Field(default_factory=dict)
     parameters_customization: bool | None = None
     working_dir: str | None = None
     contract: str | None = None
     """Inline jobs only (ours): ``sagemaker`` or ``modelarts``, see ``JobConfig.contract``."""
     policies: dict[str, Any] | None = None  # ModelArts: policies.auto_search (spec/autosearch)
-
-    @field_validator("code_dir")
-    @classmethod
-    def _code_dir(cls, v: str | None) -> str | None:
-        return None if v is None else parse_location(v, "").as_dir().url
-
-    @field_validator("environments", mode="before")
-    @classmethod
-    def _envs(cls, v: Any) -> dict[str, str]:
-        return check_environments(normalize_environments(v, ""), "")
 
     @property
     def is_reference(self) -> bool:

@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from modelyard.spec.errors import SpecError
-from modelyard.spec.names import check_description, check_name
+from modelyard.spec.fields import Description, Name
 
 Value = str | int | float | bool
 
@@ -168,21 +168,11 @@ class Parameter(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str
+    name: Name
     value: Value | None = None
-    description: str | None = None
+    description: Description = None
     i18n_description: list[dict[str, Any]] | None = None
     constraint: Constraint = Field(default_factory=Constraint)
-
-    @field_validator("name", mode="before")
-    @classmethod
-    def _name(cls, v: Any) -> str:
-        return check_name(v, "")
-
-    @field_validator("description")
-    @classmethod
-    def _description(cls, v: str | None) -> str | None:
-        return check_description(v, "")
 
     @model_validator(mode="after")
     def _default_obeys_constraint(self) -> Parameter:
@@ -198,12 +188,7 @@ class ParameterValue(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    name: str
+    name: Name
     value: Value | None = None
     description: str | None = None
     constraint: Constraint | None = None
-
-    @field_validator("name", mode="before")
-    @classmethod
-    def _name(cls, v: Any) -> str:
-        return check_name(v, "")

@@ -15,4 +15,5 @@ ROUTERS: list[str] = [
     "modelyard.api.routers.gallery",
     "modelyard.api.routers.console",
     "modelyard.api.routers.identity",
+    "modelyard.api.routers.yaml_text",
 ]

@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
 
-from modelyard.api.deps import BodyDep, ProjectDep, ServiceDep, documented_body
+from modelyard.api.dependencies import BodyDep, ProjectDep, ServiceDep, documented_body
 from modelyard.api.schemas import AlgorithmCreated, AlgorithmList, AlgorithmOut, errors
 from modelyard.spec.algorithm import Algorithm
 

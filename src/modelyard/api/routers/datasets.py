@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import Field
 
-from modelyard.api.deps import BodyDep, ProjectDep, ServiceDep, documented_body
+from modelyard.api.dependencies import BodyDep, ProjectDep, ServiceDep, documented_body
 from modelyard.api.schemas import Open, errors
 from modelyard.spec.datasets import DatasetCreate, ImportCreate, VersionCreate
 

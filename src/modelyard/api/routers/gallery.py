@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from modelyard.api.deps import BodyDep, ProjectDep, ServiceDep, documented_body
+from modelyard.api.dependencies import BodyDep, ProjectDep, ServiceDep, documented_body
 from modelyard.api.schemas import Open, errors
 from modelyard.spec.errors import SpecError
 from modelyard.spec.gallery import Publication, SubscriptionRequest

@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from pydantic import Field
 
-from modelyard.api.deps import ServiceDep, caller
+from modelyard.api.dependencies import ServiceDep, caller
 from modelyard.api.schemas import Open, errors
 from modelyard.service.identity import TOKEN_HEADER
 

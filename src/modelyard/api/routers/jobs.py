@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
-from modelyard.api.deps import BodyDep, ProjectDep, ServiceDep, documented_body
+from modelyard.api.dependencies import BodyDep, ProjectDep, ServiceDep, documented_body
 from modelyard.api.schemas import (
     EventList,
     JobAction,
@@ -22,8 +22,8 @@ from modelyard.api.schemas import (
     errors,
 )
 from modelyard.service.errors import NotFound, ServiceError
+from modelyard.service.job_listing import JobSearch, search_jobs
 from modelyard.service.job_updates import update_job
-from modelyard.service.search_jobs import JobSearch, search_jobs
 from modelyard.spec.errors import SpecError
 from modelyard.spec.job import TrainingJob
 from modelyard.spec.status import EventLevel, EventSource, Phase

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 
-from modelyard.api.deps import ProjectDep, ServiceDep
+from modelyard.api.dependencies import ProjectDep, ServiceDep
 from modelyard.api.schemas import EngineList, FlavorList, Health, errors
 from modelyard.service import catalog, engines
 

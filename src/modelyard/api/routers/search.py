@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from modelyard.api.deps import ProjectDep, ServiceDep
+from modelyard.api.dependencies import ProjectDep, ServiceDep
 from modelyard.api.schemas import errors
 
 router = APIRouter(prefix="/v2/{project_id}", tags=["automatic search"])

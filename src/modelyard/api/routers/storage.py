@@ -20,7 +20,7 @@ from fastapi.responses import FileResponse
 from pydantic import Field
 from starlette.background import BackgroundTask
 
-from modelyard.api.deps import ProjectDep, ServiceDep
+from modelyard.api.dependencies import ProjectDep, ServiceDep
 from modelyard.api.errors import ApiError
 from modelyard.api.schemas import Open, errors
 from modelyard.service.app import Service

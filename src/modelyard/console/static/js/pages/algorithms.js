@@ -205,7 +205,7 @@ function editorTable(cls, headKeys, rows, addKey, makeRow) {
   return { wrap: h('div', { class: 'table-wrap' }, table), tbody, add };
 }
 
-// Import hyperparameters: JSON or (simple) YAML; a list, {parameters: [...]}, an algorithm
+// Import hyperparameters: JSON or YAML; a list, {parameters: [...]}, an algorithm
 // file (job_config.parameters) or a {name: value} map.
 export function paramsFromDocument(doc) {
   let list = null;
@@ -236,12 +236,12 @@ export function paramsFromDocument(doc) {
   });
 }
 
-export function parseDocument(text, filename) {
-  const trimmed = text.trim();
-  if (/\.json$/i.test(filename) || trimmed.startsWith('{') || trimmed.startsWith('[')) {
-    try { return JSON.parse(trimmed); } catch (err) { throw new Error(`${t('params.import_bad_json')}: ${err.message}`); }
+// As the CLI reads a file: JSON if its name ends in .json, else YAML (read by the server).
+export async function parseDocument(text, filename) {
+  if (/\.json$/i.test(filename)) {
+    try { return JSON.parse(text); } catch (err) { throw new Error(`${t('params.import_bad_json')}: ${err.message}`); }
   }
-  try { return parseYaml(text); } catch (err) { throw new Error(`${t('params.import_bad_yaml')}: ${err.message}`); }
+  try { return await parseYaml(text); } catch (err) { throw new Error(`${t('params.import_bad_yaml')}: ${err.message}`); }
 }
 
 // ------------------------------------------------------------------ form
@@ -309,7 +309,7 @@ async function renderForm(main, id, ctx) {
     if (!file) return;
     clear(importMsg);
     try {
-      const list = paramsFromDocument(parseDocument(await file.text(), file.name));
+      const list = paramsFromDocument(await parseDocument(await file.text(), file.name));
       const existing = new Map([...params.tbody.querySelectorAll('tr.param-row')].map((tr) => [tr._controls.name.value.trim(), tr]));
       for (const p of list) {
         const row = paramRow(p);
@@ -410,7 +410,7 @@ async function renderForm(main, id, ctx) {
     const file = fileInput.files[0];
     if (!file) return;
     try {
-      const doc = parseDocument(await file.text(), file.name);
+      const doc = await parseDocument(await file.text(), file.name);
       if (!doc || !doc.job_config) throw new Error(t('algorithms.import_shape'));
       fill(doc);
       fileMsg.className = 'import-msg ok';

@@ -1,4 +1,6 @@
-"""Training-job search (``POST /v2/{project_id}/training-job-searches``).
+"""Training-job listing, which ModelArts calls a search
+(``POST /v2/{project_id}/training-job-searches``); not the hyperparameter search of
+``service/search/``.
 
 The query is ModelArts': offset, limit (1-50), sort_by, order, and filters of the form
 ``{"key": "name", "operator": "like", "value": ["digits"]}`` with the operators between,
