@@ -5,4 +5,5 @@ pytest_plugins = [
     "fixtures.jobs",
     "fixtures.seaweed",
     "fixtures.server",
+    "fixtures.images",
 ]

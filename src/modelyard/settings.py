@@ -131,6 +131,21 @@ class Settings(BaseSettings):
     access_key: str | None = Field(default=None, description="Client: access key (AK)")
     secret_key: SecretStr | None = Field(default=None, description="Client: secret key (SK)")
     project: str = Field(default="default", description="Client: project_id to work in")
+    # Engines and images (issue 15).
+    engine_catalog: Path | None = Field(
+        default=None, description="YAML file of engines added to (or replacing, by "
+        "engine_id) the shipped catalog")
+    insecure_registries: str = Field(
+        default="", description="Registries reached over plain HTTP, comma-separated "
+        "host:port (like Docker's option of that name)")
+    registry_auth_file: Path | None = Field(
+        default=None, description="Registry credentials, docker config.json style; a "
+        "project's own file $MODELYARD_HOME/registry-auth/<project>.json comes first")
+    image_home_overlay: bool = Field(
+        default=True, description="Root only: a writable overlay over an image's "
+        "/home/ma-user; False (or not root): its entries are bound read-only")
+    skopeo: str = Field(default="skopeo", description="skopeo binary (image pulls)")
+    umoci: str = Field(default="umoci", description="umoci binary (image unpacking)")
 
     @classmethod
     def settings_customise_sources(
@@ -158,6 +173,28 @@ class Settings(BaseSettings):
     @property
     def envs_root(self) -> Path:
         return self.home / "envs"
+
+    @property
+    def images_root(self) -> Path:
+        return self.home / "images"
+
+    @property
+    def engine_envs_root(self) -> Path:
+        return self.home / "engines"
+
+    @property
+    def insecure_registry_set(self) -> frozenset[str]:
+        return frozenset(r.strip() for r in self.insecure_registries.split(",") if r.strip())
+
+    def registry_auth_path(self, project: str | None) -> Path | None:
+        """The credentials skopeo gets for ``project``'s pulls (never copied anywhere)."""
+        if project and project.replace("-", "").replace("_", "").isalnum():
+            own = self.home / "registry-auth" / f"{project}.json"
+            if own.is_file():
+                return own
+        if self.registry_auth_file is not None and self.registry_auth_file.is_file():
+            return self.registry_auth_file
+        return None
 
     @property
     def database_url(self) -> str:

@@ -105,3 +105,34 @@ def test_thread_counts_follow_the_flavor_unless_the_user_set_them() -> None:
     assert env["OMP_NUM_THREADS"] == "2" and env["MKL_NUM_THREADS"] == "1"
     env = build_launch(plan(), SANDBOX, python=PY, code_name="demo-code", base_env={}).env
     assert "OMP_NUM_THREADS" not in env
+
+
+IMAGE_ENV = ["PATH=/usr/local/bin:/usr/bin:/bin", "IMAGE_VAR=from-image",
+             "MA_HOME=/wrong", "HOME=/root", "ANACONDA_DIR=/home/ma-user/anaconda",
+             "BROKEN"]
+
+
+def test_in_an_image_its_env_comes_first_then_the_platform_then_the_user() -> None:
+    p = plan(mode=Mode.PRESET_CUSTOM_IMAGE, environments={"IMAGE_VAR": "from-user"})
+    launch = build_launch(p, SANDBOX, python="python", code_name="demo-code", base_env={},
+                          image_env=IMAGE_ENV)
+    env = launch.env
+    assert env["IMAGE_VAR"] == "from-user"  # the user's word is last
+    assert env["MA_HOME"] == env["HOME"] == "/home/ma-user"  # the platform's over the image's
+    # S2.4: the image's anaconda first, then the image's own PATH (no host interpreter)
+    assert env["PATH"] == "/home/ma-user/anaconda/bin:/usr/local/bin:/usr/bin:/bin"
+    assert launch.argv[0] == "python"
+    assert "BROKEN" not in env
+
+
+def test_conda_env_chosen_by_anaconda_dir_and_default_env_name() -> None:  # S2.6 (1)
+    p = plan(mode=Mode.CUSTOM_IMAGE, boot_file=None, command="python t.py",
+             environments={"DEFAULT_CONDA_ENV_NAME": "work"})
+    env = build_launch(p, SANDBOX, python="python", code_name="demo-code", base_env={},
+                       image_env=IMAGE_ENV).env
+    assert env["PATH"].split(":")[0] == "/home/ma-user/anaconda/envs/work/bin"
+    bad = plan(mode=Mode.CUSTOM_IMAGE, boot_file=None, command="python t.py",
+               environments={"DEFAULT_CONDA_ENV_NAME": ".."})
+    env = build_launch(bad, SANDBOX, python="python", code_name="demo-code", base_env={},
+                       image_env=IMAGE_ENV).env
+    assert env["PATH"] == "/usr/local/bin:/usr/bin:/bin"

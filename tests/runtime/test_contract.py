@@ -149,12 +149,19 @@ def test_command_mode_runs_in_home_or_working_dir(settings: Settings) -> None:
     assert "\nx.txt\n" in job.log
 
 
-def test_custom_image_fails_at_start_with_a_clear_message(settings: Settings) -> None:
+def test_an_image_that_cannot_be_pulled_fails_at_staging_naming_it(settings: Settings
+                                                                    ) -> None:
+    """A registry that cannot be reached is a platform fault: transient, so the
+    fault-tolerance rules retry it (tests/runtime/test_images.py has the real registry)."""
     from modelyard.spec.algorithm import Engine
     plan = make_plan(settings, files={"a.txt": "a"}, command="echo should-not-run",
-                     engine=Engine(image_url="swr.example.com/team/train:1"),
+                     engine=Engine(image_url="registry.invalid/team/train:1"),
                      mode="custom_image")
     job, state = run(settings, plan)
-    assert state.phase == "Failed" and state.reason == "staging"
-    assert "custom images need an image runtime, not available yet" in state.message
+    assert state.phase == "Failed", job.log
+    if state.sandbox != "bwrap":
+        assert "needs the sandbox" in state.message
+        return
+    assert state.reason == "staging_transient"
+    assert "registry.invalid/team/train:1" in state.message
     assert "\nshould-not-run\n" not in job.log

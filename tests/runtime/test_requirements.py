@@ -57,7 +57,7 @@ def test_requirements_are_installed_once_and_then_cached(settings: Settings) -> 
     assert "TINYPKG 42" in first.log
     assert "Installing requirements.txt into a new environment layer" in first.log
     assert "Successfully installed tinypkg-1.0" in first.log  # pip's own output, in the log
-    key = hashlib.sha256(REQUIREMENTS.encode()).hexdigest()
+    [key] = [p.name for p in settings.envs_root.iterdir() if p.is_dir()]
     layer = settings.envs_root / key
     assert (layer / "tinypkg" / "__init__.py").is_file()
 
@@ -123,3 +123,61 @@ def test_a_failed_install_leaves_no_layer(tmp_path: Path) -> None:
     with pytest.raises(StagingError, match="pip exit code 1"):
         ensure_layer(req, tmp_path / "envs", lambda target, key: 1)
     assert not [p for p in (tmp_path / "envs").iterdir() if p.is_dir()]
+
+
+@pytest.mark.slow
+def test_requirements_on_top_of_the_engine_install_only_what_it_lacks(tmp_path: Path) -> None:
+    """pip resolves the file against the engine (here the test's interpreter, which has
+    boto3 and six 1.17.0): only the missing package and the conflicting pin are left, and
+    the pin is reported as a conflict naming the package."""
+    import json
+    import subprocess
+    import sys
+
+    from modelyard.runtime.deps import dry_run_command, missing_from_report
+    from modelyard.runtime.engine_env import installed_packages
+
+    req = tmp_path / "requirements.txt"
+    req.write_text("boto3\nsix==1.16.0\ntomli-w==1.0.0\n")
+    report = tmp_path / "report.json"
+    res = subprocess.run(dry_run_command(sys.executable, req, report), capture_output=True,
+                         text=True)
+    assert res.returncode == 0, res.stderr
+    engine = installed_packages(sys.executable)
+    assert "boto3" in engine and engine["six"] != "1.16.0"
+    lines, conflicts = missing_from_report(json.loads(report.read_text()), engine)
+    assert sorted(lines) == ["six==1.16.0", "tomli_w==1.0.0"]
+    assert [(c.name, c.wanted, c.engine_has) for c in conflicts] == [
+        ("six", "1.16.0", engine["six"])]
+    assert "pins six 1.16.0, but the engine has six" in conflicts[0].message("requirements.txt")
+
+
+def test_the_layer_key_depends_on_the_engine_and_pip_settings(tmp_path: Path) -> None:
+    from modelyard.runtime.deps import layer_key, layer_salt
+
+    req = tmp_path / "requirements.txt"
+    req.write_text("six\n")
+    a = layer_key(req, layer_salt("engine-a", {}, None))
+    assert a != layer_key(req, layer_salt("engine-b", {}, None))
+    assert a != layer_key(req, layer_salt("engine-a", {"PIP_INDEX_URL": "http://x"}, None))
+    assert a == layer_key(req, layer_salt("engine-a", {}, None))
+
+
+@pytest.mark.slow
+def test_requirements_sit_on_top_of_the_engine(settings: Settings) -> None:
+    """Only what the engine lacks is installed (boto3, which the engine has, is not even
+    looked for: --no-index would fail it); a pin that replaces an engine package (six) is
+    a warning event naming it."""
+    reqs = "--no-index\n--find-links ./wheels\nboto3\nsix==1.16.0\ntinypkg==1.0\n"
+    files: dict[str, str | bytes] = {
+        "requirements.txt": reqs,
+        "wheels/tinypkg-1.0-py3-none-any.whl": tiny_wheel(),
+        "wheels/six-1.16.0-py3-none-any.whl": tiny_wheel("six", "1.16.0"),
+    }
+    job, state = run(settings, make_plan(settings, USES_IT, files=files), timeout=120)
+    assert state.phase == "Completed", job.log
+    assert "TINYPKG 42" in job.log
+    assert "Successfully installed six-1.16.0 tinypkg-1.0" in job.log
+    warnings = [e.message for e in job.events if e.level.value == "Warning"]
+    assert any("requirements.txt pins six 1.16.0, but the engine has six" in w
+               for w in warnings), warnings

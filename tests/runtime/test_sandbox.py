@@ -84,3 +84,56 @@ def test_gpu_devices_are_bound_only_for_a_gpu_flavor(monkeypatch: pytest.MonkeyP
     assert "/dev/nvidia0" not in build_command("/usr/bin/bwrap", cpu, ["true"])
     text = " ".join(build_command("/usr/bin/bwrap", gpu, ["true"]))
     assert "--dev-bind /dev/nvidia0 /dev/nvidia0 --dev-bind /dev/nvidiactl /dev/nvidiactl" in text
+
+
+def test_an_image_replaces_the_host_system_folders(tmp_path: Path) -> None:
+    """Issue 15: the image's top-level entries, read-only, symlinks as symlinks; its /home,
+    /proc, /dev, /tmp are the sandbox's own; generated files only where they can go."""
+    from modelyard.runtime.sandbox import SandboxSpec, build_command, image_root
+
+    root = tmp_path / "rootfs"
+    for d in ("usr/bin", "etc", "home/ma-user", "proc", "srv"):
+        (root / d).mkdir(parents=True)
+    (root / "bin").symlink_to("usr/bin")
+    (root / "etc" / "hosts").write_text("stale")
+    args, visible = image_root(root)
+    at = args.index(str(root / "usr"))
+    assert args[at - 1:at + 2] == ["--ro-bind", str(root / "usr"), "/usr"]
+    assert args[:3] == ["--symlink", "usr/bin", "/bin"]
+    assert str(root / "home") not in args and str(root / "proc") not in args
+    assert visible(Path("/srv/data")) and not visible(Path("/home/ma-user"))
+    spec = SandboxSpec(home=tmp_path, cache=tmp_path, rootfs=root,
+                       files={"/etc/hosts": tmp_path / "h", "/etc/group": tmp_path / "g"})
+    cmd = build_command("/usr/bin/bwrap", spec, ["true"])
+    assert str(tmp_path / "h") in cmd  # over the image's own /etc/hosts
+    assert str(tmp_path / "g") not in cmd  # the image's read-only /etc has no group file
+    assert "/usr/lib" not in " ".join(cmd)  # nothing of the host's system folders
+
+
+def test_a_gpu_job_in_an_image_gets_the_host_driver_at_usr_local_nvidia(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Mock: no GPU here, so the devices and driver files are stand-ins; the arguments are
+    what a GPU machine would get (issue 15)."""
+    from modelyard.runtime import sandbox
+
+    driver = tmp_path / "driver"
+    driver.mkdir()
+    (driver / "libcuda.so.550.1").write_text("x")
+    (driver / "libcuda.so.1").symlink_to("libcuda.so.550.1")
+    (driver / "nvidia-smi").write_text("x")
+    monkeypatch.setattr(sandbox, "_nvidia_devices", lambda: ["/dev/nvidia0"])
+    monkeypatch.setattr(sandbox, "nvidia_driver_files",
+                        lambda: [driver / "libcuda.so.1", driver / "nvidia-smi"])
+    root = tmp_path / "rootfs"
+    for d in ("usr/bin", "usr/local/bin", "etc"):
+        (root / d).mkdir(parents=True)
+    gpu = SandboxSpec(home=tmp_path, cache=tmp_path, rootfs=root, gpus=True)
+    text = " ".join(build_command("/usr/bin/bwrap", gpu, ["true"]))
+    assert "--dev-bind /dev/nvidia0 /dev/nvidia0" in text
+    assert f"--ro-bind {driver / 'libcuda.so.550.1'} /usr/local/nvidia/lib64/libcuda.so.1" in text
+    assert f"--ro-bind {driver / 'nvidia-smi'} /usr/local/nvidia/bin/nvidia-smi" in text
+    assert f"--perms 0755 --tmpfs /usr --ro-bind {root / 'usr/bin'} /usr/bin" in text
+    assert f"--ro-bind {root / 'usr/local/bin'} /usr/local/bin" in text
+    cpu = SandboxSpec(home=tmp_path, cache=tmp_path, rootfs=root)
+    text = " ".join(build_command("/usr/bin/bwrap", cpu, ["true"]))
+    assert "nvidia" not in text and f"--ro-bind {root / 'usr'} /usr" in text

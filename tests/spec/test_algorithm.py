@@ -63,12 +63,23 @@ def test_custom_image_boot_file_does_not_replace_the_command() -> None:
     expect_error(lambda: parse_algorithm(doc), "job_config.command", None, "(seed S2.5)")
 
 
-@pytest.mark.parametrize(
-    "engine", [{}, {"engine_name": "PyTorch"}, {"engine_version": "2.1"}, {"engine_id": "x"}]
-)
+@pytest.mark.parametrize("engine", [{}, {"engine_name": "PyTorch"}, {"engine_version": "2.1"}])
 def test_incomplete_engine(engine: dict[str, Any]) -> None:
     expect_error(lambda: parse_algorithm(algorithm_doc(engine=engine)), "job_config.engine",
-                 engine, "engine_name + engine_version, or an image_url")
+                 engine, "engine_id, or engine_name + engine_version, or an image_url")
+
+
+def test_engine_id_alone_is_an_engine() -> None:  # ModelArts accepts it; the catalog resolves it
+    a = parse_algorithm(algorithm_doc(engine={"engine_id": "python-3.11"}))
+    assert a.job_config.mode is Mode.PRESET
+    assert a.job_config.engine is not None and a.job_config.engine.engine_id == "python-3.11"
+
+
+def test_a_malformed_image_url_names_the_field() -> None:
+    doc = algorithm_doc(engine={"image_url": "swr.example.com/Team/Trainer:1"},
+                        code_dir=None, boot_file=None, command="true")
+    expect_error(lambda: parse_algorithm(doc), "job_config.engine.image_url",
+                 "swr.example.com/Team/Trainer:1", "repository path is lower-case")
 
 
 def test_preset_needs_a_code_dir() -> None:

@@ -150,6 +150,9 @@ class EngineOut(Open):
     engine_id: str
     engine_name: str
     engine_version: str
+    kind: str = Field(description="'host' (the server's interpreter), 'env' (an environment "
+                      "built from pinned packages) or 'image'")
+    packages: list[str] = Field(default_factory=list, description="pinned packages ('env')")
 
 
 class EngineList(Open):

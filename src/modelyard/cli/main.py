@@ -28,6 +28,8 @@ GROUPS: dict[str, tuple[str, str]] = {
     "dataset": ("modelyard.cli.dataset", "Datasets: import, label statistics, versions."),
     "search": ("modelyard.cli.search", "Search hyperparameters automatically."),
     "gallery": ("modelyard.cli.gallery", "Publish, browse and subscribe to algorithms."),
+    "image": ("modelyard.cli.image", "Container images on this machine: pull, import, list, "
+              "prune."),
     "admin": ("modelyard.cli.admin", "Users, projects, roles and access keys (on the "
               "server's machine)."),
 }

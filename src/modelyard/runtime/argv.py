@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -99,14 +99,16 @@ def tokens(plan: RunPlan, layout: Layout, extras: Extras | None = None) -> list[
 def build_launch(plan: RunPlan, layout: Layout, *, python: str, code_name: str | None,
                  layer: Path | None = None, task: TaskInfo | None = None,
                  base_env: Mapping[str, str] | None = None,
-                 extras: Extras | None = None) -> Launch:
+                 extras: Extras | None = None,
+                 image_env: Sequence[str] | None = None) -> Launch:
     """The process to start for ``plan``. ``python`` and ``layer`` are paths as the job sees
     them; ``code_name`` is the folder under ``MA_JOB_DIR`` holding the code (None without a
     code directory)."""
     task = task or TaskInfo()
     extras = extras or Extras()
     env = build_env(plan, layout, python=python, layer=layer, task=task,
-                    base_env=os.environ if base_env is None else base_env, extras=extras)
+                    base_env=os.environ if base_env is None else base_env, extras=extras,
+                    image_env=image_env)
     sm = plan.contract is Contract.SAGEMAKER
     default_cwd = layout.job.code_dir("") if sm and code_name is not None else layout.job.home
     cwd = layout.translate(plan.working_dir) if plan.working_dir else str(default_cwd)
@@ -135,14 +137,41 @@ def mox_locations(plan: RunPlan, layout: Layout, extras: Extras) -> str:
     return json.dumps(items, separators=(",", ":"))
 
 
+def image_variables(image_env: Sequence[str]) -> dict[str, str]:
+    """An image config's ``Env`` (``NAME=value`` strings) as a mapping."""
+    out = {}
+    for item in image_env:
+        name, sep, value = item.partition("=")
+        if sep and name:
+            out[name] = value
+    return out
+
+
+def conda_env_bin(env: Mapping[str, str]) -> str | None:
+    """Seed S2.6 (1): ``ANACONDA_DIR`` and ``DEFAULT_CONDA_ENV_NAME`` select the conda env
+    whose ``python`` a job gets (a job is not a login shell, so ``conda activate`` cannot)."""
+    root, name = env.get("ANACONDA_DIR"), env.get("DEFAULT_CONDA_ENV_NAME")
+    if not root or not name or "/" in name or name in (".", ".."):
+        return None
+    return f"{root.rstrip('/')}/envs/{name}/bin"
+
+
 def build_env(plan: RunPlan, layout: Layout, *, python: str, layer: Path | None,
               task: TaskInfo, base_env: Mapping[str, str],
-              extras: Extras | None = None) -> dict[str, str]:
+              extras: Extras | None = None,
+              image_env: Sequence[str] | None = None) -> dict[str, str]:
+    """The job's environment. In an image (CONTRACT.md "Images"): the image's Env first,
+    then the platform's variables, then the user's; PATH starts from the image's."""
     extras = extras or Extras()
     job = layout.job
-    env = {k: base_env[k] for k in PASS_THROUGH if k in base_env}
+    image = image_variables(image_env) if image_env is not None else None
+    env = dict(image or {})
+    env.update({k: base_env[k] for k in PASS_THROUGH if k in base_env})
     env.setdefault("LANG", "C.UTF-8")
-    path = [str(Path(python).parent), SYSTEM_PATH]
+    if image is not None:
+        path = [image.get("PATH") or SYSTEM_PATH]
+    else:
+        path = [str(Path(python).parent), SYSTEM_PATH]
     if layer is not None:
         path.insert(0, str(layer / "bin"))
     env["PATH"] = ":".join(path)
@@ -180,10 +209,15 @@ def build_env(plan: RunPlan, layout: Layout, *, python: str, layer: Path | None,
     if extras.pylib is not None:
         pythonpath.append(str(extras.pylib))
     env["PYTHONPATH"] = ":".join(pythonpath)
-    if plan.mode == Mode.PRESET_CUSTOM_IMAGE:  # seed S2.4
+    image_engine = plan.engine_plan is not None and plan.engine_plan.kind == "image"
+    if plan.mode == Mode.PRESET_CUSTOM_IMAGE or image_engine:  # seed S2.4 (a catalog image
+        # engine is a preset engine's image: the same conda layout)
         env["PATH"] = f"{job.home}/anaconda/bin:{env['PATH']}"
         ld = env.get("LD_LIBRARY_PATH", "")
         env["LD_LIBRARY_PATH"] = f"{job.home}/anaconda/lib" + (f":{ld}" if ld else "")
+    conda_env = conda_env_bin(env)
+    if conda_env is not None:  # seed S2.6 (1): the image (or user) chose a conda env
+        env["PATH"] = f"{conda_env}:{env['PATH']}"
     if plan.node_count > 1:  # the torch launcher's variables (ours)
         env.update({"MASTER_ADDR": hosts[0], "MASTER_PORT": str(task.master_port),
                     "WORLD_SIZE": str(plan.node_count), "RANK": str(task.index)})

@@ -9,10 +9,13 @@ raised.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import shlex
 import signal
 import socket
+import subprocess
 import sys
 import time
 import traceback
@@ -20,7 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from modelyard.runtime import jobnet, procs, sagemaker, sandbox
+from modelyard.runtime import images, jobnet, procs, sagemaker, sandbox
 from modelyard.runtime.argv import Extras, TaskInfo, build_env, build_launch
 from modelyard.runtime.code import stage_code
 from modelyard.runtime.dataset_input import stage_dataset
@@ -28,16 +31,21 @@ from modelyard.runtime.deps import (
     LAYER_MOUNT,
     PIP_CONFIG_MOUNT,
     Layer,
+    dry_run_command,
     ensure_layer,
     find_requirements,
     has_requirements,
+    index_options,
     layer_key,
+    layer_salt,
+    missing_from_report,
     pip_command,
     pip_config,
 )
+from modelyard.runtime.engine_env import ensure_env, installed_packages
 from modelyard.runtime.identity import HostIdentity, hand_over, job_identity, passwd_files
 from modelyard.runtime.jobside import PYLIB, PYLIB_MOUNT
-from modelyard.runtime.layout import Layout, make_layout
+from modelyard.runtime.layout import MA_HOME, Layout, make_layout
 from modelyard.runtime.limits import CGROUPS_FILE, JobLimits, disk_usage
 from modelyard.runtime.outputs import OutputChannel, OutputUploader
 from modelyard.runtime.process import Confinement, JobProcess
@@ -92,6 +100,12 @@ class Runner:
         self._layout: Layout | None = None
         self._input_files: dict[str, str] = {}
         """Inputs bound to one object: channel -> file name (see ``Extras``)."""
+        self.python = settings.python
+        """The interpreter of the job's engine as the job sees it (``python`` in an image)."""
+        self.image: images.JobImage | None = None
+        self._private_mounts = False
+        self._holds = contextlib.ExitStack()
+        """What the job holds until it ends (its image, against ``image prune``)."""
 
     # ------------------------------------------------------------------ stop
     def request_stop(self, request: StopRequest | None = None) -> None:
@@ -161,6 +175,7 @@ class Runner:
         if phase == Phase.FAILED:
             message = self._record_failure(plan, message)
         phase, message = self._final_upload(phase, message)
+        self._holds.close()
         return self._finish(phase, reason, code, message)
 
     def _release_confinement(self) -> None:
@@ -198,9 +213,6 @@ class Runner:
     def _run(self, plan: RunPlan) -> int:
         r = self.reporter
         r.info(f"Runtime started for job {plan.job_id} on {socket.gethostname()}")
-        if plan.engine is not None and plan.engine.image_url:
-            raise StagingError("custom images need an image runtime, not available yet "
-                               f"(image_url {plan.engine.image_url})")
         if plan.node_count > 1:
             raise StagingError(f"multi-node jobs (node_count={plan.node_count}) need a cluster "
                                "executor; the local executor runs one node")
@@ -226,6 +238,7 @@ class Runner:
                       f"{layout.host.home} and every MA_* variable points there; scripts that "
                       "hard-code /home/ma-user need the sandbox")
         self._confine(plan)
+        self._prepare_engine(plan)
         self._check_mounts(plan)
         channels = [OutputChannel(ch.name, ch.url, layout.host.output_dir(ch.name))
                     for ch in plan.outputs]
@@ -238,8 +251,59 @@ class Runner:
         self._stage_inputs(plan, layout)
         self._prefetch_outputs(plan, layout)
         self.uploader.mark_present()
+        if self.image is not None:
+            images.lay_out_home(self.image, layout.host.home, self.folder.root / "sandbox",
+                                self.reporter, self._private_mounts, self.identity)
         layer = self._install_requirements(plan, layout, code_name)
         return self._run_user(plan, layout, code_name, layer)
+
+    # ----------------------------------------------------------------- engine
+    def _prepare_engine(self, plan: RunPlan) -> None:
+        """The job's engine (issue 15): its image pulled and held, or its environment built
+        on first use, or the host interpreter; the job's events say which."""
+        r = self.reporter
+        url = plan.image_url
+        if url is not None:
+            if self.bwrap is None:
+                raise StagingError(f"Image {url}: running a job in an image needs the sandbox "
+                                   "(bubblewrap), which is not in use")
+            if plan.contract is Contract.SAGEMAKER:
+                raise StagingError(f"Image {url}: the SageMaker contract (/opt/ml) in an image "
+                                   "is not supported yet; use the ModelArts contract")
+            self._private_mounts = (self.settings.image_home_overlay
+                                    and images.enter_private_mounts(r))
+            self.image = images.pull(self.settings, url, plan.image_digest, plan.project_id,
+                                     r, self._check, self._holds)
+            self.python = "python"  # the image's, found on its PATH (seed S2.4)
+            self._files.update(images.generated_files(self.folder.root / "sandbox",
+                                                      _hostname(plan)))
+            r.info(f"Engine: image {url} at {self.image.record.digest}")
+            return
+        ep = plan.engine_plan
+        if ep is None or ep.kind != "env":
+            return
+        t0 = time.monotonic()
+        env = ensure_env(ep, self.settings.engine_envs_root, self._run_logged, self._check)
+        self.python = env.python
+        if env.built:
+            r.info(f"Engine {ep.engine_id}: built its environment ({len(ep.packages)} pinned "
+                   f"packages) in {time.monotonic() - t0:.1f} s; later jobs reuse it")
+        else:
+            r.info(f"Engine {ep.engine_id}: environment {env.path.name}, already built")
+
+    def _run_logged(self, argv: list[str]) -> int:
+        """A host command of the platform's (building an engine), its output in the job's
+        log; a stop request ends it."""
+        self.reporter.line("Command: " + shlex.join(argv))
+        proc = subprocess.Popen(argv, stdout=self.reporter.log_fd, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL)
+        while (code := proc.poll()) is None:
+            if self._stop is not None:
+                proc.kill()
+                proc.wait()
+                self._check()
+            time.sleep(_TICK)
+        return code
 
     # ------------------------------------------------------------ confinement
     def _confine(self, plan: RunPlan) -> None:
@@ -393,14 +457,17 @@ class Runner:
         if req is None or not has_requirements(req):
             return None
         r = self.reporter
-        short = layer_key(req)[:12]
+        extra, config = pip_config(os.environ)
+        salt = layer_salt(self._engine_identity(plan), extra, config)
+        short = layer_key(req, salt)[:12]
 
         def install(target: Path, key: str) -> int:
-            r.info(f"Installing {req.name} into a new environment layer ({short})")
+            r.info(f"Installing {req.name} into a new environment layer ({short}), on top of "
+                   "the engine's packages")
             return self._run_pip(plan, layout, code_name, req, target, key)
 
         t0 = time.monotonic()
-        layer = ensure_layer(req, self.settings.envs_root, install, self._check)
+        layer = ensure_layer(req, self.settings.envs_root, install, self._check, salt)
         if layer.cached:
             r.info(f"{req.name}: using the cached environment layer {short}, nothing to "
                    "install")
@@ -408,9 +475,18 @@ class Runner:
             r.info(f"Installed {req.name} in {time.monotonic() - t0:.1f} s (layer {short})")
         return layer
 
+    def _engine_identity(self, plan: RunPlan) -> str:
+        if self.image is not None:
+            return f"image {self.image.record.digest}"
+        ep = plan.engine_plan
+        return f"{os.path.realpath(self.python)} {sorted(ep.packages) if ep else ''}"
+
     def _run_pip(self, plan: RunPlan, layout: Layout, code_name: str, req: Path,
                  target: Path, key: str) -> int:
-        python = self.settings.python
+        """pip in two steps (CONTRACT.md "Dependencies"): resolve the file against the
+        engine, installing nothing; then install into the layer only what the engine
+        lacks, without dependencies (the resolution already has them)."""
+        python = self.python
         extra, config = pip_config(os.environ)
         binds: list[Bind] = []
         if self.bwrap:
@@ -423,13 +499,43 @@ class Runner:
             target_seen = target
             if config is not None:
                 extra["PIP_CONFIG_FILE"] = str(config)
+        binds += self.image.home_binds if self.image else []
         env = build_env(plan, layout, python=python, layer=None, task=self._task(),
-                        base_env=os.environ) | extra
-        argv = pip_command(python, target_seen, layout.to_job(req))
+                        base_env=os.environ,
+                        image_env=self.image.record.env if self.image else None) | extra
+        report, resolved = target / ".modelyard-report.json", target / ".modelyard-missing.txt"
         hand_over(self.identity, target)
         self._hand_over(layout)
+        cwd = str(layout.job.code_dir(code_name))
+        code = self._pip_step(layout, dry_run_command(
+            python, layout.to_job(req), target_seen / report.name), env, cwd, binds)
+        if code != 0:
+            return code
+        try:
+            lines, conflicts = missing_from_report(
+                json.loads(report.read_text()),
+                installed_packages(python) if self.image is None else {})
+        except (OSError, ValueError) as exc:
+            raise StagingError(f"pip's resolution of {req.name} cannot be read: {exc}") from None
+        finally:
+            report.unlink(missing_ok=True)
+        for conflict in conflicts:
+            self.reporter.warning(conflict.message(req.name))
+        if not lines:
+            self.reporter.info(f"{req.name}: the engine already has everything it asks for")
+            return 0
+        resolved.write_text("".join(f"{line}\n" for line in [*index_options(req), *lines]))
+        try:
+            return self._pip_step(layout, pip_command(python, target_seen,
+                                                      target_seen / resolved.name,
+                                                      no_deps=True), env, cwd, binds)
+        finally:
+            resolved.unlink(missing_ok=True)
+
+    def _pip_step(self, layout: Layout, argv: list[str], env: dict[str, str], cwd: str,
+                  binds: list[Bind]) -> int:
         self.reporter.line("Command: " + shlex.join(argv))
-        proc = self._spawn(layout, argv, env, str(layout.job.code_dir(code_name)), binds)
+        proc = self._spawn(layout, argv, env, cwd, binds)
         code = self._supervise(proc, None)
         self._check()
         return code
@@ -438,8 +544,9 @@ class Runner:
     def _run_user(self, plan: RunPlan, layout: Layout, code_name: str | None,
                   layer: Layer | None) -> int:
         r = self.reporter
-        python = self.settings.python
+        python = self.python
         binds = self._python_binds() if self.bwrap else []
+        binds += self.image.home_binds if self.image else []
         layer_seen = None
         if layer is not None:
             layer_seen = LAYER_MOUNT / layer.key if self.bwrap else layer.path
@@ -448,7 +555,8 @@ class Runner:
         binds += [Bind(Path(m.source), Path(m.target), m.read_only) for m in plan.mounts]
         launch = build_launch(plan, layout, python=python, code_name=code_name,
                               layer=layer_seen, task=self._task(), base_env=os.environ,
-                              extras=self._extras(self._input_files))
+                              extras=self._extras(self._input_files),
+                              image_env=self.image.record.env if self.image else None)
         self._check_cwd(plan, layout, launch.cwd)
         self._check()
         self._hand_over(layout)
@@ -480,11 +588,15 @@ class Runner:
         path = Path(cwd)
         if any(path == Path(m.target) or Path(m.target) in path.parents for m in plan.mounts):
             return
+        if self.image is not None and path != MA_HOME and MA_HOME not in path.parents:
+            return  # a folder of the image's: bubblewrap says so if it is missing
         if not layout.to_host(path).is_dir():
             raise StagingError(f"The working directory {cwd} does not exist")
 
     def _python_binds(self) -> list[Bind]:
-        roots = [Bind(p, p) for p in sandbox.python_roots(self.settings.python)]
+        if self.image is not None:  # the image's own interpreter
+            return [Bind(PYLIB, PYLIB_MOUNT)]
+        roots = [Bind(p, p) for p in sandbox.python_roots(self.python)]
         return [*roots, Bind(PYLIB, PYLIB_MOUNT)]
 
     def _extras(self, input_files: dict[str, str]) -> Extras:
@@ -518,7 +630,10 @@ class Runner:
             hostname=_hostname(self._plan), own_network=self.net is not None,
             tmp_bytes=limits.tmp_bytes if limits else None,
             shm_bytes=limits.shm_bytes if limits else None, files=self._files,
-            gpus=bool(self._plan and self._plan.gpus), opt_ml=layout.host.opt_ml)
+            gpus=bool(self._plan and self._plan.gpus), opt_ml=layout.host.opt_ml,
+            rootfs=self.image.rootfs if self.image else None)
+        if self.image is not None and self.image.overlay_home is not None:
+            spec.home = self.image.overlay_home
         return JobProcess(argv, env, cwd, log_fd, self.bwrap, spec, hold=hold,
                           confine=self._confinement())
 
@@ -530,12 +645,12 @@ class Runner:
         the same (no requirements layer, same argv, environment, folder, binds). Only
         without file-system mounts (their checks come first) and when the working folder
         already exists. Any doubt: no early sandbox, the job starts as it always did."""
-        if self.bwrap is None or plan.mounts:
+        if self.bwrap is None or plan.mounts or self.image is not None:
             return
         try:
             code_name = (parse_location(plan.code_dir, "code_dir").as_dir().name
                          if plan.code_dir else None)
-            launch = build_launch(plan, layout, python=self.settings.python,
+            launch = build_launch(plan, layout, python=self.python,
                                   code_name=code_name, layer=None, task=self._task(),
                                   base_env=os.environ, extras=self._extras({}))
             if not layout.to_host(Path(launch.cwd)).is_dir():
@@ -780,3 +895,4 @@ def _tail(log_file: Path, lines: int = 20) -> str:
 def _line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+

@@ -29,6 +29,7 @@ import os
 import shutil
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -83,6 +84,9 @@ class SandboxSpec:
     """Only a job whose flavor has GPUs sees ``/dev/nvidia*``."""
     opt_ml: Path | None = None
     """The job folder's ``opt-ml``, seen as ``/opt/ml`` (SageMaker contract, issue 16)."""
+    rootfs: Path | None = None
+    """An unpacked image: its top-level folders replace the host's system folders (issue
+    15); everything else (job folders, binds, files, namespaces) is as without it."""
 
 
 def find_bwrap() -> str | None:
@@ -152,9 +156,73 @@ def build_command(bwrap: str, spec: SandboxSpec, argv: list[str],
     uid, gid = spec.job_user
     setpriv = shutil.which("setpriv") or "/usr/bin/setpriv"
     outer = [bwrap, "--die-with-parent", *net, *_tree(spec, outer=True)]
-    return [*outer, "--", setpriv, f"--reuid={uid}", f"--regid={gid}", "--clear-groups",
+    drop, hide = [setpriv], []
+    if spec.rootfs is not None:  # the image has neither: the host's, run by the host's loader
+        tools = host_tools(setpriv, bwrap)
+        outer += list(tools.binds)
+        drop, confine = tools.run(setpriv), [*tools.run(bwrap), *confine[1:]]
+        hide = ["--tmpfs", str(HOST_TOOLS)]
+    return [*outer, "--", *drop, f"--reuid={uid}", f"--regid={gid}", "--clear-groups",
             "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--",
-            *confine, "--dev-bind", "/", "/", "--proc", "/proc", *start]
+            *confine, "--dev-bind", "/", "/", *hide, "--proc", "/proc", *start]
+
+
+HOST_TOOLS = Path("/.modelyard-host")
+"""Where, in an image's sandbox, the host's setpriv and bwrap (with their libraries and
+loader) are bound for the privilege drop; the inner sandbox covers it again."""
+
+
+@dataclass(frozen=True)
+class HostTools:
+    binds: tuple[str, ...]
+    loader: str
+    library_path: str
+
+    def run(self, binary: str) -> list[str]:
+        """The argv prefix that runs the host's ``binary`` inside an image, through the
+        host's own dynamic loader (the image's libc may be another)."""
+        return [self.loader, "--library-path", self.library_path,
+                str(HOST_TOOLS) + os.path.realpath(binary)]
+
+
+@cache
+def host_tools(*binaries: str) -> HostTools:
+    """The host's system folders under HOST_TOOLS (as the sandbox shows them to jobs
+    without an image), its loader, and its library folders. No ``ldd``: a runtime pays for
+    this before every image job."""
+    binds = ["--perms", "0755", "--dir", str(HOST_TOOLS)]  # the default 0700: not for ma-user
+    for name in SYSTEM_DIRS:
+        path = Path("/") / name
+        if path.is_symlink():
+            binds += ["--symlink", os.readlink(path), f"{HOST_TOOLS}/{name}"]
+        elif path.is_dir():
+            binds += ["--ro-bind", str(path), f"{HOST_TOOLS}/{name}"]
+    loader = os.path.realpath(elf_interpreter(binaries[0]))
+    triplet = f"{os.uname().machine}-linux-gnu"
+    dirs = [f"/usr/lib/{triplet}", f"/lib/{triplet}", "/usr/lib64", "/lib64", "/usr/lib",
+            "/lib"]
+    lib_dirs = [f"{HOST_TOOLS}{d}" for d in dirs if os.path.isdir(d)]
+    return HostTools(tuple(binds), str(HOST_TOOLS) + loader, ":".join(lib_dirs))
+
+
+def elf_interpreter(binary: str) -> str:
+    """The dynamic loader an ELF executable names (its PT_INTERP segment)."""
+    import struct
+
+    with open(binary, "rb") as fh:
+        head = fh.read(64)
+        if head[:4] != b"\x7fELF" or head[4] != 2 or head[5] != 1:
+            raise StagingError(f"{binary} is not a 64-bit little-endian ELF executable")
+        phoff, = struct.unpack_from("<Q", head, 0x20)
+        phentsize, phnum = struct.unpack_from("<HH", head, 0x36)
+        for i in range(phnum):
+            fh.seek(phoff + i * phentsize)
+            ptype, _flags, offset, _vaddr, _paddr, filesz = struct.unpack(
+                "<IIQQQQ", fh.read(40))
+            if ptype == 3:  # PT_INTERP
+                fh.seek(offset)
+                return fh.read(filesz).rstrip(b"\0").decode()
+    raise StagingError(f"{binary} names no dynamic loader")
 
 
 def _tree(spec: SandboxSpec, outer: bool) -> list[str]:
@@ -165,9 +233,14 @@ def _tree(spec: SandboxSpec, outer: bool) -> list[str]:
     and every folder it creates on the way to a mount point is made 0755 (the default 0700
     would lock ma-user out)."""
     proc = ["--bind", "/proc", "/proc"] if outer else ["--proc", "/proc"]
-    system = system_binds() if spec.opt_ml is None else with_opt_ml(system_binds(),
-                                                                     spec.opt_ml)
-    args = [*system, *proc, "--dev", "/dev"]
+    if spec.rootfs is not None:  # /opt/ml in an image: not yet (docs/engines.md)
+        root_args, visible = image_root(spec.rootfs,
+                                        nvidia_driver_files() if spec.gpus else None)
+    else:
+        root_args = (system_binds() if spec.opt_ml is None
+                     else with_opt_ml(system_binds(), spec.opt_ml))
+        visible = is_visible
+    args = [*root_args, *proc, "--dev", "/dev"]
     for size, target in ((spec.shm_bytes, "/dev/shm"), (spec.tmp_bytes, "/tmp")):
         if size is not None:
             args += ["--size", str(size)]
@@ -175,29 +248,129 @@ def _tree(spec: SandboxSpec, outer: bool) -> list[str]:
     for dev in _nvidia_devices() if spec.gpus else []:
         args += ["--dev-bind", dev, dev]
     made: set[Path] = set()
-    for hidden in spec.hide:
+    for hidden in spec.hide if spec.rootfs is None else []:  # an image shows no host folder
         if hidden.is_dir() and is_visible(hidden):
             args += ["--tmpfs", str(hidden)]
     mounts = [Bind(spec.home, MA_HOME, False), Bind(spec.cache, CACHE, False)]
     for b in spec.binds:
         masked = any(h == b.target or h in b.target.parents for h in spec.hide)
-        if b.read_only and b.source == b.target and is_visible(b.source) and not masked:
+        if (spec.rootfs is None and b.read_only and b.source == b.target
+                and is_visible(b.source) and not masked):
             continue
         mounts.append(b)
     for target, source in spec.files.items():
-        mounts.append(Bind(source, Path(target)))
+        if spec.rootfs is None or _can_bind_file(spec.rootfs, target):
+            mounts.append(Bind(source, Path(target)))
     for b in mounts:
-        args += _parents(b.target, made)
+        args += _parents(b.target, made, visible)
         args += ["--ro-bind" if b.read_only else "--bind", str(b.source), str(b.target)]
     return args
 
 
-def _parents(target: Path, made: set[Path]) -> list[str]:
+IMAGE_SKIPPED = frozenset({"proc", "dev", "sys", "tmp", "home", "run"})
+"""Top-level folders of an image the sandbox makes itself (or leaves out: ``/home`` holds
+only ``ma-user``, which is the job's own; ``/run`` is runtime state, stale in an image)."""
+
+
+NVIDIA_HOME = "/usr/local/nvidia"
+"""Where a GPU job in an image finds the host driver's libraries (``lib64``) and
+``nvidia-smi`` (``bin``), as on ModelArts (CUDA images put ``/usr/local/nvidia/lib64`` on
+``LD_LIBRARY_PATH``)."""
+_DRIVER_PREFIXES = ("libcuda.so", "libnvidia-", "libnvcuvid.so", "libnvoptix.so")
+
+
+def nvidia_driver_files() -> list[Path]:
+    """The host driver's user-space libraries and ``nvidia-smi`` (names as the loader
+    asks for them; symlinks are bound as the files they point to)."""
+    triplet = f"{os.uname().machine}-linux-gnu"
+    found: dict[str, Path] = {}
+    for folder in (f"/usr/lib/{triplet}", "/usr/lib64", "/lib64"):
+        try:
+            names = sorted(os.listdir(folder))
+        except OSError:
+            continue
+        for name in names:
+            if name.startswith(_DRIVER_PREFIXES) and name not in found:
+                found[name] = Path(folder) / name
+    smi = shutil.which("nvidia-smi")
+    if smi:
+        found["nvidia-smi"] = Path(smi)
+    return list(found.values())
+
+
+def _spliced(source: Path, target: str, skip: set[str]) -> list[str]:
+    """``target`` as a tmpfs holding read-only binds of ``source``'s entries (symlinks
+    recreated) but ``skip``: a read-only image folder in which new mount points can be
+    made."""
+    args = ["--perms", "0755", "--tmpfs", target]
+    for name in sorted(os.listdir(source)):
+        path = source / name
+        if name in skip:
+            continue
+        if path.is_symlink():
+            args += ["--symlink", os.readlink(path), f"{target}/{name}"]
+        elif path.is_dir() or path.is_file():
+            args += ["--ro-bind", str(path), f"{target}/{name}"]
+    return args
+
+
+def image_root(rootfs: Path, gpu_files: list[Path] | None = None
+               ) -> tuple[list[str], Callable[[Path], bool]]:
+    """The bubblewrap arguments that make an unpacked image the sandbox's root (each
+    top-level entry read-only, symlinks as symlinks), and the test of whether a path in
+    the sandbox lies inside one of those read-only entries. ``gpu_files``: the host
+    driver's files, bound under ``/usr/local/nvidia`` (``/usr`` and ``/usr/local`` are then
+    spliced so that folder can be made)."""
+    args: list[str] = []
+    bound: set[str] = set()
+    for name in sorted(os.listdir(rootfs)):
+        if name in IMAGE_SKIPPED:
+            continue
+        path = rootfs / name
+        if path.is_symlink():
+            args += ["--symlink", os.readlink(path), f"/{name}"]
+        elif path.is_dir() and name == "usr" and gpu_files:
+            args += _spliced(path, "/usr", {"local"})
+            local = path / "local"
+            if local.is_dir() and not local.is_symlink():
+                args += _spliced(local, "/usr/local", {"nvidia"})
+            bound.add(name)
+        elif path.is_dir():
+            args += ["--ro-bind", str(path), f"/{name}"]
+            bound.add(name)
+        elif path.is_file():
+            args += ["--ro-bind", str(path), f"/{name}"]
+    if gpu_files and "usr" in bound:
+        args += ["--perms", "0755", "--dir", f"{NVIDIA_HOME}/lib64",
+                 "--perms", "0755", "--dir", f"{NVIDIA_HOME}/bin"]
+        for f in gpu_files:
+            where = "bin" if f.name == "nvidia-smi" else "lib64"
+            args += ["--ro-bind", str(f.resolve()), f"{NVIDIA_HOME}/{where}/{f.name}"]
+
+    def visible(p: Path) -> bool:
+        parts = p.parts
+        return len(parts) > 1 and parts[1] in bound
+
+    return args, visible
+
+
+def _can_bind_file(rootfs: Path, target: str) -> bool:
+    """A generated file can go over the image's own, or where its folder is not the
+    image's (bubblewrap then creates it); not into an image folder that lacks it."""
+    inside = rootfs / target.lstrip("/")
+    top = Path(target).parts[1]
+    if top in IMAGE_SKIPPED or not (rootfs / top).is_dir() or (rootfs / top).is_symlink():
+        return True
+    return os.path.isfile(inside) and not os.path.islink(inside)
+
+
+def _parents(target: Path, made: set[Path],
+             visible: Callable[[Path], bool] = is_visible) -> list[str]:
     """``--perms 0755 --dir`` for each folder bubblewrap would create on the way to
     ``target`` (outside the system folders, which exist)."""
     out: list[str] = []
     for parent in reversed(target.parents):
-        if parent == Path("/") or parent in made or is_visible(parent):
+        if parent == Path("/") or parent in made or visible(parent):
             continue
         made.add(parent)
         out += ["--perms", "0755", "--dir", str(parent)]
@@ -353,5 +526,5 @@ def python_roots(python: str) -> tuple[Path, ...]:
 def clear_caches() -> None:
     """Forgets every per-process answer about the host (for a long-lived launcher, which
     re-learns them now and then)."""
-    for fn in (probe, python_roots, _system_binds, _visible_roots):
+    for fn in (probe, python_roots, _system_binds, _visible_roots, host_tools):
         fn.cache_clear()

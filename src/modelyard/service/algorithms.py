@@ -10,8 +10,10 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
+from modelyard.service import engines
 from modelyard.service.errors import Conflict, NotFound
 from modelyard.service.records import algorithm_record
+from modelyard.settings import Settings
 from modelyard.spec.algorithm import Algorithm
 from modelyard.spec.loader import parse_algorithm
 from modelyard.spec.status import FINAL_PHASES
@@ -20,12 +22,27 @@ from modelyard.store.models import AlgorithmRow, JobRow
 
 
 class AlgorithmService:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, settings: Settings | None = None) -> None:
         self.db = db
+        self.settings = settings
+
+    def _check_engine(self, algorithm: Algorithm) -> None:
+        """An engine that this installation does not run is refused now, not at staging;
+        an engine named by engine_id alone is stored with its name and version filled in,
+        as ModelArts returns it."""
+        if self.settings is None:
+            return
+        engine = algorithm.job_config.engine
+        entry = engines.resolve(self.settings, engine, "job_config.engine")
+        if engine is not None and entry is not None and not engine.image_url:
+            algorithm.job_config.engine = engine.model_copy(update={
+                "engine_id": entry.engine_id, "engine_name": entry.engine_name,
+                "engine_version": entry.engine_version})
 
     def create(self, project: str, data: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
         """Validates and stores an algorithm; returns its record and the spec's warnings."""
         algorithm = parse_algorithm(data)
+        self._check_engine(algorithm)
         now = time.time()
         row = AlgorithmRow(
             id=str(uuid.uuid4()), project_id=project, name=algorithm.metadata.name,
@@ -77,6 +94,7 @@ class AlgorithmService:
         merged = {**row.body, **data}
         merged["metadata"] = {**row.body.get("metadata", {}), **(data.get("metadata") or {})}
         algorithm = parse_algorithm(merged)
+        self._check_engine(algorithm)
         if algorithm.metadata.name != row.name:
             raise Conflict(
                 f"metadata.name: {algorithm.metadata.name!r} is not allowed: an algorithm "

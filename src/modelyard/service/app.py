@@ -36,7 +36,7 @@ class Service:
 
     @cached_property
     def algorithms(self) -> AlgorithmService:
-        return AlgorithmService(self.db)
+        return AlgorithmService(self.db, self.settings)
 
     @cached_property
     def jobs(self) -> JobService:

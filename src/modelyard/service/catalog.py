@@ -1,4 +1,5 @@
-"""Flavors and engines this installation offers: data, derived from the node's capacity.
+"""Flavors this installation offers: data, derived from the node's capacity (engines are
+``engines.py``, a catalog).
 
 Flavor ids follow ModelArts (``modelarts.vm.cpu.2u``) so job JSON written for ModelArts
 keeps working; a flavor is what the scheduler reserves and what the runtime limits a job to.
@@ -7,7 +8,6 @@ keeps working; a flavor is what the scheduler reserves and what the runtime limi
 from __future__ import annotations
 
 import os
-import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -91,31 +91,3 @@ def flavor(settings: Settings, flavor_id: str | None) -> Flavor:
     known = ", ".join(f.flavor_id for f in flavors(settings))
     raise SpecError("spec.resource.flavor_id", flavor_id,
                     f"no such flavor on this installation (available: {known})")
-
-
-@dataclass(frozen=True)
-class EngineInfo:
-    engine_name: str
-    engine_version: str
-    python: str
-
-    @property
-    def engine_id(self) -> str:
-        return f"{self.engine_name}-{self.engine_version}"
-
-    def record(self) -> dict[str, Any]:
-        """The ModelArts ``/training-job-engines`` item shape."""
-        return {
-            "engine_id": self.engine_id,
-            "engine_name": self.engine_name,
-            "engine_version": self.engine_version,
-            "v1_compatible": False,
-            "run_user": str(os.getuid()),
-            "image_info": {"cpu_image_url": "", "gpu_image_url": "", "image_version": ""},
-            "tags": [{"key": "python", "value": self.python}],
-        }
-
-
-def engines(settings: Settings) -> list[EngineInfo]:
-    version = f"{sys.version_info.major}.{sys.version_info.minor}"
-    return [EngineInfo("python", version, settings.python)]

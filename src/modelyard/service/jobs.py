@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from modelyard.executors.base import Executor
 from modelyard.runtime.layout import Tree
 from modelyard.runtime.state import JobFolder, RuntimeState
+from modelyard.service import engines
 from modelyard.service.algorithms import AlgorithmService
 from modelyard.service.buckets import BucketOwners
 from modelyard.service.catalog import flavor, node_cpus, node_memory_gb
@@ -101,6 +102,10 @@ class JobService:
         # host paths policy when it was published; the job's channels are checked here.
         check_plan(self.settings, plan.model_copy(update={"code_dir": None}) if provenance
                    else plan)
+        entry = engines.resolve(self.settings, plan.engine, "algorithm.engine")
+        if entry is not None:
+            plan = plan.model_copy(update={"engine_plan": entry.plan(self.settings)})
+        plan, image_note = engines.pin_image(self.settings, plan, project)
         if self.search_hook is not None:  # policies.auto_search: the job becomes a search
             search = self.search_hook(project, data, job, algorithm_row, algorithm, plan)
             if search is not None:
@@ -134,7 +139,8 @@ class JobService:
             gpus=size.gpus, attempt=0, running_records=[],
         )
         try:
-            self._insert(row, plan, job.metadata.name, now)
+            self._insert(row, plan, job.metadata.name, now,
+                         [image_note] if image_note else [])
         except IntegrityError:  # an output lock's primary key: another create won the race
             raise Conflict("algorithm.outputs: an output location is in use by an unfinished "
                            "job created at the same moment; one output location serves one "
@@ -142,8 +148,10 @@ class JobService:
         self.dispatch()
         return self.get(project, job_id)
 
-    def _insert(self, row: JobRow, plan: RunPlan, name: str, now: float) -> None:
-        """The job, its output locks and its first event, in one transaction."""
+    def _insert(self, row: JobRow, plan: RunPlan, name: str, now: float,
+                notes: list[str]) -> None:
+        """The job, its output locks and its first events (created, its engine, ``notes``),
+        in one transaction."""
         job_id = row.id
         with self.db.session() as s:
             self._check_outputs_free(s, plan)
@@ -153,6 +161,9 @@ class JobService:
                       for url in _output_urls(plan))
             s.add(_event(job_id, f"Job {name} created by {current_caller().label}",
                          EventSource.JOB))
+            s.add(_event(job_id, engines.describe(plan), EventSource.JOB))
+            if notes:
+                s.add_all(_event(job_id, note, EventSource.JOB) for note in notes)
 
     def _subscribed(self, project: str, ja: JobAlgorithm) -> tuple[Algorithm, dict[str, str]]:
         if self.subscription_hook is None:

@@ -11,6 +11,7 @@ from modelyard.spec.channels import AccessMethod, InputSpec, OutputSpec
 from modelyard.spec.contract import Contract, check_contract_outputs
 from modelyard.spec.errors import SpecError
 from modelyard.spec.fields import CodeDir, Description, Environments, Name
+from modelyard.spec.images import parse_image_ref
 from modelyard.spec.names import (
     looks_secret,
 )
@@ -40,7 +41,9 @@ class Metadata(BaseModel):
 
 
 class Engine(BaseModel):
-    """A preset engine (name + version), a custom image, or a preset engine on a custom image."""
+    """A preset engine (engine_id, or name + version), a custom image, or a preset engine on
+    a custom image. Whether a named engine exists on this installation is the service's
+    question (its engine catalog); here only the shape is checked."""
 
     model_config = ConfigDict(extra="ignore")
 
@@ -49,14 +52,29 @@ class Engine(BaseModel):
     engine_version: str | None = None
     image_url: str | None = None
 
+    @field_validator("image_url")
+    @classmethod
+    def _image_url(cls, v: str | None) -> str | None:
+        if v is None:
+            return None
+        parse_image_ref(v, "")  # kept as written: the user sees back what they sent
+        return v.strip()
+
     @model_validator(mode="after")
     def _complete(self) -> Engine:
-        if self.image_url is None and not (self.engine_name and self.engine_version):
+        if (self.image_url is None and not self.engine_id
+                and not (self.engine_name and self.engine_version)):
             raise SpecError(
                 "", self.model_dump(exclude_none=True),
-                "an engine is engine_name + engine_version, or an image_url (seed S1.2-S1.4)",
+                "an engine is engine_id, or engine_name + engine_version, or an image_url "
+                "(seed S1.2-S1.4)",
             )
         return self
+
+    @property
+    def names_engine(self) -> bool:
+        """True when a preset engine is named (alone, or as the base of a custom image)."""
+        return bool(self.engine_id or (self.engine_name and self.engine_version))
 
 
 class JobConfig(BaseModel):
@@ -126,7 +144,7 @@ class JobConfig(BaseModel):
         engine = self.engine
         if engine is None or engine.image_url is None:
             return Mode.PRESET
-        if engine.engine_name and engine.engine_version:
+        if engine.names_engine:
             return Mode.PRESET_CUSTOM_IMAGE
         return Mode.CUSTOM_IMAGE
 

@@ -7,6 +7,8 @@ lets runtimes outlive the server.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from modelyard.spec.algorithm import Engine, Mode
@@ -47,6 +49,22 @@ class MountPlan(BaseModel):
     read_only: bool = False
 
 
+class EnginePlan(BaseModel):
+    """The engine a job runs on, resolved from the engine catalog at create (issue 15)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    engine_id: str
+    engine_name: str
+    engine_version: str
+    kind: Literal["host", "env", "image"]
+    python: str | None = None
+    """host: the interpreter; env: the interpreter its virtual environment is made from."""
+    packages: list[str] = Field(default_factory=list)
+    """env: the pinned packages of the environment."""
+    image_url: str | None = None
+
+
 class RunPlan(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -60,6 +78,11 @@ class RunPlan(BaseModel):
     working_dir: str | None = None
     contract: Contract = Contract.MODELARTS
     engine: Engine | None = None
+    engine_plan: EnginePlan | None = None
+    """None in plans made before the engine catalog: the host interpreter, as then."""
+    image_digest: str | None = None
+    """The manifest digest the image's tag had when the job was created (None when the
+    registry could not say): every attempt of the job runs that same image."""
     hyperparameters: list[tuple[str, str]] = Field(default_factory=list)
     inputs: list[ChannelPlan] = Field(default_factory=list)
     outputs: list[ChannelPlan] = Field(default_factory=list)
@@ -82,3 +105,12 @@ class RunPlan(BaseModel):
     the attempt as hung (the service then restarts it)."""
     attempt: int = 0
     """0 for the first run, n for the n-th restart; the runtime appends to the same log."""
+
+    @property
+    def image_url(self) -> str | None:
+        """The image the job runs in: its own (S1.3/S1.4), or its catalog engine's."""
+        if self.engine is not None and self.engine.image_url:
+            return self.engine.image_url
+        if self.engine_plan is not None and self.engine_plan.kind == "image":
+            return self.engine_plan.image_url
+        return None

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request
 
 from modelyard.api.dependencies import ProjectDep, ServiceDep
 from modelyard.api.schemas import EngineList, FlavorList, Health, errors
-from modelyard.service import catalog
+from modelyard.service import catalog, engines
 
 router = APIRouter()
 
@@ -42,5 +42,6 @@ def list_flavors(
 @router.get("/v2/{project_id}/training-job-engines", response_model=EngineList,
             responses=errors(), tags=["meta"], summary="Preset engines")
 def list_engines(project: ProjectDep, service: ServiceDep) -> dict[str, Any]:
-    items = [e.record() for e in catalog.engines(service.settings)]
+    """The enabled entries of the engine catalog: what this installation really runs."""
+    items = [e.record(service.settings) for e in engines.available(service.settings)]
     return {"total": len(items), "items": items}
