@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import shutil
 import signal
 import socket
 import sys
@@ -179,6 +180,7 @@ class Runner:
                                "is not executable (setting MODELYARD_PYTHON)")
         self.bwrap, warning = sandbox.choose(self.settings.sandbox, self.settings.home / "run")
         layout = make_layout(self.folder, self.bwrap is not None)
+        self._clear_previous_attempt(plan)
         layout.create()
         self.state.sandbox = "bwrap" if self.bwrap else "none"
         self._save()
@@ -202,6 +204,24 @@ class Runner:
         return self._run_user(plan, layout, code_name, layer)
 
     # --------------------------------------------------------------- staging
+    def _clear_previous_attempt(self, plan: RunPlan) -> None:
+        """A retry starts from empty staging folders, as a new container would: nothing a
+        previous attempt left in ``home`` or ``cache`` (a symlink where an output folder
+        was, a doctored pip.conf, a planted module) survives; checkpoints come back
+        through the outputs' prefetch. The removal never follows a symlink."""
+        stale = [d for d in (self.folder.home, self.folder.cache) if os.path.lexists(d)]
+        if not stale:
+            return
+        for folder in stale:
+            try:
+                remove_tree(folder)
+            except OSError as exc:
+                raise StagingError(f"cannot clear the previous attempt's folder {folder}: "
+                                   f"{_line(exc)}") from None
+        if plan.attempt:
+            self.reporter.line(f"Attempt {plan.attempt}: the job's folders start empty "
+                               "again (outputs come back only through prefetch_to_local)")
+
     def _check_mounts(self, plan: RunPlan) -> None:
         if plan.mounts and self.bwrap is None:
             raise StagingError("file-system mounts need the sandbox (bubblewrap), which is "
@@ -450,7 +470,7 @@ class Runner:
         stop_since: float | None = None
         term_sent = killed = False
         grace = 0.0
-        watch = HangWatch(proc, self.reporter.log_file, hang_seconds) if hang_seconds else None
+        watch = HangWatch(proc, self.reporter.log_size, hang_seconds) if hang_seconds else None
         # The first look at the job's processes (a scan of all of /proc) waits a moment: at
         # the spawn there is only the process we started, and on a busy machine the scan
         # would compete with it for the CPU while it starts.
@@ -538,9 +558,9 @@ class HangWatch:
     """Hang detection (issue 5, fault-tolerance/hang-retry): a job is hung when its log has
     not grown and its processes have used no CPU for ``seconds``."""
 
-    def __init__(self, proc: JobProcess, log_file: Path, seconds: float) -> None:
+    def __init__(self, proc: JobProcess, log_size: Callable[[], int], seconds: float) -> None:
         self.proc = proc
-        self.log_file = log_file
+        self.log_size = log_size
         self.seconds = seconds
         self._last: tuple[int, int] | None = None
         self._since = time.monotonic()
@@ -551,7 +571,7 @@ class HangWatch:
             return False
         self._checked = now
         try:
-            size = self.log_file.stat().st_size
+            size = self.log_size()
         except OSError:
             size = 0
         progress = (size, procs.cpu_ticks(self.proc.job_pids()))
@@ -559,6 +579,23 @@ class HangWatch:
             self._last, self._since = progress, now
             return False
         return now - self._since >= self.seconds
+
+
+def remove_tree(path: Path) -> None:
+    """``rm -rf`` that never follows a symlink (``shutil.rmtree`` works through descriptors
+    on Linux; a symlink given as ``path`` is removed, not followed) and gets past folders a
+    job made unwritable."""
+    if os.path.islink(path) or not os.path.isdir(path):
+        os.unlink(path)
+        return
+
+    def unlock(fn: Callable[..., object], name: str, _exc: object) -> None:
+        parent = os.path.dirname(name)
+        if not os.path.islink(parent):
+            os.chmod(parent, 0o700)
+        fn(name)
+
+    shutil.rmtree(path, onerror=unlock)
 
 
 def _transient(exc: BaseException) -> bool:

@@ -19,7 +19,7 @@ from sqlalchemy import delete, func, select, update
 
 from modelyard.executors.base import Executor
 from modelyard.runtime.layout import Tree
-from modelyard.runtime.state import JobFolder, RuntimeState
+from modelyard.runtime.state import JobFolder, RuntimeState, read_log
 from modelyard.service.algorithms import AlgorithmService
 from modelyard.service.catalog import flavor, node_cpus, node_memory_gb
 from modelyard.service.errors import Conflict, NotFound
@@ -364,14 +364,8 @@ class JobService:
     def log_preview(self, project: str, job_id: str, task: str = "worker-0",
                     max_bytes: int = 512 * 1024) -> dict[str, Any]:
         """ModelArts' preview: the last part of the log with its sizes."""
-        path = self.log_path(project, job_id, task)
-        try:
-            size = path.stat().st_size
-            with path.open("rb") as fh:
-                fh.seek(max(0, size - max_bytes))
-                content = fh.read().decode("utf-8", "replace")
-        except FileNotFoundError:
-            size, content = 0, ""
+        data, size = read_log(self.log_path(project, job_id, task), None, max_bytes)
+        content = data.decode("utf-8", "replace")
         return {"content": content, "current_size": len(content.encode()), "full_size": size}
 
     # ------------------------------------------------------------ stop/delete

@@ -29,6 +29,7 @@ changes while it is being sent is not counted and goes again next round.
 from __future__ import annotations
 
 import builtins
+import errno
 import logging
 import os
 import random
@@ -47,6 +48,7 @@ from typing import TypeVar
 from modelyard.settings import Settings
 from modelyard.spec.errors import SpecError
 from modelyard.spec.paths import Location, parse_location, safe_relative_path
+from modelyard.storage import nofollow
 from modelyard.storage.base import (
     NotFoundError,
     ObjectInfo,
@@ -57,6 +59,7 @@ from modelyard.storage.base import (
 )
 from modelyard.storage.etagcache import EtagCache
 from modelyard.storage.local import PART_PREFIX
+from modelyard.storage.nofollow import Skipped
 from modelyard.storage.registry import store_for
 
 log = logging.getLogger(__name__)
@@ -268,8 +271,10 @@ class TransferEngine:
         raise err from first
 
     def _unchanged(self, path: str | Path, st: os.stat_result, info: ObjectInfo | None,
-                   store: ObjectStore, cache: EtagCache) -> bool:
-        """The incremental rule (see the module docstring)."""
+                   store: ObjectStore, cache: EtagCache,
+                   open_local: Callable[[str], int] | None = None) -> bool:
+        """The incremental rule (see the module docstring). ``open_local`` opens the file
+        safely when its content must be read (see ``upload``)."""
         if info is None or st.st_size != info.size:
             return False
         if info.etag is None:
@@ -277,7 +282,14 @@ class TransferEngine:
         if cache.known(path, st, info.etag):
             return True
         try:
-            same = store.same_content(Path(path), info)
+            if open_local is None:
+                same = store.same_content(Path(path), info)
+            else:
+                fd = open_local(os.fspath(path))
+                try:
+                    same = store.same_content(nofollow.pinned(fd), info)
+                finally:
+                    os.close(fd)
         except OSError:
             return False
         if same:
@@ -407,38 +419,72 @@ class TransferEngine:
 
     def upload(self, src: Path, dest: str | Location,
                progress: ProgressCallback | None = None, *,
-               settle_seconds: float = 0.0) -> TransferReport:
+               settle_seconds: float = 0.0, beneath: Path | None = None,
+               skipped: builtins.list[Skipped] | None = None) -> TransferReport:
         """Copies folder (or file) ``src`` to the prefix ``dest`` (a folder's contents land
         under ``dest/``; a single file as ``dest/<name>``).
 
         ``settle_seconds`` is for folders still being written (a running job's outputs): a
         file modified less than that many seconds ago is not sent but counted in
         ``report.deferred``; a file that changes while being sent is counted there too and
-        is sent again by the next call (its stat no longer matches what arrived). Symbolic
-        links inside ``src`` are not followed (a job must not export host files that way);
-        temporary ``.modelyard-part-*`` files are ignored."""
+        is sent again by the next call (its stat no longer matches what arrived).
+
+        Nothing inside ``src`` is followed or opened unless it is a regular file: the walk
+        goes through folder descriptors, each file is opened ``O_NOFOLLOW`` relative to its
+        folder just before it is read, and symlinks, FIFOs, sockets and devices are left
+        out (appended to ``skipped`` when given), so a job cannot export host files by
+        linking to them. ``beneath`` (a folder the job cannot change, e.g. its job folder's
+        ``home``) extends that to the components of ``src`` below it: ``src`` replaced by
+        a symlink then uploads nothing (``UnsafePath``). Temporary ``.modelyard-part-*``
+        files are ignored."""
         loc = _loc(dest)
-        src = Path(src)
+        src = Path(os.path.abspath(src))
         base = loc.as_dir()
-        if src.is_file():
-            key = base.key + src.name
-            return self._upload_pairs(src, loc, lambda: [(os.fspath(src), key, None)], key,
-                                      progress, settle_seconds)
-        if not src.is_dir():
-            raise NotFoundError(f"upload to {loc.url}: {src} does not exist", loc.url)
-        return self._upload_pairs(
-            src, base, lambda: [(path, base.key + rel, st) for path, rel, st in _walk(src)],
-            base.key, progress, settle_seconds)
+        follow = beneath is None
+        try:
+            parent_fd = nofollow.open_dir(src.parent, beneath)
+        except FileNotFoundError:
+            raise NotFoundError(f"upload to {loc.url}: {src} does not exist", loc.url) from None
+        try:
+            try:
+                st = os.stat(src.name, dir_fd=parent_fd, follow_symlinks=follow)
+            except FileNotFoundError:
+                raise NotFoundError(f"upload to {loc.url}: {src} does not exist",
+                                    loc.url) from None
+            if statmod.S_ISREG(st.st_mode):
+                key = base.key + src.name
+                return self._upload_pairs(
+                    src, loc, lambda: [(os.fspath(src), key, st)], key, progress,
+                    settle_seconds, lambda _p: nofollow.open_file(parent_fd, src.name))
+            if not statmod.S_ISDIR(st.st_mode):
+                raise nofollow.UnsafePath(
+                    errno.EINVAL, f"upload to {loc.url}: {src} is a "
+                    f"{nofollow.kind_of(st.st_mode)}, not a file or folder")
+            root_fd = _open_subdir(parent_fd, src.name, follow)
+        finally:
+            os.close(parent_fd)
+        try:
+            top = os.fspath(src)
+            return self._upload_pairs(
+                src, base,
+                lambda: [(os.path.join(top, rel), base.key + rel, st)
+                         for rel, st in nofollow.walk_files(root_fd, PART_PREFIX, skipped)],
+                base.key, progress, settle_seconds,
+                lambda path: nofollow.open_file(root_fd, os.path.relpath(path, top)))
+        finally:
+            os.close(root_fd)
 
     def _upload_pairs(self, src: Path, loc: Location, local_files: Callable[[], list[_Pair]],
                       list_prefix: str, progress: ProgressCallback | None,
-                      settle_seconds: float) -> TransferReport:
+                      settle_seconds: float, open_local: Callable[[str], int]
+                      ) -> TransferReport:
         with _naming(f"upload of {src} to", loc.url):
-            return self._upload(src, loc, local_files, list_prefix, progress, settle_seconds)
+            return self._upload(src, loc, local_files, list_prefix, progress, settle_seconds,
+                                open_local)
 
     def _upload(self, src: Path, loc: Location, local_files: Callable[[], list[_Pair]],
                 list_prefix: str, progress: ProgressCallback | None,
-                settle_seconds: float) -> TransferReport:
+                settle_seconds: float, open_local: Callable[[str], int]) -> TransferReport:
         """``local_files`` (the walk) runs while the store is opened and listed on another
         thread: an unchanged re-sync is little more than these two, so it takes the longer
         of them rather than their sum."""
@@ -451,7 +497,7 @@ class TransferEngine:
             listing = _in_background(
                 lambda: self._destination(run, self.store(loc), loc.bucket, list_prefix))
             pairs = local_files()
-            if src.is_dir():
+            if len(pairs) > 1:
                 cache.preload(src)
             remote = listing.result()
             store = self.store(loc)
@@ -467,7 +513,7 @@ class TransferEngine:
                     continue
                 if settle_seconds > 0 and st.st_mtime > now - settle_seconds:
                     report.deferred += 1
-                elif self._unchanged(path, st, remote.get(key), store, cache):
+                elif self._unchanged(path, st, remote.get(key), store, cache, open_local):
                     report.skipped += 1
                     expected[key] = (path, st)
                 else:
@@ -475,22 +521,26 @@ class TransferEngine:
 
             def one(path: str, key: str) -> None:
                 def attempt() -> os.stat_result:
-                    try:
-                        before = os.stat(path)
-                    except FileNotFoundError:
+                    try:  # what is read is this descriptor's file, whatever the path becomes
+                        fd = open_local(path)
+                    except (FileNotFoundError, NotADirectoryError, nofollow.UnsafePath):
                         raise _Changed from None
-                    sent = _Counter(run)
                     try:
-                        store.put(Path(path), loc.bucket, key, sent)
-                    except BaseException:
-                        sent.rollback()
-                        if _stat_changed(path, before):
-                            raise _Changed from None
-                        raise
-                    if _stat_changed(path, before):
-                        sent.rollback()
-                        raise _Changed
-                    return before
+                        before = os.fstat(fd)
+                        sent = _Counter(run)
+                        try:
+                            store.put(nofollow.pinned(fd), loc.bucket, key, sent)
+                        except BaseException:
+                            sent.rollback()
+                            if _fd_changed(fd, before):
+                                raise _Changed from None
+                            raise
+                        if _fd_changed(fd, before):
+                            sent.rollback()
+                            raise _Changed
+                        return before
+                    finally:
+                        os.close(fd)
 
                 try:
                     st = self._retry(run, attempt, "uploading to", store.url(loc.bucket, key))
@@ -583,8 +633,10 @@ class TransferEngine:
             if not path.exists():
                 raise NotFoundError(f"{src} does not exist", s_loc.url)
             key = d_loc.as_dir().key + path.name if d_is_dir or d_loc.is_dir else d_loc.key
+            # A path the person typed: followed like any command-line tool follows it.
             return self._upload_pairs(path, d_loc, lambda: [(os.fspath(path), key, None)],
-                                      key, progress, settle_seconds)
+                                      key, progress, settle_seconds,
+                                      lambda p: os.open(p, os.O_RDONLY | os.O_CLOEXEC))
         if d_loc.scheme == "file" and s_loc.scheme != "file":
             dest = Path("/" + d_loc.key)
             if recursive:
@@ -843,39 +895,15 @@ def _bind(fn: Callable[..., None], *args: object) -> Callable[[], None]:
     return lambda: fn(*args)
 
 
-def _stat_changed(path: str | Path, before: os.stat_result) -> bool:
-    try:
-        now = os.stat(path)
-    except OSError:
-        return True
-    return (now.st_size, now.st_mtime_ns, now.st_ino) != (
-        before.st_size, before.st_mtime_ns, before.st_ino)
+def _fd_changed(fd: int, before: os.stat_result) -> bool:
+    """The file behind ``fd`` was written to while it was being sent."""
+    now = os.fstat(fd)
+    return (now.st_size, now.st_mtime_ns) != (before.st_size, before.st_mtime_ns)
 
 
-def _walk(root: Path) -> Iterator[tuple[str, str, os.stat_result]]:
-    """Regular files below ``root`` (absolute) with their '/'-relative paths and stats;
-    symlinks and our own temporary files are skipped. (scandir: one stat per file, no
-    lstat.)"""
-    stack = [(os.path.abspath(root), "")]
-    while stack:
-        folder, rel = stack.pop()
-        try:
-            entries = sorted(os.scandir(folder), key=lambda e: e.name)
-        except (FileNotFoundError, NotADirectoryError):
-            continue
-        subdirs = []
-        for entry in entries:
-            if entry.is_symlink() or entry.name.startswith(PART_PREFIX):
-                continue
-            if entry.is_dir():
-                subdirs.append((entry.path, f"{rel}{entry.name}/"))
-            elif entry.is_file():
-                try:
-                    st = entry.stat()
-                except FileNotFoundError:
-                    continue
-                yield entry.path, rel + entry.name, st
-        stack.extend(reversed(subdirs))
+def _open_subdir(parent_fd: int, name: str, follow: bool) -> int:
+    flags = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC | (0 if follow else os.O_NOFOLLOW)
+    return os.open(name, flags, dir_fd=parent_fd)
 
 
 def _loc(value: str | Location) -> Location:
