@@ -189,8 +189,8 @@ class Runner:
                       f"{layout.host.home} and every MA_* variable points there; scripts that "
                       "hard-code /home/ma-user need the sandbox")
         self._check_mounts(plan)
-        channels = [OutputChannel(ch.name, ch.url, layout.host.output_dir(ch.name))
-                    for ch in plan.outputs]
+        channels = [OutputChannel(ch.name, ch.url, layout.host.output_dir(ch.name),
+                                  layout.host.home) for ch in plan.outputs]
         for ch in channels:
             ch.local.mkdir(parents=True, exist_ok=True)
         self.uploader = OutputUploader(channels, self.settings, r, plan.upload_period,
@@ -259,8 +259,10 @@ class Runner:
     def _download(self, what: str, url: str, dest: Path) -> TransferReport:
         dest.mkdir(parents=True, exist_ok=True)
         t0 = time.monotonic()
+        home = self.folder.home.resolve()
         report = self._transfer(f"Downloading {what} from {url}",
-                                lambda: self.engine.download(url, dest, self._progress))
+                                lambda: self.engine.download(url, dest, self._progress,
+                                                             beneath=home))
         if report.files or report.skipped:
             self.reporter.info(
                 f"Downloaded {what}: {plural(report.files, 'file')} "

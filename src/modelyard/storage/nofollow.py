@@ -24,7 +24,7 @@ import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePath
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
@@ -32,6 +32,9 @@ _FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 
 class UnsafePath(OSError):
     """A path below a trusted root is a symlink, or not the kind of file expected."""
+
+    def __str__(self) -> str:
+        return str(self.strerror or super().__str__())
 
 
 @dataclass(frozen=True)
@@ -59,7 +62,7 @@ def kind_of(mode: int) -> str:
     return "other"
 
 
-def _parts(rel: str | Path) -> list[str]:
+def _parts(rel: str | PurePath) -> list[str]:
     parts = [p for p in Path(rel).parts if p not in ("", ".", "/")]
     if ".." in parts:
         raise UnsafePath(errno.EINVAL, f"'..' in a path below a trusted root: {rel}")
@@ -83,7 +86,12 @@ def open_dir(path: Path, beneath: Path | None = None) -> int:
         os.close(fd)
 
 
-def make_dirs(root_fd: int, rel: str | Path) -> int:
+def open_dir_at(root_fd: int, rel: str | PurePath) -> int:
+    """A descriptor of folder ``rel`` below ``root_fd``, no component followed."""
+    return _descend(root_fd, _parts(rel), create=False)
+
+
+def make_dirs(root_fd: int, rel: str | PurePath) -> int:
     """``mkdir -p rel`` below ``root_fd`` without following a symlink; returns a descriptor
     of the last folder (the caller closes it)."""
     return _descend(root_fd, _parts(rel), create=True)
@@ -113,7 +121,7 @@ def _descend(fd: int, parts: list[str], create: bool) -> int:
         raise
 
 
-def open_file(dir_fd: int, rel: str | Path) -> int:
+def open_file(dir_fd: int, rel: str | PurePath) -> int:
     """A read-only descriptor of the regular file ``rel`` below ``dir_fd``: no component
     followed, never blocks (``O_NONBLOCK`` is cleared once it is known to be a file)."""
     parts = _parts(rel)

@@ -40,7 +40,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -299,28 +299,45 @@ class TransferEngine:
     # --- download ------------------------------------------------------------------------
 
     def download(self, src: str | Location, dest: Path,
-                 progress: ProgressCallback | None = None) -> TransferReport:
+                 progress: ProgressCallback | None = None, *,
+                 beneath: Path | None = None) -> TransferReport:
         """Copies the object or prefix at ``src`` into folder ``dest`` (a single object lands
         as ``dest/<name>``; a prefix's contents land directly in ``dest``). Nothing at
         ``src`` is not an error: the report says 0 files (and ``skipped`` counts files that
-        were already there). Local files that are not at ``src`` are left alone."""
+        were already there). Local files that are not at ``src`` are left alone.
+
+        ``beneath``: a folder a job cannot change, above a ``dest`` a job can (a file
+        system mounted into jobs, a job's own folders). ``dest`` is then created if need
+        be and every folder below ``beneath`` is opened without following a symlink, each
+        file written through a descriptor of its folder: a folder symlink a job planted
+        fails the file (``UnsafePath``) instead of sending it elsewhere."""
         loc = _loc(src)
         with _naming("download of", loc.url):
-            return self._download(loc, dest, progress)
+            if beneath is None:
+                return self._download(loc, Path(dest), progress, None)
+            with nofollow.opened_dir(Path(beneath)) as top:
+                rel = Path(os.path.abspath(dest)).relative_to(os.path.abspath(beneath))
+                root_fd = nofollow.make_dirs(top, rel)
+            try:
+                return self._download(loc, Path(dest), progress, root_fd)
+            finally:
+                os.close(root_fd)
 
-    def _download(self, loc: Location, dest: Path,
-                  progress: ProgressCallback | None) -> TransferReport:
+    def _download(self, loc: Location, dest: Path, progress: ProgressCallback | None,
+                  root_fd: int | None) -> TransferReport:
         t0 = time.monotonic()
-        dest = Path(dest)
         store = self.store(loc)
         run = _Run(progress)
         report = TransferReport()
         items, folders, bad = self._remote_items(run, store, loc)
         pairs = [(info, dest / (rel or loc.name)) for info, rel in items]
         for rel in folders:
-            (dest / rel).mkdir(parents=True, exist_ok=True)
+            if root_fd is None:
+                (dest / rel).mkdir(parents=True, exist_ok=True)
+            else:
+                os.close(nofollow.make_dirs(root_fd, rel))
         try:
-            self._pull(run, store, loc, pairs, report)
+            self._pull(run, store, loc, pairs, report, _placer(dest, root_fd))
         finally:
             report.retries, report.seconds = run.retries, time.monotonic() - t0
         if bad:
@@ -362,7 +379,12 @@ class TransferEngine:
         return items, folders, bad
 
     def _pull(self, run: _Run, store: ObjectStore, loc: Location,
-              pairs: list[tuple[ObjectInfo, Path]], report: TransferReport) -> None:
+              pairs: list[tuple[ObjectInfo, Path]], report: TransferReport,
+              place: _Placer | None = None) -> None:
+        """``place(path, create)`` gives the path to do I/O through for ``path`` (the same
+        path, or one through a descriptor of its folder: see ``download``'s ``beneath``);
+        ``path`` itself stays the name files are known by (ETag cache, messages)."""
+        place = place or _placer(Path("/"), None)
         cache = self._cache()
         if len(pairs) > 1:
             cache.preload(Path(os.path.commonpath([path for _, path in pairs])))
@@ -370,11 +392,13 @@ class TransferEngine:
             todo = []
             for info, path in pairs:
                 try:
-                    st = path.stat()
-                except (FileNotFoundError, NotADirectoryError):
-                    todo.append((info, path))
-                    continue
-                if self._unchanged(path, st, info, store, cache):
+                    with place(path, False) as io:
+                        st = os.lstat(io)
+                        unchanged = statmod.S_ISREG(st.st_mode) and self._unchanged(
+                            path, st, info, store, cache, _regular_at(io))
+                except (FileNotFoundError, NotADirectoryError, nofollow.UnsafePath):
+                    unchanged = False
+                if unchanged:
                     report.skipped += 1
                 else:
                     todo.append((info, path))
@@ -383,7 +407,8 @@ class TransferEngine:
                 def attempt() -> None:
                     sent = _Counter(run)
                     try:
-                        store.get(loc.bucket, info.key, path, sent, size=info.size)
+                        with place(path, True) as io:
+                            store.get(loc.bucket, info.key, io, sent, size=info.size)
                     except BaseException:
                         sent.rollback()
                         raise
@@ -398,7 +423,8 @@ class TransferEngine:
             problems = []
             for info, path in todo:
                 try:
-                    st = path.stat()
+                    with place(path, False) as io:
+                        st = os.lstat(io)
                 except OSError:
                     problems.append(f"{path} is missing")
                     continue
@@ -893,6 +919,32 @@ def _in_background(fn: Callable[[], T]) -> Future[T]:
 
 def _bind(fn: Callable[..., None], *args: object) -> Callable[[], None]:
     return lambda: fn(*args)
+
+
+_Placer = Callable[[Path, bool], AbstractContextManager[Path]]
+
+
+def _placer(dest: Path, root_fd: int | None) -> _Placer:
+    """See ``TransferEngine._pull``: without ``root_fd`` paths are used as they are; with
+    it, a file below ``dest`` is reached through a descriptor of its folder, opened from
+    ``root_fd`` (= ``dest``) without following a symlink (and created when ``create``)."""
+    if root_fd is None:
+        return lambda path, _create: nullcontext(path)
+
+    @contextmanager
+    def place(path: Path, create: bool) -> Iterator[Path]:
+        rel = path.parent.relative_to(dest)
+        fd = nofollow.make_dirs(root_fd, rel) if create else nofollow.open_dir_at(root_fd, rel)
+        try:
+            yield nofollow.pinned(fd) / path.name
+        finally:
+            os.close(fd)
+    return place
+
+
+def _regular_at(io: Path) -> Callable[[str], int]:
+    """An opener for ``_unchanged`` that reads ``io`` only as a regular file."""
+    return lambda _path: nofollow.open_regular(io)
 
 
 def _fd_changed(fd: int, before: os.stat_result) -> bool:
