@@ -28,12 +28,14 @@ from modelyard.runtime.deps import (
     LAYER_MOUNT,
     PIP_CONFIG_MOUNT,
     Layer,
+    Scope,
+    engine_identity,
     ensure_layer,
     find_requirements,
     has_requirements,
-    layer_key,
     pip_command,
     pip_config,
+    plan_layer,
 )
 from modelyard.runtime.layout import Layout, make_layout
 from modelyard.runtime.outputs import OutputChannel, OutputUploader
@@ -49,6 +51,7 @@ from modelyard.runtime.report import (
 from modelyard.runtime.sandbox import Bind, SandboxSpec
 from modelyard.runtime.state import JobFolder, RuntimeState, StopRequest
 from modelyard.settings import Settings
+from modelyard.spec.channels import AccessMethod
 from modelyard.spec.errors import SpecError
 from modelyard.spec.paths import parse_location
 from modelyard.spec.plan import RunPlan
@@ -300,14 +303,29 @@ class Runner:
         if req is None or not has_requirements(req):
             return None
         r = self.reporter
-        short = layer_key(req)[:12]
+        env, config, installation = self._pip_env(plan, layout)
+        job_vars = dict(plan.environments)
+        job_vars.update({ch.name: str(layout.job.input_dir(ch.name)) for ch in plan.inputs
+                         if ch.access_method == AccessMethod.ENV})
+        job_vars.update({ch.name: str(layout.job.output_dir(ch.name)) for ch in plan.outputs
+                         if ch.access_method == AccessMethod.ENV})
+        where = plan_layer(req, code_dir=layout.host.code_dir(code_name), pip_env=env,
+                           installation=installation, pip_conf=config,
+                           engine=engine_identity(self.settings.python), job_vars=job_vars,
+                           project=plan.project_id, job_id=plan.job_id)
+        short = where.key[:12]
+        if where.scope == Scope.PROJECT:
+            r.line(f"The environment layer is private to project {plan.project_id}: {where.why}")
+        elif where.scope == Scope.JOB:
+            r.line(f"The environment layer is private to this job and not cached: {where.why}")
 
         def install(target: Path, key: str) -> int:
             r.info(f"Installing {req.name} into a new environment layer ({short})")
-            return self._run_pip(plan, layout, code_name, req, target, key)
+            return self._run_pip(layout, code_name, req, target, key, env, config)
 
         t0 = time.monotonic()
-        layer = ensure_layer(req, self.settings.envs_root, install, self._check)
+        root = self.folder.envs if where.scope == Scope.JOB else self.settings.envs_root
+        layer = ensure_layer(where.key, root, install, self._check, req.name)
         if layer.cached:
             r.info(f"{req.name}: using the cached environment layer {short}, nothing to "
                    "install")
@@ -315,23 +333,30 @@ class Runner:
             r.info(f"Installed {req.name} in {time.monotonic() - t0:.1f} s (layer {short})")
         return layer
 
-    def _run_pip(self, plan: RunPlan, layout: Layout, code_name: str, req: Path,
-                 target: Path, key: str) -> int:
+    def _pip_env(self, plan: RunPlan, layout: Layout
+                 ) -> tuple[dict[str, str], Path | None, dict[str, str]]:
+        """(pip's environment, the installation's pip.conf, the installation's own
+        ``PIP_*`` settings): the job's environment with the installation's pip settings
+        on top (they win over the job's)."""
+        installation, config = pip_config(os.environ)
+        extra = dict(installation)
+        if config is not None:
+            extra["PIP_CONFIG_FILE"] = str(PIP_CONFIG_MOUNT if self.bwrap else config)
+        env = build_env(plan, layout, python=self.settings.python, layer=None,
+                        task=self._task(), base_env=os.environ) | extra
+        return env, config, installation
+
+    def _run_pip(self, layout: Layout, code_name: str, req: Path, target: Path, key: str,
+                 env: dict[str, str], config: Path | None) -> int:
         python = self.settings.python
-        extra, config = pip_config(os.environ)
         binds: list[Bind] = []
         if self.bwrap:
             target_seen = LAYER_MOUNT / key
             binds = [*self._python_binds(), Bind(target, target_seen, read_only=False)]
             if config is not None:
                 binds.append(Bind(config, PIP_CONFIG_MOUNT))
-                extra["PIP_CONFIG_FILE"] = str(PIP_CONFIG_MOUNT)
         else:
             target_seen = target
-            if config is not None:
-                extra["PIP_CONFIG_FILE"] = str(config)
-        env = build_env(plan, layout, python=python, layer=None, task=self._task(),
-                        base_env=os.environ) | extra
         argv = pip_command(python, target_seen, layout.to_job(req))
         self.reporter.line("Command: " + shlex.join(argv))
         proc = self._spawn(layout, argv, env, str(layout.job.code_dir(code_name)), binds)
