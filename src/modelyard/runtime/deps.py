@@ -200,7 +200,11 @@ def _scan(text: str, base: Path, code_root: Path, refs: _Refs, depth: int) -> No
                 else:
                     i += 1
                     arg = tokens[i] if i < len(tokens) else ""
-                _reference(arg, base, code_root, refs, depth, option in _FILE_OPTIONS)
+                # An option's argument without a scheme is a path (``-r base.txt``).
+                if arg and (_is_path(arg) or "://" not in arg):
+                    _reference(arg, base, code_root, refs, depth, option in _FILE_OPTIONS)
+                elif option in _FILE_OPTIONS:  # ``-r https://...``: may change any time
+                    refs.outside.append(arg)
             elif not token.startswith("-"):
                 # A requirement: ``name @ URL``, a path or URL, or a name with a version.
                 target = token.split("@", 1)[1].strip() if "@" in token else token
@@ -221,12 +225,8 @@ def _is_path(value: str) -> bool:
 
 def _reference(arg: str, base: Path, code_root: Path, refs: _Refs, depth: int,
                is_requirements_file: bool) -> None:
-    if not arg:
-        return
-    if not _is_path(arg):
-        if is_requirements_file:  # ``-r https://...``: its content may change any time
-            refs.outside.append(arg)
-        return
+    """A local path ``arg``: its content goes into the key when the code directory holds
+    it; anything else makes the layer the job's own."""
     raw = arg[5:].lstrip("/") if arg.lower().startswith("file:") else arg
     path = Path("/" + raw) if arg.lower().startswith("file:") else base / os.path.expanduser(raw)
     real = Path(os.path.realpath(path))

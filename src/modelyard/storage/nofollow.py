@@ -142,8 +142,8 @@ def _open_regular_at(name: str | Path, dir_fd: int | None, flags: int,
     except OSError as exc:
         if exc.errno == errno.ELOOP:
             raise UnsafePath(exc.errno, f"{name} is a symlink") from None
-        if exc.errno == errno.ENXIO:  # a FIFO with no reader, opened for writing
-            raise UnsafePath(exc.errno, f"{name} is not a regular file (fifo)") from None
+        if exc.errno == errno.ENXIO:  # a FIFO with no reader (for writing), a socket
+            raise UnsafePath(exc.errno, f"{name} is not a regular file") from None
         raise
     try:
         st = os.fstat(fd)
