@@ -270,7 +270,9 @@ class JobService:
 
     def _salvage_outputs(self, job_id: str) -> None:
         """A runtime that died could not upload its outputs; what it left on disk is
-        uploaded here so that no checkpoint is lost."""
+        uploaded here so that no checkpoint is lost. Like the runtime's own uploads, it
+        follows nothing the job left there (``beneath``: a symlink skipped, an output
+        folder replaced by a symlink refused)."""
         from modelyard.storage.transfer import TransferEngine
 
         with self.db.session() as s:
@@ -285,7 +287,7 @@ class JobService:
             if not local.is_dir():
                 continue
             try:
-                report = engine.upload(local, out.url)
+                report = engine.upload(local, out.url, beneath=folder.home.resolve())
                 message = (f"Uploaded what the lost runtime left of output {out.name}: "
                            f"{report.files} files to {out.url}")
                 level = EventLevel.INFO
