@@ -22,6 +22,8 @@ from modelyard.service import Service
 from modelyard.service.filesystems import FileSystemService
 from modelyard.service.fs_tasks import TaskRunner
 from modelyard.settings import Settings
+from modelyard.spec.plan import MountPlan
+from runtime.jobkit import make_plan, run
 
 from .conftest import Target
 
@@ -76,6 +78,10 @@ elif attack == "retry":
     sys.exit(3)
 elif attack == "plant-in-fs":
     os.symlink(target, "/mnt/work/data/sub")
+    print("PLANTED", flush=True)
+elif attack == "swap-mount-source":
+    os.rename("/mnt/work/data", "/mnt/work/data.old")
+    os.symlink(target, "/mnt/work/data")
     print("PLANTED", flush=True)
 '''
 
@@ -243,3 +249,28 @@ def test_preload_never_writes_through_a_folder_symlink_a_job_planted(
                     for p in (settings.obs_root / "bkt" / "exported").rglob("*")
                     if p.is_file())
     assert stored == ["train.csv"]
+
+
+def test_a_mount_source_swapped_for_a_symlink_is_refused(settings: Settings, tmp_path: Path,
+                                                         sandboxed: None) -> None:
+    """Job B's mount was resolved when B was created; job A, sharing the file system
+    writable, swaps the folder for a symlink to a host folder before B starts. B must not
+    get the host folder bound (writable) into its sandbox."""
+    host_dir = tmp_path / "host-root"
+    host_dir.mkdir()
+    (host_dir / "authorized_keys").write_text("ssh-ed25519 AAAA admin\n")
+    fs = tmp_path / "fs-work"
+    (fs / "data").mkdir(parents=True)
+    a, state = run(settings, make_plan(
+        settings, HOSTILE, mounts=[MountPlan(source=str(fs), target="/mnt/work")],
+        environments={"ATTACK": "swap-mount-source", "TARGET": str(host_dir)}))
+    assert state.phase == "Completed" and "PLANTED" in a.log, a.log
+    assert (fs / "data").is_symlink()
+
+    writer = ("open('/mnt/data/authorized_keys', 'a').write('ssh-ed25519 BBBB attacker\\n')\n"
+              "print('WROTE')\n")
+    b, state = run(settings, make_plan(
+        settings, writer, mounts=[MountPlan(source=str(fs / "data"), target="/mnt/data")]))
+    assert (state.phase, state.reason) == ("Failed", "staging"), b.log
+    assert "is now a symbolic link" in state.message and "WROTE" not in b.log
+    assert (host_dir / "authorized_keys").read_text() == "ssh-ed25519 AAAA admin\n"

@@ -233,6 +233,13 @@ class Runner:
             if not Path(m.source).is_dir():
                 raise StagingError(f"Mount {m.target}: the storage location {m.source} does "
                                    "not exist (seed S5.3)")
+            # The source was resolved when the job was created; since then another job
+            # with the same file system mounted writable may have swapped a folder on the
+            # way for a symlink (to /root, say), which bubblewrap would follow.
+            if os.path.realpath(m.source) != os.path.normpath(m.source):
+                raise StagingError(f"Mount {m.target}: the storage location {m.source} is "
+                                   "now a symbolic link or lies below one; refused (a job "
+                                   "may have replaced it)")
             target = Path(m.target)
             if sandbox.is_visible(target) and not target.is_dir():
                 raise StagingError(f"Mount {m.target}: cannot be created inside the read-only "
