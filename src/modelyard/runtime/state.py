@@ -26,6 +26,7 @@ writes there only through ``modelyard.storage.nofollow``.
 from __future__ import annotations
 
 import os
+import threading
 import time
 from pathlib import Path
 
@@ -194,7 +195,9 @@ def read_log(path: Path, start: int | None = None, limit: int = 1 << 20) -> tupl
 
 
 def _atomic_write(path: Path, text: str, durable: bool = True) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    # Unique per thread too: the service's watcher and a request may write one job's state
+    # at the same moment, and a shared temporary name made one rename fail.
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     with tmp.open("w") as fh:
         fh.write(text)
         if durable:

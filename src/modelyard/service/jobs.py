@@ -19,7 +19,7 @@ from sqlalchemy import delete, func, select, update
 
 from modelyard.executors.base import Executor
 from modelyard.runtime.layout import Tree
-from modelyard.runtime.state import JobFolder, RuntimeState, read_log
+from modelyard.runtime.state import RUNTIME_PID, JobFolder, RuntimeState, read_log
 from modelyard.service.algorithms import AlgorithmService
 from modelyard.service.catalog import flavor, node_cpus, node_memory_gb
 from modelyard.service.errors import Conflict, NotFound
@@ -262,6 +262,9 @@ class JobService:
             "attempt": row.attempt,
             "outputs": [o.model_copy(update={"prefetch_to_local": True}) for o in plan.outputs],
         })
+        # The ended attempt's runtime.pid goes first: a poll between the fresh state and the
+        # new runtime's pid would otherwise find that dead runtime and mark the job lost.
+        (Path(row.job_dir) / RUNTIME_PID).unlink(missing_ok=True)
         JobFolder(Path(row.job_dir)).write_state(RuntimeState(attempt=row.attempt))
         try:
             self.executor.submit(plan, Path(row.job_dir))
