@@ -100,6 +100,15 @@ def test_references_outside_the_code_directory_make_the_layer_the_jobs_own(
     assert mine.key != key(code, job_id="job-2").key
 
 
+def test_what_the_log_says_about_a_private_layer_carries_no_credentials(code: Path) -> None:
+    (code / "requirements.txt").write_text("-r https://user:s3cr3t@example.com/r.txt\n")
+    mine = key(code)
+    assert mine.scope == Scope.JOB and "s3cr3t" not in mine.why and "***@example.com" in mine.why
+    value = {"PIP_FIND_LINKS": "/home/ma-user/wheels", "PIP_INDEX_URL": "https://u:pw@x/s"}
+    why = key(code, job_vars=value, pip_env=value).why
+    assert "pw" not in why and "/home/ma-user/wheels" not in why
+
+
 def test_a_pip_or_loader_setting_naming_a_path_makes_the_layer_the_jobs_own(code: Path
                                                                           ) -> None:
     # e.g. an ``env`` input channel named PIP_FIND_LINKS: its content is the job's own.

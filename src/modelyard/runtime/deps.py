@@ -119,10 +119,11 @@ def plan_layer(req: Path, *, code_dir: Path, pip_env: Mapping[str, str],
     refs = _Refs()
     _scan(text, req.parent, code_dir.resolve(), refs, 0)
     for name, value in job_vars.items():
-        if name.startswith(_LOCAL_SETTINGS):
-            refs.outside += [f"{name}={v}" for v in value.split() if _is_path(v)]
+        if name.startswith(_LOCAL_SETTINGS) and any(_is_path(v) for v in value.split()):
+            refs.outside.append(f"the path in {name}")
     if refs.outside:
-        scope, why = Scope.JOB, f"it refers to {refs.outside[0]}, outside the code directory"
+        shown = _without_credentials(refs.outside[0])
+        scope, why = Scope.JOB, f"it refers to {shown}, outside the code directory"
     elif job_vars or used:
         scope = Scope.PROJECT
         names = sorted(job_vars) or sorted(used)
@@ -153,6 +154,12 @@ def expand(text: str, env: Mapping[str, str]) -> tuple[str, set[str]]:
             return env[m.group(1)]
         return m.group(0)
     return _ENV_VAR.sub(value, text), used
+
+
+def _without_credentials(text: str) -> str:
+    """A reference as it may be logged: ``https://user:token@host/...`` loses its user
+    part (credentials never go into a log)."""
+    return re.sub(r"(://)[^/@\s]+@", r"\1***@", text)
 
 
 def engine_identity(python: str) -> str:
