@@ -249,6 +249,9 @@ def test_preload_never_writes_through_a_folder_symlink_a_job_planted(
                     for p in (settings.obs_root / "bkt" / "exported").rglob("*")
                     if p.is_file())
     assert stored == ["train.csv"]
+    whole = fss.export(PROJECT, "work", "/", "obs://bkt/whole/")  # the root itself, too
+    assert whole["status"] == "SUCCESS", whole
+    assert whole["progress"]["files"] == whole["progress"]["total_files"] == 1
 
 
 def test_a_mount_source_swapped_for_a_symlink_is_refused(settings: Settings, tmp_path: Path,

@@ -192,3 +192,13 @@ def test_download_replaces_a_planted_file_symlink_instead_of_writing_through_it(
     assert not (fs / "secret.key").is_symlink()
     assert (fs / "secret.key").read_text() == "FROM-THE-STORE"
     assert secret.read_text() == "TOP-SECRET"
+
+
+def test_upload_of_the_trusted_root_itself(tmp_path: Path, planted: Path) -> None:
+    """A whole file system's export: ``src`` is the root ``beneath`` names."""
+    root = tmp_path / "home"
+    report = _engine(tmp_path).upload(root, "obs://bkt/out/", beneath=root)
+    assert report.files == 2
+    stored = sorted(p.relative_to(_bucket(tmp_path)).as_posix()
+                    for p in _bucket(tmp_path).rglob("*") if p.is_file())
+    assert stored == ["outputs/train_url_0/model.pt", "outputs/train_url_0/sub/step1.ckpt"]

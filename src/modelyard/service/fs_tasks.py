@@ -321,6 +321,9 @@ def inside(root: Path, rel: str) -> Path:
 def _file_sizes(src: Path, base: Path) -> list[int]:
     """Sizes of the regular files an export of ``src`` sends (symlinks and special files
     are neither followed nor counted)."""
+    if src == base:  # the whole file system
+        with nofollow.opened_dir(base) as fd:
+            return [st.st_size for _rel, st in nofollow.walk_files(fd, PART_PREFIX)]
     with nofollow.opened_dir(src.parent, base) as parent:
         st = os.stat(src.name, dir_fd=parent, follow_symlinks=False)
         if stat.S_ISREG(st.st_mode):

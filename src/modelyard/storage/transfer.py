@@ -467,6 +467,14 @@ class TransferEngine:
         src = Path(os.path.abspath(src))
         base = loc.as_dir()
         follow = beneath is None
+        if src.parent == src or (beneath is not None and src == Path(os.path.abspath(beneath))):
+            # The trusted root itself (a whole file system's export), or "/".
+            try:
+                return self._upload_tree(src, base, nofollow.open_dir(src), progress,
+                                         settle_seconds, skipped)
+            except FileNotFoundError:
+                raise NotFoundError(f"upload to {loc.url}: {src} does not exist",
+                                    loc.url) from None
         try:
             parent_fd = nofollow.open_dir(src.parent, beneath)
         except FileNotFoundError:
@@ -489,6 +497,13 @@ class TransferEngine:
             root_fd = _open_subdir(parent_fd, src.name, follow)
         finally:
             os.close(parent_fd)
+        return self._upload_tree(src, base, root_fd, progress, settle_seconds, skipped)
+
+    def _upload_tree(self, src: Path, base: Location, root_fd: int,
+                     progress: ProgressCallback | None, settle_seconds: float,
+                     skipped: builtins.list[Skipped] | None) -> TransferReport:
+        """Uploads the folder open as ``root_fd`` (closed here), walked and read through
+        descriptors (see ``upload``)."""
         try:
             top = os.fspath(src)
             return self._upload_pairs(
