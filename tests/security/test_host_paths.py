@@ -197,9 +197,10 @@ def test_a_retry_starts_clean_and_never_appends_through_a_planted_log(
     log = target.client.log_preview(job_id)["content"]
     # Every attempt planted its traps and failed; none found anything of the one before.
     assert done["status"]["phase"] == "Failed", done["status"]
-    attempts = len(done["status"]["running_records"])
-    assert attempts >= 2
-    assert log.count("PLANTED\n") == attempts and "PLANTED-FILES-SURVIVED" not in log
+    records = done["status"]["running_records"]
+    assert len(records) >= 2, records
+    assert log.count("PLANTED\n") == len(records), (records, log)
+    assert "PLANTED-FILES-SURVIVED" not in log, log
     assert "the job's folders start empty again" in log
     assert victim.read_text() == "host file\n"
     assert target.stored("obs://out/retry/") == []

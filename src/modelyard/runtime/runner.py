@@ -233,17 +233,23 @@ class Runner:
             if not Path(m.source).is_dir():
                 raise StagingError(f"Mount {m.target}: the storage location {m.source} does "
                                    "not exist (seed S5.3)")
-            # The source was resolved when the job was created; since then another job
-            # with the same file system mounted writable may have swapped a folder on the
-            # way for a symlink (to /root, say), which bubblewrap would follow.
-            if os.path.realpath(m.source) != os.path.normpath(m.source):
-                raise StagingError(f"Mount {m.target}: the storage location {m.source} is "
-                                   "now a symbolic link or lies below one; refused (a job "
-                                   "may have replaced it)")
             target = Path(m.target)
             if sandbox.is_visible(target) and not target.is_dir():
                 raise StagingError(f"Mount {m.target}: cannot be created inside the read-only "
                                    "host system folders; choose a path such as /mnt/data")
+        self._check_mount_sources(plan)
+
+    @staticmethod
+    def _check_mount_sources(plan: RunPlan) -> None:
+        """Each source was resolved when the job was created; since then another job with
+        the same file system mounted writable may have swapped a folder on the way for a
+        symlink (to /root, say), which bubblewrap would follow. Checked before staging and
+        again right before the sandbox starts."""
+        for m in plan.mounts:
+            if os.path.realpath(m.source) != os.path.normpath(m.source):
+                raise StagingError(f"Mount {m.target}: the storage location {m.source} is "
+                                   "now a symbolic link or lies below one; refused (a job "
+                                   "may have replaced it)")
 
     def _transfer(self, what: str, fn: Callable[[], T]) -> T:
         """Runs a transfer; storage failures become one clear line naming ``what``."""
@@ -386,6 +392,7 @@ class Runner:
         launch = build_launch(plan, layout, python=python, code_name=code_name,
                               layer=layer_seen, task=self._task(), base_env=os.environ)
         self._check_cwd(plan, layout, launch.cwd)
+        self._check_mount_sources(plan)
         self._check()
         r.line("Command: " + shlex.join(launch.argv))
         assert self.uploader is not None

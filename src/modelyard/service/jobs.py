@@ -230,7 +230,17 @@ class JobService:
         stopping = row.phase == Phase.TERMINATING.value
         if phase == Phase.FAILED and not stopping and policy.should_restart(row.attempt,
                                                                             state.reason):
-            row.attempt += 1
+            # The watcher and a request may both see the attempt end: only the one that
+            # moves the attempt number on restarts it (two runtimes in one job folder would
+            # clear each other's folders).
+            ended = row.attempt
+            claimed = s.execute(
+                update(JobRow).where(JobRow.id == row.id, JobRow.attempt == ended)
+                .values(attempt=ended + 1)
+            ).rowcount
+            if not claimed:
+                return None
+            row.attempt = ended + 1
             records.append({"start_at": ms(time.time()), "start_type": "restart",
                             "recovery": "job_retry"})
             row.running_records = records
