@@ -1,5 +1,7 @@
-"""CONTRACT.md "Dependencies": requirements.txt installed into a layer cached by the file's
-hash; the second job with the same file installs nothing."""
+"""CONTRACT.md "Dependencies": requirements.txt installed into a layer cached by a key over
+the file (and what it refers to, the engine, the pip settings: see test_layer_key.py and
+tests/security/test_requirements_cache.py); the second job with the same file installs
+nothing."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from modelyard.runtime.deps import ensure_layer, find_requirements, has_requirements, layer_key
+from modelyard.runtime.deps import ensure_layer, find_requirements, has_requirements
 from modelyard.runtime.report import StagingError
 from modelyard.settings import Settings
 
@@ -57,9 +59,9 @@ def test_requirements_are_installed_once_and_then_cached(settings: Settings) -> 
     assert "TINYPKG 42" in first.log
     assert "Installing requirements.txt into a new environment layer" in first.log
     assert "Successfully installed tinypkg-1.0" in first.log  # pip's own output, in the log
-    [key] = [p.name for p in settings.envs_root.iterdir() if p.is_dir()]
-    layer = settings.envs_root / key
-    assert (layer / "tinypkg" / "__init__.py").is_file()
+    layers = [p for p in settings.envs_root.iterdir() if p.is_dir()]
+    assert len(layers) == 1 and (layers[0] / "tinypkg" / "__init__.py").is_file()
+    key = layers[0].name
 
     second, state2 = run(settings, make_plan(settings, USES_IT, files=files))
     assert state2.phase == "Completed", second.log
@@ -93,8 +95,7 @@ def test_requirement_files_are_found_at_the_top_only(tmp_path: Path) -> None:
 
 
 def test_concurrent_installs_of_the_same_file_install_once(tmp_path: Path) -> None:
-    req = tmp_path / "requirements.txt"
-    req.write_text("tinypkg\n")
+    key = hashlib.sha256(b"tinypkg").hexdigest()
     envs = tmp_path / "envs"
     calls: list[Path] = []
 
@@ -105,7 +106,7 @@ def test_concurrent_installs_of_the_same_file_install_once(tmp_path: Path) -> No
         return 0
 
     results = []
-    threads = [threading.Thread(target=lambda: results.append(ensure_layer(req, envs, install)))
+    threads = [threading.Thread(target=lambda: results.append(ensure_layer(key, envs, install)))
                for _ in range(3)]
     for t in threads:
         t.start()
@@ -113,15 +114,13 @@ def test_concurrent_installs_of_the_same_file_install_once(tmp_path: Path) -> No
         t.join()
     assert len(calls) == 1
     assert sorted(r.cached for r in results) == [False, True, True]
-    assert (envs / layer_key(req) / "marker").read_text() == layer_key(req)
-    assert [p.name for p in envs.iterdir() if p.is_dir()] == [layer_key(req)]
+    assert (envs / key / "marker").read_text() == key
+    assert [p.name for p in envs.iterdir() if p.is_dir()] == [key]
 
 
 def test_a_failed_install_leaves_no_layer(tmp_path: Path) -> None:
-    req = tmp_path / "requirements.txt"
-    req.write_text("broken\n")
     with pytest.raises(StagingError, match="pip exit code 1"):
-        ensure_layer(req, tmp_path / "envs", lambda target, key: 1)
+        ensure_layer("0" * 64, tmp_path / "envs", lambda target, key: 1)
     assert not [p for p in (tmp_path / "envs").iterdir() if p.is_dir()]
 
 
@@ -150,17 +149,6 @@ def test_requirements_on_top_of_the_engine_install_only_what_it_lacks(tmp_path: 
     assert [(c.name, c.wanted, c.engine_has) for c in conflicts] == [
         ("six", "1.16.0", engine["six"])]
     assert "pins six 1.16.0, but the engine has six" in conflicts[0].message("requirements.txt")
-
-
-def test_the_layer_key_depends_on_the_engine_and_pip_settings(tmp_path: Path) -> None:
-    from modelyard.runtime.deps import layer_key, layer_salt
-
-    req = tmp_path / "requirements.txt"
-    req.write_text("six\n")
-    a = layer_key(req, layer_salt("engine-a", {}, None))
-    assert a != layer_key(req, layer_salt("engine-b", {}, None))
-    assert a != layer_key(req, layer_salt("engine-a", {"PIP_INDEX_URL": "http://x"}, None))
-    assert a == layer_key(req, layer_salt("engine-a", {}, None))
 
 
 @pytest.mark.slow

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import os
 import random
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -292,7 +293,10 @@ class Truncating(Wrapper):
     """Stores one byte less than it was given, and says nothing."""
 
     def put(self, src: Path, bucket: str, key: str, progress: Progress | None = None) -> ObjectInfo:
-        short = src.with_name(src.name + ".short")
+        # Not next to ``src``: the engine hands stores a /proc/self/fd path (see nofollow).
+        fd, name = tempfile.mkstemp(suffix=".short")
+        os.close(fd)
+        short = Path(name)
         short.write_bytes(src.read_bytes()[:-1])
         try:
             return self.inner.put(short, bucket, key, progress)
@@ -365,7 +369,7 @@ class Growing(Wrapper):
 
     def put(self, src: Path, bucket: str, key: str, progress: Progress | None = None) -> ObjectInfo:
         def grow(n: int) -> None:
-            if not Growing.done and src.name == "log.txt":
+            if not Growing.done and src.resolve().name == "log.txt":  # a /proc/self/fd path
                 Growing.done = True
                 with src.open("ab") as fh:
                     fh.write(b"more lines\n")

@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from typing import Any, Protocol
 
+from modelyard.runtime.state import read_log
 from modelyard.service.app import DEFAULT_PROJECT, Service
 from modelyard.spec.status import Phase
 
@@ -79,12 +80,7 @@ class EmbeddedBackend:
         while True:
             path = jobs.log_path(self.project, job_id)
             final = Phase(jobs.row(self.project, job_id).phase).is_final
-            try:
-                with path.open("rb") as fh:
-                    fh.seek(offset)
-                    data = fh.read()
-            except FileNotFoundError:
-                data = b""
+            data = read_log(path, offset, 1 << 30)[0]
             if data:
                 end = len(data) if final else data.rfind(b"\n") + 1
                 if end:

@@ -37,7 +37,7 @@ def stage_code(url: str, boot_file: str | None, layout: Layout, engine: Transfer
     dest = layout.host.code_dir(loc.name)
     dest.mkdir(parents=True, exist_ok=True)
     reporter.info(f"Downloading code from {loc.url} to {layout.job.code_dir(loc.name)}")
-    report = engine.download(loc, dest, progress)
+    report = engine.download(loc, dest, progress, beneath=layout.host.root_of(dest))
     if report.files + report.skipped == 0:
         raise StagingError(f"The code directory {loc.url} is empty or does not exist")
     reporter.info(f"Downloaded code: {plural(report.files, 'file')} "

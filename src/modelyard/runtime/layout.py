@@ -52,6 +52,14 @@ class Tree:
             return sagemaker.output_dir(self.opt_ml, name)
         return self.mount_path / "outputs" / f"{name}_0"
 
+    def root_of(self, path: Path) -> Path:
+        """The tree's folder above ``path`` (home, cache or ``/opt/ml``): the folder a job
+        cannot change, below which host-side code follows no link (``beneath``)."""
+        for root in (self.home, self.cache, self.opt_ml):
+            if root is not None and (path == root or root in path.parents):
+                return root
+        raise ValueError(f"{path} is not in the job's tree")
+
     def code_dir(self, code_name: str) -> Path:
         """Seed S2.2: ``obs://b/x/demo-code`` lands in ``${MA_JOB_DIR}/demo-code``; under
         the SageMaker contract in ``/opt/ml/code``."""

@@ -12,8 +12,12 @@ its writer has it open; a writer that closes and reopens a file within the settl
 also covered; the upload itself is atomic on the store side (readers see the old object or
 the new one).
 
-Symbolic links are not followed: a job must not be able to export host files by linking
-to them from its output folder.
+Nothing a job leaves in an output folder is followed (issue 13): the folders are walked
+through descriptors from the job folder's ``home`` down (``storage.nofollow``), each file is
+read through a descriptor opened ``O_NOFOLLOW``, and a symlink (to a file or a folder), a
+FIFO, a socket or a device is skipped with a warning event, once per name. An output folder
+that the job replaced by a symlink uploads nothing (also with a warning). A job therefore
+cannot export host files by linking to them from its outputs.
 
 The transfer engine does the moving (in parallel, skipping what the store already has,
 retrying); a failure is reported and the next period tries again. Locally, a signature
@@ -24,7 +28,6 @@ changes.
 from __future__ import annotations
 
 import os
-import stat
 import threading
 import time
 from collections.abc import Callable
@@ -35,6 +38,8 @@ from modelyard.runtime.report import Reporter, human_size, plural
 from modelyard.settings import Settings
 from modelyard.spec.paths import Location, parse_location
 from modelyard.storage import TransferEngine
+from modelyard.storage.local import PART_PREFIX
+from modelyard.storage.nofollow import Skipped, UnsafePath, open_dir, walk_files
 
 SETTLE_SECONDS = 1.0
 
@@ -48,6 +53,9 @@ class OutputChannel:
     url: str
     local: Path
     """Host path of ``/home/ma-user/modelarts/outputs/<name>_0``."""
+    beneath: Path | None = None
+    """The folder above ``local`` that the job cannot change (its job folder's ``home``):
+    no component between the two is followed."""
 
 
 @dataclass
@@ -71,12 +79,46 @@ class OutputUploader:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._last_warning = ""
+        self._warned: set[tuple[str, str]] = set()
 
     def mark_present(self) -> None:
         """Records what is in the output folders now (prefetched files) as uploaded."""
         for ch in self.channels:
-            for path, st in _files(ch.local):
+            for path, st in self._files(ch):
                 self._seen[path] = (st.st_size, st.st_mtime_ns)
+
+    def _files(self, ch: OutputChannel) -> list[tuple[Path, os.stat_result]]:
+        """Regular files of the channel; warns about what is skipped."""
+        skipped: list[Skipped] = []
+        try:
+            fd = open_dir(ch.local, ch.beneath)
+        except FileNotFoundError:
+            return []
+        except (UnsafePath, NotADirectoryError):
+            self._warn_folder(ch)
+            return []
+        try:
+            files = [(ch.local / rel, st) for rel, st in walk_files(fd, PART_PREFIX, skipped)]
+        finally:
+            os.close(fd)
+        self._warn_skipped(ch, skipped)
+        return files
+
+    def _warn_skipped(self, ch: OutputChannel, skipped: list[Skipped]) -> None:
+        for item in skipped:
+            if (ch.name, item.rel) in self._warned:
+                continue
+            self._warned.add((ch.name, item.rel))
+            what = "a symbolic link" if item.kind == "symlink" else f"a {item.kind}"
+            self.reporter.warning(f"Output {ch.name}: {item.rel} is {what}, not uploaded "
+                                  "(outputs take regular files and folders only)")
+
+    def _warn_folder(self, ch: OutputChannel) -> None:
+        if (ch.name, "") not in self._warned:
+            self._warned.add((ch.name, ""))
+            self.reporter.warning(f"Output {ch.name}: the output folder (or a folder above "
+                                  "it) was replaced by a symbolic link or a file; nothing "
+                                  "is uploaded from it")
 
     def start(self) -> None:
         if not self.channels:
@@ -124,10 +166,17 @@ class OutputUploader:
         may see. When some file is held open for writing, only the ready files go, one by
         one, since the engine cannot be told to leave one out."""
         if final:
-            report = self.engine.upload(ch.local, ch.url)
+            skipped: list[Skipped] = []
+            try:
+                report = self.engine.upload(ch.local, ch.url, beneath=ch.beneath,
+                                            skipped=skipped)
+            except (UnsafePath, NotADirectoryError):
+                self._warn_folder(ch)
+                return 0, 0, 0
+            self._warn_skipped(ch, skipped)
             return report.files, report.bytes, 0
         now = time.time()
-        changed = [(p, st) for p, st in _files(ch.local)
+        changed = [(p, st) for p, st in self._files(ch)
                    if self._seen.get(p) != (st.st_size, st.st_mtime_ns)]
         held = {p for p, st in changed if (st.st_dev, st.st_ino) in open_files}
         ready = [(p, st) for p, st in changed
@@ -135,33 +184,22 @@ class OutputUploader:
         if not ready:
             return 0, 0, len(changed)
         files = nbytes = 0
-        if not held:
-            report = self.engine.upload(ch.local, ch.url, settle_seconds=SETTLE_SECONDS)
-            files, nbytes = report.files, report.bytes
-        else:
-            for path, _st in ready:
-                report = self.engine.upload(path, _dest(ch, path),
-                                            settle_seconds=SETTLE_SECONDS)
-                files, nbytes = files + report.files, nbytes + report.bytes
+        try:
+            if not held:
+                report = self.engine.upload(ch.local, ch.url, settle_seconds=SETTLE_SECONDS,
+                                            beneath=ch.beneath)
+                files, nbytes = report.files, report.bytes
+            else:
+                for path, _st in ready:
+                    report = self.engine.upload(path, _dest(ch, path),
+                                                settle_seconds=SETTLE_SECONDS,
+                                                beneath=ch.beneath)
+                    files, nbytes = files + report.files, nbytes + report.bytes
+        except (UnsafePath, NotADirectoryError):  # swapped since the walk: next round
+            return files, nbytes, len(changed)
         for path, st in ready:
             self._seen[path] = (st.st_size, st.st_mtime_ns)
         return files, nbytes, len(changed) - len(ready)
-
-
-def _files(root: Path) -> list[tuple[Path, os.stat_result]]:
-    """Regular files below ``root`` (symlinks neither followed nor listed)."""
-    out = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames.sort()
-        for name in sorted(filenames):
-            path = Path(dirpath) / name
-            try:
-                st = path.lstat()
-            except FileNotFoundError:
-                continue
-            if stat.S_ISREG(st.st_mode):
-                out.append((path, st))
-    return out
 
 
 def _dest(ch: OutputChannel, path: Path) -> Location:

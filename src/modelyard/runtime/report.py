@@ -15,6 +15,7 @@ from pathlib import Path
 
 from modelyard.runtime.state import JobFolder, RuntimeEvent
 from modelyard.spec.status import EventLevel, EventSource
+from modelyard.storage.nofollow import UnsafePath, open_regular
 
 SERVICE_PREFIX = "[ModelYard Service Log]"
 
@@ -54,15 +55,24 @@ class Reporter:
     """Writes events to ``events.jsonl`` and service lines to the task's log.
 
     The log is opened with O_APPEND and shared (as a file descriptor) with every process the
-    runtime starts, so user output, pip output and service lines interleave by line.
+    runtime starts, so user output, pip output and service lines interleave by line. It
+    lives in the job folder's ``logs/``, which no job sees: a job holds only that
+    descriptor (its stdout and stderr), never the log's name, so it cannot replace the
+    log with a symlink or a FIFO. A retry appends to the same log; even so the log is
+    opened only as a regular file, never through a symlink (``open_regular``), and
+    anything else found in its place is moved aside, not written through.
     """
 
     def __init__(self, folder: JobFolder, log_file: Path) -> None:
         self.folder = folder
         self.log_file = log_file
         log_file.parent.mkdir(parents=True, exist_ok=True)
-        self.log_fd = os.open(log_file, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        self.log_fd = _open_log(log_file)
         self._lock = threading.Lock()
+
+    def log_size(self) -> int:
+        """The log's size, from the descriptor (no path lookup)."""
+        return os.fstat(self.log_fd).st_size
 
     def line(self, message: str) -> None:
         """A service line in the log only."""
@@ -89,6 +99,16 @@ class Reporter:
 
     def close(self) -> None:
         os.close(self.log_fd)
+
+
+def _open_log(path: Path) -> int:
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT
+    try:
+        return open_regular(path, flags)
+    except UnsafePath:
+        # Not ours to write through: keep it (for whoever investigates), start afresh.
+        os.replace(path, path.with_name(f"{path.name}.unsafe-{time.time_ns()}"))
+        return open_regular(path, flags | os.O_EXCL)
 
 
 def human_size(n: float) -> str:

@@ -13,6 +13,7 @@ import contextlib
 import json
 import os
 import shlex
+import shutil
 import signal
 import socket
 import subprocess
@@ -31,16 +32,17 @@ from modelyard.runtime.deps import (
     LAYER_MOUNT,
     PIP_CONFIG_MOUNT,
     Layer,
+    Scope,
     dry_run_command,
+    engine_identity,
     ensure_layer,
     find_requirements,
     has_requirements,
     index_options,
-    layer_key,
-    layer_salt,
     missing_from_report,
     pip_command,
     pip_config,
+    plan_layer,
 )
 from modelyard.runtime.engine_env import ensure_env, installed_packages
 from modelyard.runtime.identity import HostIdentity, hand_over, job_identity, passwd_files
@@ -60,6 +62,7 @@ from modelyard.runtime.report import (
 from modelyard.runtime.sandbox import Bind, SandboxSpec
 from modelyard.runtime.state import SANDBOX_DIR, JobFolder, RuntimeState, StopRequest
 from modelyard.settings import Settings
+from modelyard.spec.channels import AccessMethod
 from modelyard.spec.contract import Contract
 from modelyard.spec.errors import SpecError
 from modelyard.spec.paths import parse_location
@@ -225,6 +228,7 @@ class Runner:
                                "install bubblewrap, or set sandbox=none to accept the risk")
         self.identity = job_identity(self.settings.job_user) if self.bwrap else None
         layout = make_layout(self.folder, self.bwrap is not None, plan.contract)
+        self._clear_previous_attempt(plan)
         layout.create()
         self._layout = layout
         if self.bwrap:  # the mount point of the job's libraries (moxing)
@@ -240,7 +244,8 @@ class Runner:
         self._confine(plan)
         self._prepare_engine(plan)
         self._check_mounts(plan)
-        channels = [OutputChannel(ch.name, ch.url, layout.host.output_dir(ch.name))
+        channels = [OutputChannel(ch.name, ch.url, layout.host.output_dir(ch.name),
+                                  layout.host.root_of(layout.host.output_dir(ch.name)))
                     for ch in plan.outputs]
         for ch in channels:
             ch.local.mkdir(parents=True, exist_ok=True)
@@ -355,6 +360,25 @@ class Runner:
         return f"{self._plan.memory_gb:g} GB" if self._plan and self._plan.memory_gb else "memory"
 
     # --------------------------------------------------------------- staging
+    def _clear_previous_attempt(self, plan: RunPlan) -> None:
+        """A retry starts from empty staging folders, as a new container would: nothing a
+        previous attempt left in ``home``, ``cache`` or ``opt-ml`` (a symlink where an
+        output folder was, a doctored pip.conf, a planted module) survives; checkpoints
+        come back through the outputs' prefetch. The removal never follows a symlink."""
+        stale = [d for d in (self.folder.home, self.folder.cache, self.folder.opt_ml)
+                 if os.path.lexists(d)]
+        if not stale:
+            return
+        for folder in stale:
+            try:
+                remove_tree(folder)
+            except OSError as exc:
+                raise StagingError(f"cannot clear the previous attempt's folder {folder}: "
+                                   f"{_line(exc)}") from None
+        if plan.attempt:
+            self.reporter.line(f"Attempt {plan.attempt}: the job's folders start empty "
+                               "again (outputs come back only through prefetch_to_local)")
+
     def _check_mounts(self, plan: RunPlan) -> None:
         if plan.mounts and self.bwrap is None:
             raise StagingError("file-system mounts need the sandbox (bubblewrap), which is "
@@ -367,6 +391,19 @@ class Runner:
             if sandbox.is_visible(target) and not target.is_dir():
                 raise StagingError(f"Mount {m.target}: cannot be created inside the read-only "
                                    "host system folders; choose a path such as /mnt/data")
+        self._check_mount_sources(plan)
+
+    @staticmethod
+    def _check_mount_sources(plan: RunPlan) -> None:
+        """Each source was resolved when the job was created; since then another job with
+        the same file system mounted writable may have swapped a folder on the way for a
+        symlink (to /root, say), which bubblewrap would follow. Checked before staging and
+        again right before the sandbox starts."""
+        for m in plan.mounts:
+            if os.path.realpath(m.source) != os.path.normpath(m.source):
+                raise StagingError(f"Mount {m.target}: the storage location {m.source} is "
+                                   "now a symbolic link or lies below one; refused (a job "
+                                   "may have replaced it)")
 
     def _transfer(self, what: str, fn: Callable[[], T]) -> T:
         """Runs a transfer; storage failures become one clear line naming ``what``."""
@@ -392,8 +429,11 @@ class Runner:
     def _download(self, what: str, url: str, dest: Path) -> TransferReport:
         dest.mkdir(parents=True, exist_ok=True)
         t0 = time.monotonic()
+        assert self._layout is not None
+        beneath = self._layout.host.root_of(dest)
         report = self._transfer(f"Downloading {what} from {url}",
-                                lambda: self.engine.download(url, dest, self._progress))
+                                lambda: self.engine.download(url, dest, self._progress,
+                                                             beneath=beneath))
         if report.files or report.skipped:
             self.reporter.info(
                 f"Downloaded {what}: {plural(report.files, 'file')} "
@@ -457,17 +497,30 @@ class Runner:
         if req is None or not has_requirements(req):
             return None
         r = self.reporter
-        extra, config = pip_config(os.environ)
-        salt = layer_salt(self._engine_identity(plan), extra, config)
-        short = layer_key(req, salt)[:12]
+        env, config, installation = self._pip_env(plan, layout)
+        job_vars = dict(plan.environments)
+        job_vars.update({ch.name: str(layout.job.input_dir(ch.name)) for ch in plan.inputs
+                         if ch.access_method == AccessMethod.ENV})
+        job_vars.update({ch.name: str(layout.job.output_dir(ch.name)) for ch in plan.outputs
+                         if ch.access_method == AccessMethod.ENV})
+        where = plan_layer(req, code_dir=layout.host.code_dir(code_name), pip_env=env,
+                           installation=installation, pip_conf=config,
+                           engine=self._engine_identity(plan), job_vars=job_vars,
+                           project=plan.project_id, job_id=plan.job_id)
+        short = where.key[:12]
+        if where.scope == Scope.PROJECT:
+            r.line(f"The environment layer is private to project {plan.project_id}: {where.why}")
+        elif where.scope == Scope.JOB:
+            r.line(f"The environment layer is private to this job and not cached: {where.why}")
 
         def install(target: Path, key: str) -> int:
             r.info(f"Installing {req.name} into a new environment layer ({short}), on top of "
                    "the engine's packages")
-            return self._run_pip(plan, layout, code_name, req, target, key)
+            return self._run_pip(plan, layout, code_name, req, target, key, env, config)
 
         t0 = time.monotonic()
-        layer = ensure_layer(req, self.settings.envs_root, install, self._check, salt)
+        root = self.folder.envs if where.scope == Scope.JOB else self.settings.envs_root
+        layer = ensure_layer(where.key, root, install, self._check, req.name)
         if layer.cached:
             r.info(f"{req.name}: using the cached environment layer {short}, nothing to "
                    "install")
@@ -476,33 +529,42 @@ class Runner:
         return layer
 
     def _engine_identity(self, plan: RunPlan) -> str:
+        """What decides the engine's packages: the image's digest, or the interpreter (its
+        path and executable) with the engine's pinned packages."""
         if self.image is not None:
             return f"image {self.image.record.digest}"
         ep = plan.engine_plan
-        return f"{os.path.realpath(self.python)} {sorted(ep.packages) if ep else ''}"
+        return f"{engine_identity(self.python)} {sorted(ep.packages) if ep else ''}"
+
+    def _pip_env(self, plan: RunPlan, layout: Layout
+                 ) -> tuple[dict[str, str], Path | None, dict[str, str]]:
+        """(pip's environment, the installation's pip.conf, the installation's own
+        ``PIP_*`` settings): the job's environment with the installation's pip settings
+        on top (they win over the job's)."""
+        installation, config = pip_config(os.environ)
+        extra = dict(installation)
+        if config is not None:
+            extra["PIP_CONFIG_FILE"] = str(PIP_CONFIG_MOUNT if self.bwrap else config)
+        env = build_env(plan, layout, python=self.python, layer=None, task=self._task(),
+                        base_env=os.environ,
+                        image_env=self.image.record.env if self.image else None) | extra
+        return env, config, installation
 
     def _run_pip(self, plan: RunPlan, layout: Layout, code_name: str, req: Path,
-                 target: Path, key: str) -> int:
+                 target: Path, key: str, env: dict[str, str], config: Path | None) -> int:
         """pip in two steps (CONTRACT.md "Dependencies"): resolve the file against the
         engine, installing nothing; then install into the layer only what the engine
         lacks, without dependencies (the resolution already has them)."""
         python = self.python
-        extra, config = pip_config(os.environ)
         binds: list[Bind] = []
         if self.bwrap:
             target_seen = LAYER_MOUNT / key
             binds = [*self._python_binds(), Bind(target, target_seen, read_only=False)]
             if config is not None:
                 binds.append(Bind(config, PIP_CONFIG_MOUNT))
-                extra["PIP_CONFIG_FILE"] = str(PIP_CONFIG_MOUNT)
         else:
             target_seen = target
-            if config is not None:
-                extra["PIP_CONFIG_FILE"] = str(config)
         binds += self.image.home_binds if self.image else []
-        env = build_env(plan, layout, python=python, layer=None, task=self._task(),
-                        base_env=os.environ,
-                        image_env=self.image.record.env if self.image else None) | extra
         report, resolved = target / ".modelyard-report.json", target / ".modelyard-missing.txt"
         hand_over(self.identity, target)
         self._hand_over(layout)
@@ -558,6 +620,7 @@ class Runner:
                               extras=self._extras(self._input_files),
                               image_env=self.image.record.env if self.image else None)
         self._check_cwd(plan, layout, launch.cwd)
+        self._check_mount_sources(plan)
         self._check()
         self._hand_over(layout)
         r.line("Command: " + shlex.join(launch.argv))
@@ -711,7 +774,7 @@ class Runner:
         stop_since: float | None = None
         term_sent = killed = False
         grace = 0.0
-        watch = HangWatch(proc, self.reporter.log_file, hang_seconds) if hang_seconds else None
+        watch = HangWatch(proc, self.reporter.log_size, hang_seconds) if hang_seconds else None
         # The first look at the job's processes (a scan of all of /proc) waits a moment: at
         # the spawn there is only the process we started, and on a busy machine the scan
         # would compete with it for the CPU while it starts.
@@ -761,7 +824,8 @@ class Runner:
         limit = self.limits.disk_bytes if self.limits else None
         if limit is None:
             return
-        used = disk_usage(self.folder.home, self.folder.cache, stop_at=limit)
+        used = disk_usage(self.folder.home, self.folder.cache, self.folder.opt_ml,
+                          stop_at=limit)
         if used > limit:
             self._limit_exceeded(f"disk limit: the job's folders hold more than "
                                  f"{limit / 2**30:g} GB (setting job_disk_gb); stopping it")
@@ -815,9 +879,9 @@ class HangWatch:
     """Hang detection (issue 5, fault-tolerance/hang-retry): a job is hung when its log has
     not grown and its processes have used no CPU for ``seconds``."""
 
-    def __init__(self, proc: JobProcess, log_file: Path, seconds: float) -> None:
+    def __init__(self, proc: JobProcess, log_size: Callable[[], int], seconds: float) -> None:
         self.proc = proc
-        self.log_file = log_file
+        self.log_size = log_size
         self.seconds = seconds
         self._last: tuple[int, int] | None = None
         self._since = time.monotonic()
@@ -828,7 +892,7 @@ class HangWatch:
             return False
         self._checked = now
         try:
-            size = self.log_file.stat().st_size
+            size = self.log_size()
         except OSError:
             size = 0
         progress = (size, procs.cpu_ticks(self.proc.job_pids()))
@@ -836,6 +900,23 @@ class HangWatch:
             self._last, self._since = progress, now
             return False
         return now - self._since >= self.seconds
+
+
+def remove_tree(path: Path) -> None:
+    """``rm -rf`` that never follows a symlink (``shutil.rmtree`` works through descriptors
+    on Linux; a symlink given as ``path`` is removed, not followed) and gets past folders a
+    job made unwritable."""
+    if os.path.islink(path) or not os.path.isdir(path):
+        os.unlink(path)
+        return
+
+    def unlock(fn: Callable[..., object], name: str, _exc: object) -> None:
+        parent = os.path.dirname(name)
+        if not os.path.islink(parent):
+            os.chmod(parent, 0o700)
+        fn(name)
+
+    shutil.rmtree(path, onerror=unlock)
 
 
 def _transient(exc: BaseException) -> bool:

@@ -12,14 +12,22 @@ Job folder layout (``$MODELYARD_HOME/jobs/<job id>/``)::
     runtime.out     the runtime's own stdout/stderr (diagnostics only)
     runtime.pid     {"pid", "start_time"} of the runtime, written by the executor that started it
     stop.json       a StopRequest, written by whoever asks the runtime to stop (then SIGTERM)
-    home/           becomes /home/ma-user (code, inputs, outputs, log)
+    logs/           the task logs (``modelarts-job-<id>-worker-<i>.log``), written by the
+                    runtime; outside every folder bound into the job, so a job cannot swap
+                    its log for a symlink or a FIFO (issue 13)
+    envs/           the job's private requirements layers (see runtime/deps.py)
+    home/           becomes /home/ma-user (code, inputs, outputs, MA_LOG_DIR)
     cache/          becomes /cache
     opt-ml/         becomes /opt/ml (contract 'sagemaker' only)
+
+Everything below ``home/`` and ``cache/`` is the job's to change; host-side code reads and
+writes there only through ``modelyard.storage.nofollow``.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 import time
 from pathlib import Path
 
@@ -27,6 +35,7 @@ from pydantic import BaseModel, Field
 
 from modelyard.spec.plan import RunPlan
 from modelyard.spec.status import EventLevel, EventSource, Phase
+from modelyard.storage.nofollow import UnsafePath, open_regular
 
 PLAN_FILE = "plan.json"
 STATE_FILE = "state.json"
@@ -34,6 +43,8 @@ EVENTS_FILE = "events.jsonl"
 RUNTIME_OUT = "runtime.out"
 RUNTIME_PID = "runtime.pid"
 STOP_FILE = "stop.json"
+LOGS_DIR = "logs"
+ENVS_DIR = "envs"
 
 
 SANDBOX_DIR = "sandbox"
@@ -103,7 +114,13 @@ class JobFolder:
 
     @property
     def log_dir(self) -> Path:
-        return self.home / "modelarts" / "log"
+        """The platform's copy of the task logs: next to state.json, not in ``home``
+        (where ``MA_LOG_DIR`` is, for the job's own files)."""
+        return self.root / LOGS_DIR
+
+    @property
+    def envs(self) -> Path:
+        return self.root / ENVS_DIR
 
     def log_file(self, job_id: str, task_index: int = 0) -> Path:
         return self.log_dir / log_name(job_id, task_index)
@@ -166,8 +183,30 @@ class JobFolder:
         return events, offset + end
 
 
+def read_log(path: Path, start: int | None = None, limit: int = 1 << 20) -> tuple[bytes, int]:
+    """(up to ``limit`` bytes of the log from ``start``, the log's size); ``start=None``
+    gives the last ``limit`` bytes. A missing log reads as empty. So does anything that is
+    not a regular file, or a symlink: the log is opened ``O_NOFOLLOW|O_NONBLOCK`` and
+    checked with ``fstat`` first, so it can neither lead to another file nor block the
+    reader (a FIFO once hung the whole API)."""
+    try:
+        fd = open_regular(path)
+    except (FileNotFoundError, NotADirectoryError, UnsafePath):
+        return b"", 0
+    try:
+        size = os.fstat(fd).st_size
+        begin = max(0, size - limit) if start is None else start
+        if begin >= size:
+            return b"", size
+        return os.pread(fd, min(limit, size - begin), begin), size
+    finally:
+        os.close(fd)
+
+
 def _atomic_write(path: Path, text: str, durable: bool = True) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    # Unique per thread too: the service's watcher and a request may write one job's state
+    # at the same moment, and a shared temporary name made one rename fail.
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     with tmp.open("w") as fh:
         fh.write(text)
         if durable:

@@ -16,6 +16,13 @@ The three kinds, in the vocabulary of SFS Turbo data tasks:
   (``.modelyard-import.jsonl`` in the target directory) and the directory tree is created,
   so code can enumerate the data set and a later ``preload`` fetches it.
 - ``export``: new or changed files from a directory of the file system to object storage.
+
+A file system is mounted writable into jobs, so whatever is below its root may have been
+made by a job: a folder symlink pointing at the host, a FIFO. Every task works through
+descriptors from the root down and follows none of it (``storage.nofollow``): a preload
+into a folder a job replaced by a symlink fails that file instead of writing elsewhere, an
+export skips symlinks and special files, an import creates its folders and its manifest
+only inside the root.
 """
 
 from __future__ import annotations
@@ -24,17 +31,19 @@ import contextlib
 import json
 import os
 import socket
+import stat
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable
 from enum import StrEnum
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from modelyard.settings import Settings
 from modelyard.spec.errors import SpecError
 from modelyard.spec.paths import Location, parse_location
+from modelyard.storage import nofollow
 from modelyard.store.db import Database
 from modelyard.store.fs_models import FileSystemRow, FsTaskRow
 
@@ -185,9 +194,9 @@ class TaskRunner:
         files, size = self._source_totals(loc)
         self._update(task.id, total_files=files, total_bytes=size)
         dest = inside(root, task.destination)
-        dest.mkdir(parents=True, exist_ok=True)
         progress = _Progress(lambda moved, rate: self._update(task.id, bytes=moved, rate=rate))
-        report = TransferEngine(self.settings).download(loc, dest, progress)
+        report = TransferEngine(self.settings).download(loc, dest, progress,
+                                                        beneath=root.resolve())
         self._done(task.id, report.files, report.bytes, report.skipped, report.errors,
                    progress.started)
 
@@ -195,13 +204,14 @@ class TaskRunner:
         from modelyard.storage.transfer import TransferEngine
 
         src = inside(root, task.source)
+        base = root.resolve()
         if not src.exists():
             raise TaskFailed(f"{task.source} does not exist in the file system")
-        paths = [src] if src.is_file() else [p for p in src.rglob("*") if p.is_file()]
-        self._update(task.id, total_files=len(paths),
-                     total_bytes=sum(p.stat().st_size for p in paths))
+        sizes = _file_sizes(src, base)
+        self._update(task.id, total_files=len(sizes), total_bytes=sum(sizes))
         progress = _Progress(lambda moved, rate: self._update(task.id, bytes=moved, rate=rate))
-        report = TransferEngine(self.settings).upload(src, task.destination, progress)
+        report = TransferEngine(self.settings).upload(src, task.destination, progress,
+                                                      beneath=base)
         self._done(task.id, report.files, report.bytes, report.skipped, report.errors,
                    progress.started)
 
@@ -213,7 +223,6 @@ class TaskRunner:
         loc = parse_location(task.source, "source")
         store = store_for(loc, self.settings)
         dest = inside(root, task.destination)
-        dest.mkdir(parents=True, exist_ok=True)
         single = None if loc.is_dir else store.stat(loc.bucket, loc.key)
         entries = []
         if single is not None:
@@ -224,16 +233,25 @@ class TaskRunner:
                 entries.append((info.key[len(prefix.key):], info))
         if not entries:
             raise TaskFailed(_nothing_at(loc))
-        tmp = dest / f"{PART_PREFIX}{MANIFEST}.{os.getpid()}"
+        tmp = f"{PART_PREFIX}{MANIFEST}.{os.getpid()}"
         total = 0
-        with tmp.open("w") as fh:
-            for rel, info in entries:
-                (dest / rel).parent.mkdir(parents=True, exist_ok=True)
-                url = Location(loc.scheme, loc.bucket, info.key).url
-                fh.write(json.dumps({"path": rel, "size": info.size, "etag": info.etag,
-                                     "mtime": info.mtime, "url": url}) + "\n")
-                total += info.size
-        os.replace(tmp, dest / MANIFEST)
+        with nofollow.opened_dir(root.resolve()) as top:
+            dest_fd = nofollow.make_dirs(top, dest.relative_to(root.resolve()))
+        try:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp, dir_fd=dest_fd)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644,
+                         dir_fd=dest_fd)
+            with os.fdopen(fd, "w") as fh:
+                for rel, info in entries:
+                    os.close(nofollow.make_dirs(dest_fd, PurePosixPath(rel).parent))
+                    url = Location(loc.scheme, loc.bucket, info.key).url
+                    fh.write(json.dumps({"path": rel, "size": info.size, "etag": info.etag,
+                                         "mtime": info.mtime, "url": url}) + "\n")
+                    total += info.size
+            os.replace(tmp, MANIFEST, src_dir_fd=dest_fd, dst_dir_fd=dest_fd)
+        finally:
+            os.close(dest_fd)
         elapsed = max(time.monotonic() - started, 1e-6)
         self._finish(task.id, TaskStatus.SUCCESS, None, total_files=len(entries),
                      total_bytes=total, files=len(entries), bytes=0, skipped=0,
@@ -298,6 +316,26 @@ def inside(root: Path, rel: str) -> Path:
     if path != base and base not in path.parents:
         raise TaskFailed(f"{rel!r} leads outside the file system")
     return path
+
+
+def _file_sizes(src: Path, base: Path) -> list[int]:
+    """Sizes of the regular files an export of ``src`` sends (symlinks and special files
+    are neither followed nor counted)."""
+    if src == base:  # the whole file system
+        with nofollow.opened_dir(base) as fd:
+            return [st.st_size for _rel, st in nofollow.walk_files(fd, PART_PREFIX)]
+    with nofollow.opened_dir(src.parent, base) as parent:
+        st = os.stat(src.name, dir_fd=parent, follow_symlinks=False)
+        if stat.S_ISREG(st.st_mode):
+            return [st.st_size]
+        if not stat.S_ISDIR(st.st_mode):
+            raise TaskFailed(f"{src.name} is a {nofollow.kind_of(st.st_mode)}, not a file or "
+                             "folder; symbolic links are not exported")
+        fd = os.open(src.name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=parent)
+    try:
+        return [st.st_size for _rel, st in nofollow.walk_files(fd, PART_PREFIX)]
+    finally:
+        os.close(fd)
 
 
 def _nothing_at(loc: Location) -> str:

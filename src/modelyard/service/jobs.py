@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 
 from modelyard.executors.base import Executor
 from modelyard.runtime.layout import Tree
-from modelyard.runtime.state import JobFolder, RuntimeState
+from modelyard.runtime.state import RUNTIME_PID, JobFolder, RuntimeState, read_log
 from modelyard.service import engines
 from modelyard.service.algorithms import AlgorithmService
 from modelyard.service.buckets import BucketOwners
@@ -300,7 +300,17 @@ class JobService:
         stopping = row.phase == Phase.TERMINATING.value
         if phase == Phase.FAILED and not stopping and policy.should_restart(row.attempt,
                                                                             state.reason):
-            row.attempt += 1
+            # The watcher and a request may both see the attempt end: only the one that
+            # moves the attempt number on restarts it (two runtimes in one job folder would
+            # clear each other's folders).
+            ended = row.attempt
+            claimed = s.execute(
+                update(JobRow).where(JobRow.id == row.id, JobRow.attempt == ended)
+                .values(attempt=ended + 1)
+            ).rowcount
+            if not claimed:
+                return None
+            row.attempt = ended + 1
             records.append({"start_at": ms(time.time()), "start_type": "restart",
                             "recovery": "job_retry"})
             row.running_records = records
@@ -332,6 +342,9 @@ class JobService:
             "attempt": row.attempt,
             "outputs": [o.model_copy(update={"prefetch_to_local": True}) for o in plan.outputs],
         })
+        # The ended attempt's runtime.pid goes first: a poll between the fresh state and the
+        # new runtime's pid would otherwise find that dead runtime and mark the job lost.
+        (Path(row.job_dir) / RUNTIME_PID).unlink(missing_ok=True)
         JobFolder(Path(row.job_dir)).write_state(RuntimeState(attempt=row.attempt))
         try:
             self.executor.submit(plan, Path(row.job_dir))
@@ -340,7 +353,9 @@ class JobService:
 
     def _salvage_outputs(self, job_id: str) -> None:
         """A runtime that died could not upload its outputs; what it left on disk is
-        uploaded here so that no checkpoint is lost."""
+        uploaded here so that no checkpoint is lost. Like the runtime's own uploads, it
+        follows nothing the job left there (``beneath``: a symlink skipped, an output
+        folder replaced by a symlink refused)."""
         from modelyard.storage.transfer import TransferEngine
 
         with self.db.session() as s:
@@ -355,7 +370,7 @@ class JobService:
             if not local.is_dir():
                 continue
             try:
-                report = engine.upload(local, out.url)
+                report = engine.upload(local, out.url, beneath=folder.home.resolve())
                 message = (f"Uploaded what the lost runtime left of output {out.name}: "
                            f"{report.files} files to {out.url}")
                 level = EventLevel.INFO
@@ -434,14 +449,8 @@ class JobService:
     def log_preview(self, project: str, job_id: str, task: str = "worker-0",
                     max_bytes: int = 512 * 1024) -> dict[str, Any]:
         """ModelArts' preview: the last part of the log with its sizes."""
-        path = self.log_path(project, job_id, task)
-        try:
-            size = path.stat().st_size
-            with path.open("rb") as fh:
-                fh.seek(max(0, size - max_bytes))
-                content = fh.read().decode("utf-8", "replace")
-        except FileNotFoundError:
-            size, content = 0, ""
+        data, size = read_log(self.log_path(project, job_id, task), None, max_bytes)
+        content = data.decode("utf-8", "replace")
         return {"content": content, "current_size": len(content.encode()), "full_size": size}
 
     # ------------------------------------------------------------ stop/delete

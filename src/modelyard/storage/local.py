@@ -109,10 +109,10 @@ def atomic_file(dest: Path) -> Iterator[BinaryIO]:
     was a measurable share of a 1000-file download)."""
     tmp = dest.with_name(f"{PART_PREFIX}{dest.name}.{os.getpid()}.{threading.get_ident()}")
     try:
-        fh = tmp.open("wb")
+        fh = _create(tmp)
     except FileNotFoundError:
         dest.parent.mkdir(parents=True, exist_ok=True)
-        fh = tmp.open("wb")
+        fh = _create(tmp)
     try:
         with fh:
             yield fh
@@ -120,6 +120,17 @@ def atomic_file(dest: Path) -> Iterator[BinaryIO]:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def _create(tmp: Path) -> BinaryIO:
+    """A new file, never an existing one: ``O_EXCL`` does not follow a symlink, so a
+    temporary name planted in a folder a job can write (a file system) is not written
+    through. A leftover of ours with this name (same pid and thread) is replaced."""
+    try:
+        return tmp.open("xb")
+    except FileExistsError:
+        tmp.unlink()
+        return tmp.open("xb")
 
 
 def _copy_atomic(src: Path, dest: Path, progress: Progress | None) -> None:

@@ -29,6 +29,7 @@ changes while it is being sent is not counted and goes again next round.
 from __future__ import annotations
 
 import builtins
+import errno
 import logging
 import os
 import random
@@ -39,7 +40,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -47,6 +48,7 @@ from typing import TypeVar
 from modelyard.settings import Settings
 from modelyard.spec.errors import SpecError
 from modelyard.spec.paths import Location, parse_location, safe_relative_path
+from modelyard.storage import nofollow
 from modelyard.storage.base import (
     NotFoundError,
     ObjectInfo,
@@ -57,6 +59,7 @@ from modelyard.storage.base import (
 )
 from modelyard.storage.etagcache import EtagCache
 from modelyard.storage.local import PART_PREFIX
+from modelyard.storage.nofollow import Skipped
 from modelyard.storage.registry import store_for
 
 log = logging.getLogger(__name__)
@@ -268,8 +271,10 @@ class TransferEngine:
         raise err from first
 
     def _unchanged(self, path: str | Path, st: os.stat_result, info: ObjectInfo | None,
-                   store: ObjectStore, cache: EtagCache) -> bool:
-        """The incremental rule (see the module docstring)."""
+                   store: ObjectStore, cache: EtagCache,
+                   open_local: Callable[[str], int] | None = None) -> bool:
+        """The incremental rule (see the module docstring). ``open_local`` opens the file
+        safely when its content must be read (see ``upload``)."""
         if info is None or st.st_size != info.size:
             return False
         if info.etag is None:
@@ -277,7 +282,14 @@ class TransferEngine:
         if cache.known(path, st, info.etag):
             return True
         try:
-            same = store.same_content(Path(path), info)
+            if open_local is None:
+                same = store.same_content(Path(path), info)
+            else:
+                fd = open_local(os.fspath(path))
+                try:
+                    same = store.same_content(nofollow.pinned(fd), info)
+                finally:
+                    os.close(fd)
         except OSError:
             return False
         if same:
@@ -287,28 +299,45 @@ class TransferEngine:
     # --- download ------------------------------------------------------------------------
 
     def download(self, src: str | Location, dest: Path,
-                 progress: ProgressCallback | None = None) -> TransferReport:
+                 progress: ProgressCallback | None = None, *,
+                 beneath: Path | None = None) -> TransferReport:
         """Copies the object or prefix at ``src`` into folder ``dest`` (a single object lands
         as ``dest/<name>``; a prefix's contents land directly in ``dest``). Nothing at
         ``src`` is not an error: the report says 0 files (and ``skipped`` counts files that
-        were already there). Local files that are not at ``src`` are left alone."""
+        were already there). Local files that are not at ``src`` are left alone.
+
+        ``beneath``: a folder a job cannot change, above a ``dest`` a job can (a file
+        system mounted into jobs, a job's own folders). ``dest`` is then created if need
+        be and every folder below ``beneath`` is opened without following a symlink, each
+        file written through a descriptor of its folder: a folder symlink a job planted
+        fails the file (``UnsafePath``) instead of sending it elsewhere."""
         loc = _loc(src)
         with _naming("download of", loc.url):
-            return self._download(loc, dest, progress)
+            if beneath is None:
+                return self._download(loc, Path(dest), progress, None)
+            with nofollow.opened_dir(Path(beneath)) as top:
+                rel = Path(os.path.abspath(dest)).relative_to(os.path.abspath(beneath))
+                root_fd = nofollow.make_dirs(top, rel)
+            try:
+                return self._download(loc, Path(dest), progress, root_fd)
+            finally:
+                os.close(root_fd)
 
-    def _download(self, loc: Location, dest: Path,
-                  progress: ProgressCallback | None) -> TransferReport:
+    def _download(self, loc: Location, dest: Path, progress: ProgressCallback | None,
+                  root_fd: int | None) -> TransferReport:
         t0 = time.monotonic()
-        dest = Path(dest)
         store = self.store(loc)
         run = _Run(progress)
         report = TransferReport()
         items, folders, bad = self._remote_items(run, store, loc)
         pairs = [(info, dest / (rel or loc.name)) for info, rel in items]
         for rel in folders:
-            (dest / rel).mkdir(parents=True, exist_ok=True)
+            if root_fd is None:
+                (dest / rel).mkdir(parents=True, exist_ok=True)
+            else:
+                os.close(nofollow.make_dirs(root_fd, rel))
         try:
-            self._pull(run, store, loc, pairs, report)
+            self._pull(run, store, loc, pairs, report, _placer(dest, root_fd))
         finally:
             report.retries, report.seconds = run.retries, time.monotonic() - t0
         if bad:
@@ -350,7 +379,12 @@ class TransferEngine:
         return items, folders, bad
 
     def _pull(self, run: _Run, store: ObjectStore, loc: Location,
-              pairs: list[tuple[ObjectInfo, Path]], report: TransferReport) -> None:
+              pairs: list[tuple[ObjectInfo, Path]], report: TransferReport,
+              place: _Placer | None = None) -> None:
+        """``place(path, create)`` gives the path to do I/O through for ``path`` (the same
+        path, or one through a descriptor of its folder: see ``download``'s ``beneath``);
+        ``path`` itself stays the name files are known by (ETag cache, messages)."""
+        place = place or _placer(Path("/"), None)
         cache = self._cache()
         if len(pairs) > 1:
             cache.preload(Path(os.path.commonpath([path for _, path in pairs])))
@@ -358,11 +392,13 @@ class TransferEngine:
             todo = []
             for info, path in pairs:
                 try:
-                    st = path.stat()
-                except (FileNotFoundError, NotADirectoryError):
-                    todo.append((info, path))
-                    continue
-                if self._unchanged(path, st, info, store, cache):
+                    with place(path, False) as io:
+                        st = os.lstat(io)
+                        unchanged = statmod.S_ISREG(st.st_mode) and self._unchanged(
+                            path, st, info, store, cache, _regular_at(io))
+                except (FileNotFoundError, NotADirectoryError, nofollow.UnsafePath):
+                    unchanged = False
+                if unchanged:
                     report.skipped += 1
                 else:
                     todo.append((info, path))
@@ -371,7 +407,8 @@ class TransferEngine:
                 def attempt() -> None:
                     sent = _Counter(run)
                     try:
-                        store.get(loc.bucket, info.key, path, sent, size=info.size)
+                        with place(path, True) as io:
+                            store.get(loc.bucket, info.key, io, sent, size=info.size)
                     except BaseException:
                         sent.rollback()
                         raise
@@ -386,7 +423,8 @@ class TransferEngine:
             problems = []
             for info, path in todo:
                 try:
-                    st = path.stat()
+                    with place(path, False) as io:
+                        st = os.lstat(io)
                 except OSError:
                     problems.append(f"{path} is missing")
                     continue
@@ -407,38 +445,87 @@ class TransferEngine:
 
     def upload(self, src: Path, dest: str | Location,
                progress: ProgressCallback | None = None, *,
-               settle_seconds: float = 0.0) -> TransferReport:
+               settle_seconds: float = 0.0, beneath: Path | None = None,
+               skipped: builtins.list[Skipped] | None = None) -> TransferReport:
         """Copies folder (or file) ``src`` to the prefix ``dest`` (a folder's contents land
         under ``dest/``; a single file as ``dest/<name>``).
 
         ``settle_seconds`` is for folders still being written (a running job's outputs): a
         file modified less than that many seconds ago is not sent but counted in
         ``report.deferred``; a file that changes while being sent is counted there too and
-        is sent again by the next call (its stat no longer matches what arrived). Symbolic
-        links inside ``src`` are not followed (a job must not export host files that way);
-        temporary ``.modelyard-part-*`` files are ignored."""
+        is sent again by the next call (its stat no longer matches what arrived).
+
+        Nothing inside ``src`` is followed or opened unless it is a regular file: the walk
+        goes through folder descriptors, each file is opened ``O_NOFOLLOW`` relative to its
+        folder just before it is read, and symlinks, FIFOs, sockets and devices are left
+        out (appended to ``skipped`` when given), so a job cannot export host files by
+        linking to them. ``beneath`` (a folder the job cannot change, e.g. its job folder's
+        ``home``) extends that to the components of ``src`` below it: ``src`` replaced by
+        a symlink then uploads nothing (``UnsafePath``). Temporary ``.modelyard-part-*``
+        files are ignored."""
         loc = _loc(dest)
-        src = Path(src)
+        src = Path(os.path.abspath(src))
         base = loc.as_dir()
-        if src.is_file():
-            key = base.key + src.name
-            return self._upload_pairs(src, loc, lambda: [(os.fspath(src), key, None)], key,
-                                      progress, settle_seconds)
-        if not src.is_dir():
-            raise NotFoundError(f"upload to {loc.url}: {src} does not exist", loc.url)
-        return self._upload_pairs(
-            src, base, lambda: [(path, base.key + rel, st) for path, rel, st in _walk(src)],
-            base.key, progress, settle_seconds)
+        follow = beneath is None
+        if src.parent == src or (beneath is not None and src == Path(os.path.abspath(beneath))):
+            # The trusted root itself (a whole file system's export), or "/".
+            try:
+                return self._upload_tree(src, base, nofollow.open_dir(src), progress,
+                                         settle_seconds, skipped)
+            except FileNotFoundError:
+                raise NotFoundError(f"upload to {loc.url}: {src} does not exist",
+                                    loc.url) from None
+        try:
+            parent_fd = nofollow.open_dir(src.parent, beneath)
+        except FileNotFoundError:
+            raise NotFoundError(f"upload to {loc.url}: {src} does not exist", loc.url) from None
+        try:
+            try:
+                st = os.stat(src.name, dir_fd=parent_fd, follow_symlinks=follow)
+            except FileNotFoundError:
+                raise NotFoundError(f"upload to {loc.url}: {src} does not exist",
+                                    loc.url) from None
+            if statmod.S_ISREG(st.st_mode):
+                key = base.key + src.name
+                return self._upload_pairs(
+                    src, loc, lambda: [(os.fspath(src), key, st)], key, progress,
+                    settle_seconds, lambda _p: nofollow.open_file(parent_fd, src.name))
+            if not statmod.S_ISDIR(st.st_mode):
+                raise nofollow.UnsafePath(
+                    errno.EINVAL, f"upload to {loc.url}: {src} is a "
+                    f"{nofollow.kind_of(st.st_mode)}, not a file or folder")
+            root_fd = _open_subdir(parent_fd, src.name, follow)
+        finally:
+            os.close(parent_fd)
+        return self._upload_tree(src, base, root_fd, progress, settle_seconds, skipped)
+
+    def _upload_tree(self, src: Path, base: Location, root_fd: int,
+                     progress: ProgressCallback | None, settle_seconds: float,
+                     skipped: builtins.list[Skipped] | None) -> TransferReport:
+        """Uploads the folder open as ``root_fd`` (closed here), walked and read through
+        descriptors (see ``upload``)."""
+        try:
+            top = os.fspath(src)
+            return self._upload_pairs(
+                src, base,
+                lambda: [(os.path.join(top, rel), base.key + rel, st)
+                         for rel, st in nofollow.walk_files(root_fd, PART_PREFIX, skipped)],
+                base.key, progress, settle_seconds,
+                lambda path: nofollow.open_file(root_fd, os.path.relpath(path, top)))
+        finally:
+            os.close(root_fd)
 
     def _upload_pairs(self, src: Path, loc: Location, local_files: Callable[[], list[_Pair]],
                       list_prefix: str, progress: ProgressCallback | None,
-                      settle_seconds: float) -> TransferReport:
+                      settle_seconds: float, open_local: Callable[[str], int]
+                      ) -> TransferReport:
         with _naming(f"upload of {src} to", loc.url):
-            return self._upload(src, loc, local_files, list_prefix, progress, settle_seconds)
+            return self._upload(src, loc, local_files, list_prefix, progress, settle_seconds,
+                                open_local)
 
     def _upload(self, src: Path, loc: Location, local_files: Callable[[], list[_Pair]],
                 list_prefix: str, progress: ProgressCallback | None,
-                settle_seconds: float) -> TransferReport:
+                settle_seconds: float, open_local: Callable[[str], int]) -> TransferReport:
         """``local_files`` (the walk) runs while the store is opened and listed on another
         thread: an unchanged re-sync is little more than these two, so it takes the longer
         of them rather than their sum."""
@@ -451,7 +538,7 @@ class TransferEngine:
             listing = _in_background(
                 lambda: self._destination(run, self.store(loc), loc.bucket, list_prefix))
             pairs = local_files()
-            if src.is_dir():
+            if len(pairs) > 1:
                 cache.preload(src)
             remote = listing.result()
             store = self.store(loc)
@@ -467,7 +554,7 @@ class TransferEngine:
                     continue
                 if settle_seconds > 0 and st.st_mtime > now - settle_seconds:
                     report.deferred += 1
-                elif self._unchanged(path, st, remote.get(key), store, cache):
+                elif self._unchanged(path, st, remote.get(key), store, cache, open_local):
                     report.skipped += 1
                     expected[key] = (path, st)
                 else:
@@ -475,22 +562,26 @@ class TransferEngine:
 
             def one(path: str, key: str) -> None:
                 def attempt() -> os.stat_result:
-                    try:
-                        before = os.stat(path)
-                    except FileNotFoundError:
+                    try:  # what is read is this descriptor's file, whatever the path becomes
+                        fd = open_local(path)
+                    except (FileNotFoundError, NotADirectoryError, nofollow.UnsafePath):
                         raise _Changed from None
-                    sent = _Counter(run)
                     try:
-                        store.put(Path(path), loc.bucket, key, sent)
-                    except BaseException:
-                        sent.rollback()
-                        if _stat_changed(path, before):
-                            raise _Changed from None
-                        raise
-                    if _stat_changed(path, before):
-                        sent.rollback()
-                        raise _Changed
-                    return before
+                        before = os.fstat(fd)
+                        sent = _Counter(run)
+                        try:
+                            store.put(nofollow.pinned(fd), loc.bucket, key, sent)
+                        except BaseException:
+                            sent.rollback()
+                            if _fd_changed(fd, before):
+                                raise _Changed from None
+                            raise
+                        if _fd_changed(fd, before):
+                            sent.rollback()
+                            raise _Changed
+                        return before
+                    finally:
+                        os.close(fd)
 
                 try:
                     st = self._retry(run, attempt, "uploading to", store.url(loc.bucket, key))
@@ -583,8 +674,10 @@ class TransferEngine:
             if not path.exists():
                 raise NotFoundError(f"{src} does not exist", s_loc.url)
             key = d_loc.as_dir().key + path.name if d_is_dir or d_loc.is_dir else d_loc.key
+            # A path the person typed: followed like any command-line tool follows it.
             return self._upload_pairs(path, d_loc, lambda: [(os.fspath(path), key, None)],
-                                      key, progress, settle_seconds)
+                                      key, progress, settle_seconds,
+                                      lambda p: os.open(p, os.O_RDONLY | os.O_CLOEXEC))
         if d_loc.scheme == "file" and s_loc.scheme != "file":
             dest = Path("/" + d_loc.key)
             if recursive:
@@ -843,39 +936,41 @@ def _bind(fn: Callable[..., None], *args: object) -> Callable[[], None]:
     return lambda: fn(*args)
 
 
-def _stat_changed(path: str | Path, before: os.stat_result) -> bool:
-    try:
-        now = os.stat(path)
-    except OSError:
-        return True
-    return (now.st_size, now.st_mtime_ns, now.st_ino) != (
-        before.st_size, before.st_mtime_ns, before.st_ino)
+_Placer = Callable[[Path, bool], AbstractContextManager[Path]]
 
 
-def _walk(root: Path) -> Iterator[tuple[str, str, os.stat_result]]:
-    """Regular files below ``root`` (absolute) with their '/'-relative paths and stats;
-    symlinks and our own temporary files are skipped. (scandir: one stat per file, no
-    lstat.)"""
-    stack = [(os.path.abspath(root), "")]
-    while stack:
-        folder, rel = stack.pop()
+def _placer(dest: Path, root_fd: int | None) -> _Placer:
+    """See ``TransferEngine._pull``: without ``root_fd`` paths are used as they are; with
+    it, a file below ``dest`` is reached through a descriptor of its folder, opened from
+    ``root_fd`` (= ``dest``) without following a symlink (and created when ``create``)."""
+    if root_fd is None:
+        return lambda path, _create: nullcontext(path)
+
+    @contextmanager
+    def place(path: Path, create: bool) -> Iterator[Path]:
+        rel = path.parent.relative_to(dest)
+        fd = nofollow.make_dirs(root_fd, rel) if create else nofollow.open_dir_at(root_fd, rel)
         try:
-            entries = sorted(os.scandir(folder), key=lambda e: e.name)
-        except (FileNotFoundError, NotADirectoryError):
-            continue
-        subdirs = []
-        for entry in entries:
-            if entry.is_symlink() or entry.name.startswith(PART_PREFIX):
-                continue
-            if entry.is_dir():
-                subdirs.append((entry.path, f"{rel}{entry.name}/"))
-            elif entry.is_file():
-                try:
-                    st = entry.stat()
-                except FileNotFoundError:
-                    continue
-                yield entry.path, rel + entry.name, st
-        stack.extend(reversed(subdirs))
+            yield nofollow.pinned(fd) / path.name
+        finally:
+            os.close(fd)
+    return place
+
+
+def _regular_at(io: Path) -> Callable[[str], int]:
+    """An opener for ``_unchanged`` that reads ``io`` only as a regular file."""
+    return lambda _path: nofollow.open_regular(io)
+
+
+def _fd_changed(fd: int, before: os.stat_result) -> bool:
+    """The file behind ``fd`` was written to while it was being sent."""
+    now = os.fstat(fd)
+    return (now.st_size, now.st_mtime_ns) != (before.st_size, before.st_mtime_ns)
+
+
+def _open_subdir(parent_fd: int, name: str, follow: bool) -> int:
+    flags = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC | (0 if follow else os.O_NOFOLLOW)
+    return os.open(name, flags, dir_fd=parent_fd)
 
 
 def _loc(value: str | Location) -> Location:

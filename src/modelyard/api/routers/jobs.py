@@ -21,6 +21,7 @@ from modelyard.api.schemas import (
     LogPreview,
     errors,
 )
+from modelyard.runtime.state import read_log
 from modelyard.service.errors import NotFound, ServiceError
 from modelyard.service.job_listing import JobSearch, search_jobs
 from modelyard.service.job_updates import update_job
@@ -162,11 +163,5 @@ def _read_from(service: Any, project: str, job_id: str, task: str,
                position: int) -> tuple[bytes, bool, bool]:
     """(bytes from ``position``, whether the job has ended, whether that reached the end)."""
     final = Phase(service.jobs.row(project, job_id).phase).is_final
-    path = service.jobs.log_path(project, job_id, task)
-    try:
-        with path.open("rb") as fh:
-            fh.seek(position)
-            data = fh.read(READ_SIZE)
-    except FileNotFoundError:
-        return b"", final, True
+    data, _size = read_log(service.jobs.log_path(project, job_id, task), position, READ_SIZE)
     return data, final, len(data) < READ_SIZE

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from modelyard.runtime.state import read_log
 from modelyard.spec.autosearch import Mode, RewardAttr, TrialResult
 
 
@@ -80,12 +81,7 @@ class LogScanner:
     def scan_file(self, path: Path, final: bool = False) -> dict[str, list[Point]]:
         """Reads what the log gained since the last call. Until ``final``, a trailing line
         without its newline is left for the next call (it may still be growing)."""
-        try:
-            with path.open("rb") as fh:
-                fh.seek(self.offset)
-                data = fh.read()
-        except FileNotFoundError:
-            data = b""
+        data = read_log(path, self.offset, 1 << 30)[0]
         end = len(data) if final else data.rfind(b"\n") + 1
         self.offset += end
         return self.feed(data[:end].decode("utf-8", "replace"))
