@@ -15,8 +15,9 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Row, and_, func, or_, select, update
 
 from modelyard.service.catalog import node_cpus, node_memory_gb
 from modelyard.settings import Settings
@@ -113,14 +114,22 @@ class Scheduler:
                 s.add(EventRow(job_id=row.id, time=time.time(), level="Info", source="Job",
                                message=reason))
 
-    def queue_position(self, row: JobRow) -> int | None:
-        """1 for the next job to start; None when the job is not waiting."""
+    def queue_position(self, row: JobRow | Row[Any]) -> int | None:
+        """1 for the next job to start; None when the job is not waiting. One COUNT of the
+        pending jobs ahead of it in QUEUE_ORDER (index ix_jobs_phase_priority), so asking is
+        cheap however long the queue is."""
         if row.phase != Phase.PENDING.value:
             return None
-        with self.db.session() as s:
-            ids = list(s.scalars(select(JobRow.id).where(
-                JobRow.phase == Phase.PENDING.value).order_by(*QUEUE_ORDER)))
-        return ids.index(row.id) + 1 if row.id in ids else None
+        ahead = or_(
+            JobRow.priority > row.priority,
+            and_(JobRow.priority == row.priority, JobRow.created_at < row.created_at),
+            and_(JobRow.priority == row.priority, JobRow.created_at == row.created_at,
+                 JobRow.id < row.id),
+        )
+        with self.db.read() as conn:
+            count = conn.scalar(select(func.count()).select_from(JobRow).where(
+                JobRow.phase == Phase.PENDING.value, ahead)) or 0
+        return count + 1
 
     @contextmanager
     def _lock(self) -> Iterator[None]:

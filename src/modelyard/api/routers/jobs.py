@@ -161,7 +161,8 @@ def log_stream(
 def _read_from(service: Any, project: str, job_id: str, task: str,
                position: int) -> tuple[bytes, bool, bool]:
     """(bytes from ``position``, whether the job has ended, whether that reached the end)."""
-    final = Phase(service.jobs.row(project, job_id).phase).is_final
+    final = Phase(service.jobs.row(project, job_id, fresh=not service.jobs.watched)
+                  .phase).is_final
     path = service.jobs.log_path(project, job_id, task)
     try:
         with path.open("rb") as fh:
