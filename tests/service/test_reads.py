@@ -148,3 +148,47 @@ def test_watcher_marks_reads_watched_while_it_runs(service: Service) -> None:
     finally:
         watcher.stop()
     assert service.jobs.watched is False
+
+
+def test_queue_bookkeeping_writes_each_queued_job_once(service: Service) -> None:
+    """A full node and 40 queued jobs: the first pass marks each job Queuing with one event;
+    a second pass writes nothing (no UPDATE at all), so draining is linear in the queue."""
+    from sqlalchemy import event
+
+    from modelyard.service.scheduler import BEHIND
+    from modelyard.store.models import EventRow
+
+    add_rows(service, 1, phase="Running", times=[1.0])
+    with service.db.session() as s:  # a running job that holds more than any node has
+        s.execute(JobRow.__table__.update().where(JobRow.phase == "Running")
+                  .values(cpus=10_000))
+    queued = add_rows(service, 40, project="p", phase="Pending", times=[10.0, 11.0])
+    started: list[str] = []
+    service.jobs.scheduler.dispatch(lambda row, cores: started.append(row.id))
+    assert started == []
+    with service.db.session() as s:
+        rows = {r.id: r for r in s.scalars(select(JobRow).where(JobRow.phase == "Pending"))}
+        events = list(s.scalars(select(EventRow.job_id)))
+    assert sorted(events) == sorted(queued)  # one "queued" event each
+    assert {r.secondary_phase for r in rows.values()} == {"Queuing"}
+    order = sorted(rows.values(), key=lambda r: (r.created_at, r.id))  # equal priorities
+    head = service.jobs.get("p", order[0].id)["status"]
+    assert head["queue_position"] == 1 and head["message"].startswith("Job queued: waiting")
+    third = order[2]
+    assert third.message == BEHIND
+    status = service.jobs.get("p", third.id)["status"]
+    assert status["queue_position"] == 3
+    assert status["message"] == (f"Job queued: position 3, behind job {order[0].name} "
+                                 f"({order[0].id[:8]})")
+    writes: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.lstrip().upper().startswith(("UPDATE", "INSERT")):
+            writes.append(statement)
+
+    event.listen(service.db.engine, "before_cursor_execute", count)
+    try:
+        service.jobs.scheduler.dispatch(lambda row, cores: started.append(row.id))
+    finally:
+        event.remove(service.db.engine, "before_cursor_execute", count)
+    assert writes == [] and started == []

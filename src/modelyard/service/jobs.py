@@ -26,7 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import Row, delete, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from modelyard.executors.base import Executor
@@ -406,15 +406,20 @@ class JobService:
         return row
 
     def get(self, project: str, job_id: str) -> dict[str, Any]:
+        found: JobRow | Row[Any] | None
         if not self.watched:
-            row = self.row(project, job_id)
-            return job_record(row, self.scheduler.queue_position(row))
-        # Watched: one Core read of the columns the record shows (the request path).
-        with self.db.read() as conn:
-            found = conn.execute(select(*RECORD_COLUMNS).where(JobRow.id == job_id)).first()
-        if found is None or found.project_id != project:
-            raise NotFound("training job", job_id)
-        return job_record(found, self.scheduler.queue_position(found))
+            found = self.row(project, job_id)
+        else:  # one Core read of the columns the record shows (the request path)
+            with self.db.read() as conn:
+                found = conn.execute(select(*RECORD_COLUMNS).where(JobRow.id == job_id)).first()
+            if found is None or found.project_id != project:
+                raise NotFound("training job", job_id)
+        position = self.scheduler.queue_position(found)
+        record = job_record(found, position)
+        behind = self.scheduler.behind_message(position) if position else None
+        if behind:  # computed when asked, never stored for every queued job (issue 20)
+            record["status"]["message"] = behind
+        return record
 
     def list(self, project: str, offset: int = 0, limit: int = 50,
              phase: str | None = None) -> tuple[builtins.list[dict[str, Any]], int]:
