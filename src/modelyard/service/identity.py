@@ -49,6 +49,9 @@ RANK = {role: rank for rank, role in enumerate(ROLES)}
 NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 PROJECT = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 TOKEN_HEADER = "X-Auth-Token"
+ANY_USER = select(UserRow.id).limit(1)
+"""Built once: asked on every request (``has_keys``), and a prebuilt statement skips
+SQLAlchemy's per-statement cache lookup and result adaptation."""
 
 
 @dataclass(frozen=True)
@@ -108,7 +111,7 @@ class IdentityService:
         if self.env_keys:
             return True
         with self.db.read() as conn:  # every request asks: a Core read, no ORM session
-            return conn.scalar(select(UserRow.id).limit(1)) is not None
+            return conn.scalar(ANY_USER) is not None
 
     def _cipher(self) -> Any:
         if self._fernet is None:

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Row, delete, func, select, text, update
+from sqlalchemy import Row, bindparam, delete, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from modelyard.executors.base import Executor
@@ -38,7 +38,7 @@ from modelyard.service.catalog import flavor, node_cpus, node_memory_gb
 from modelyard.service.errors import Conflict, NotFound
 from modelyard.service.host_paths import check_plan
 from modelyard.service.identity import current_caller
-from modelyard.service.records import RECORD_COLUMNS, event_record, job_record, ms
+from modelyard.service.records import ONE_JOB, RECORD_COLUMNS, event_record, job_record, ms
 from modelyard.service.scheduler import Scheduler
 from modelyard.settings import Settings
 from modelyard.spec.algorithm import Algorithm
@@ -411,7 +411,7 @@ class JobService:
             found = self.row(project, job_id)
         else:  # one Core read of the columns the record shows (the request path)
             with self.db.read() as conn:
-                found = conn.execute(select(*RECORD_COLUMNS).where(JobRow.id == job_id)).first()
+                found = conn.execute(ONE_JOB, {"job_id": job_id}).first()
             if found is None or found.project_id != project:
                 raise NotFound("training job", job_id)
         position = self.scheduler.queue_position(found)
@@ -428,14 +428,11 @@ class JobService:
         if not self.watched:
             for job_id in self.active_ids(project):
                 self.refresh(job_id)
-        where = [JobRow.project_id == project]
-        if phase:
-            where.append(JobRow.phase == phase)
-        with self.db.read() as s:
-            total = s.scalar(select(func.count()).select_from(JobRow).where(*where)) or 0
-            rows = s.execute(select(*RECORD_COLUMNS).where(*where)
-                             .order_by(JobRow.created_at.desc(), JobRow.id.desc())
-                             .offset(offset).limit(limit)).all()
+        query = _PAGE_IN_PHASE if phase else _PAGE
+        params = {"project": project, "phase": phase, "offset": offset, "limit": limit}
+        with self.db.read() as conn:
+            total = conn.scalar(_COUNT_IN_PHASE if phase else _COUNT, params) or 0
+            rows = conn.execute(query, params).all()
         return [job_record(r) for r in rows], total
 
     def events(self, project: str, job_id: str, offset: int = 0, limit: int = 1000,
@@ -502,6 +499,18 @@ class JobService:
         shutil.rmtree(row.job_dir, ignore_errors=True)
         audit.info("training job %s (%s) of project %s deleted by %s", job_id, row.name,
                    project, current_caller().label)
+
+
+# A page of the list, newest first (the search's default order; index ix_jobs_project_page
+# or ix_jobs_project_phase_page), built once with bound parameters (see records.ONE_JOB).
+_IN_PROJECT = JobRow.project_id == bindparam("project")
+_IN_PHASE = JobRow.phase == bindparam("phase")
+_COUNT = select(func.count()).select_from(JobRow).where(_IN_PROJECT)
+_COUNT_IN_PHASE = _COUNT.where(_IN_PHASE)
+_PAGE = (select(*RECORD_COLUMNS).where(_IN_PROJECT)
+         .order_by(JobRow.created_at.desc(), JobRow.id.desc())
+         .offset(bindparam("offset")).limit(bindparam("limit")))
+_PAGE_IN_PHASE = _PAGE.where(_IN_PHASE)
 
 
 def _output_urls(plan: RunPlan) -> set[str]:

@@ -7,11 +7,12 @@ like, in and not. Filters become SQL, so a project with many jobs is searched in
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute
 
 from modelyard.service.app import Service
@@ -109,6 +110,18 @@ def page_statement(conditions: list[ColumnElement[bool]], sort_by: str = "create
             .order_by(*(k.desc() if desc else k.asc() for k in keys)))
 
 
+_PROJECT_COUNT = select(func.count()).select_from(JobRow).where(
+    JobRow.project_id == bindparam("project"))
+
+
+@functools.cache
+def _project_page(sort_by: str, desc: bool) -> Select[Any]:
+    """A page of one project without filters, built once per sort (SQLAlchemy then reuses
+    its compiled form and result metadata as they are: see records.ONE_JOB)."""
+    return (page_statement([JobRow.project_id == bindparam("project")], sort_by, desc)
+            .offset(bindparam("offset")).limit(bindparam("limit")))
+
+
 def search_jobs(service: Service, project: str, data: dict[str, Any]) -> dict[str, Any]:
     """Runs a search; returns the ModelArts list envelope. Without a watcher (embedded CLI)
     the project's running jobs are refreshed first so phases in the answer are current; with
@@ -125,12 +138,19 @@ def search_jobs(service: Service, project: str, data: dict[str, Any]) -> dict[st
             service.jobs.refresh(job_id)
     desc = query.order == "desc"
     with service.db.read() as s:
-        total = s.scalar(select(func.count()).select_from(JobRow).where(and_(*conditions))) or 0
+        if query.filters or query.sort_by == "duration":
+            total = s.scalar(select(func.count()).select_from(JobRow)
+                             .where(and_(*conditions))) or 0
+        else:  # the console's and the SDK's usual page: statements built once
+            params = {"project": project, "offset": query.offset, "limit": query.limit}
+            total = s.scalar(_PROJECT_COUNT, params) or 0
         if query.sort_by == "duration":
             rows = s.execute(select(*RECORD_COLUMNS).where(and_(*conditions))).all()
-        else:
+        elif query.filters:
             rows = s.execute(page_statement(conditions, query.sort_by, desc)
                              .offset(query.offset).limit(query.limit)).all()
+        else:
+            rows = s.execute(_project_page(query.sort_by, desc), params).all()
     records = [job_record(r) for r in rows]
     if query.sort_by == "duration":
         records.sort(key=lambda r: r["status"]["duration"], reverse=desc)
