@@ -112,8 +112,11 @@ class Settings(BaseSettings):
         default=None, description="Server: file of AK:SK lines, added to api_keys"
     )
     signature_max_skew: float = Field(default=300.0, gt=0, description="X-Sdk-Date window, s")
-    watch_interval: float = Field(default=1.0, gt=0, description="Server: seconds between "
-                                  "dispatch/refresh passes over unfinished jobs")
+    watch_interval: float = Field(default=0.5, gt=0, description="Server: seconds between "
+                                  "passes that fold running jobs' state into the database "
+                                  "and start queued jobs (reads show the table, issue 20)")
+    access_log: bool = Field(default=False, description="Server: log every request (uvicorn's "
+                             "access log; off by default, it costs ~10% of a GET)")
     # ---- Accounts, projects and API hardening (issue 14) ----
     installation_key_file: Path | None = Field(
         default=None, description="Server: file holding the key that encrypts stored SKs "

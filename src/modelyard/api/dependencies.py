@@ -19,13 +19,18 @@ from modelyard.spec.limits import check_document, check_json_depth, reject_const
 PROJECT_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 
 
-def get_service(request: Request) -> Service:
+def service_of(request: Request) -> Service:
     service: Service = request.app.state.service
     return service
 
 
-ServiceDep = Annotated[Service, Depends(get_service)]
+async def get_service(request: Request) -> Service:
+    """Async because it does no I/O: FastAPI runs a plain ``def`` dependency in the
+    threadpool, a hop that costs more than the lookup (issue 20: one hop per request)."""
+    return service_of(request)
 
+
+ServiceDep = Annotated[Service, Depends(get_service)]
 
 
 
@@ -60,7 +65,7 @@ async def project(
                        f"X-Project-Id {x_project_id!r} does not match the path's project_id "
                        f"{project_id!r}")
     who = caller(request)
-    get_service(request).identity.authorize(who, project_id, needed_role(request))
+    service_of(request).identity.authorize(who, project_id, needed_role(request))
     CURRENT_CALLER.set(who)
     return project_id
 

@@ -49,6 +49,9 @@ RANK = {role: rank for rank, role in enumerate(ROLES)}
 NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 PROJECT = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 TOKEN_HEADER = "X-Auth-Token"
+ANY_USER = select(UserRow.id).limit(1)
+"""Built once: asked on every request (``has_keys``), and a prebuilt statement skips
+SQLAlchemy's per-statement cache lookup and result adaptation."""
 
 
 @dataclass(frozen=True)
@@ -89,6 +92,9 @@ class IdentityService:
         self.db = db
         self._env_keys: dict[str, str] | None = None
         self._fernet: Any = None
+        self._known_projects: set[str] = set()
+        """Projects seen to exist. Projects are never deleted, so an admin's request (the
+        keyless local user's: every request) skips the lookup once its project is known."""
 
     # ------------------------------------------------------------------ keys
     @property
@@ -104,8 +110,8 @@ class IdentityService:
         installation back into keyless mode."""
         if self.env_keys:
             return True
-        with self.db.session() as s:
-            return s.scalar(select(UserRow.id).limit(1)) is not None
+        with self.db.read() as conn:  # every request asks: a Core read, no ORM session
+            return conn.scalar(ANY_USER) is not None
 
     def _cipher(self) -> Any:
         if self._fernet is None:
@@ -197,14 +203,18 @@ class IdentityService:
 
     def ensure_project(self, name: str) -> None:
         """Keyless mode and admins: a project exists from its first use."""
+        if name in self._known_projects:
+            return
         with self.db.session() as s:
             if s.get(ProjectRow, name) is not None:
+                self._known_projects.add(name)
                 return
         try:
             with self.db.session() as s:
                 s.add(ProjectRow(id=name, created_at=time.time()))
         except IntegrityError:
             pass  # made by a concurrent request
+        self._known_projects.add(name)
 
     def list_projects(self) -> list[dict[str, Any]]:
         with self.db.session() as s:

@@ -9,16 +9,16 @@ like, in and not. Filters become SQL, so a project with many jobs is searched in
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute
 
 from modelyard.service.app import Service
-from modelyard.service.jobs import UNFINISHED
-from modelyard.service.records import job_record
+from modelyard.service.records import RECORD_COLUMNS, job_record
 from modelyard.spec.errors import SpecError
 from modelyard.spec.loader import parse
 from modelyard.store.models import JobRow
@@ -100,30 +100,59 @@ def _condition(i: int, f: SearchFilter) -> ColumnElement[bool]:
     return column.between(f.value[0], f.value[1])
 
 
+def page_statement(conditions: list[ColumnElement[bool]], sort_by: str = "create_time",
+                   desc: bool = True) -> Select[Any]:
+    """The page query: one direction for every sort key, so the index
+    (project_id, column, created_at, id) serves the whole ORDER BY and the database stops
+    after the page; id makes pages stable when times tie (JobService.list: same order)."""
+    column = SORT_COLUMNS[sort_by]
+    keys = [column, JobRow.id] if column is JobRow.created_at else [
+        column, JobRow.created_at, JobRow.id]
+    return (select(*RECORD_COLUMNS).where(and_(*conditions))
+            .order_by(*(k.desc() if desc else k.asc() for k in keys)))
+
+
+_PROJECT_COUNT = select(func.count()).select_from(JobRow).where(
+    JobRow.project_id == bindparam("project"))
+
+
+@functools.cache
+def _project_page(sort_by: str, desc: bool) -> Select[Any]:
+    """A page of one project without filters, built once per sort (SQLAlchemy then reuses
+    its compiled form and result metadata as they are: see records.ONE_JOB)."""
+    return (page_statement([JobRow.project_id == bindparam("project")], sort_by, desc)
+            .offset(bindparam("offset")).limit(bindparam("limit")))
+
+
 def search_jobs(service: Service, project: str, data: dict[str, Any]) -> dict[str, Any]:
-    """Runs a search; returns the ModelArts list envelope. Unfinished jobs of the project
-    are refreshed first so phases in the answer are current."""
+    """Runs a search; returns the ModelArts list envelope. Without a watcher (embedded CLI)
+    the project's running jobs are refreshed first so phases in the answer are current; with
+    one (the server) the search only reads the database. Rows are Core rows of the columns
+    a record shows, and the default page (newest first) walks ix_jobs_project_page
+    (migration 0008; every sort column has its index)."""
     query = parse(JobSearch, data)
     if query.sort_by not in SORT_KEYS:
         raise SpecError("sort_by", query.sort_by, f"sort by one of {', '.join(SORT_KEYS)}")
     conditions = [JobRow.project_id == project]
     conditions += [_condition(i, f) for i, f in enumerate(query.filters)]
-    with service.db.session() as s:
-        unfinished = list(s.scalars(select(JobRow.id).where(
-            JobRow.project_id == project, JobRow.phase.in_(UNFINISHED))))
-    for job_id in unfinished:
-        service.jobs.refresh(job_id)
+    if not service.jobs.watched:
+        for job_id in service.jobs.active_ids(project):
+            service.jobs.refresh(job_id)
     desc = query.order == "desc"
-    with service.db.session() as s:
-        total = s.scalar(select(func.count()).select_from(JobRow).where(and_(*conditions))) or 0
-        q = select(JobRow).where(and_(*conditions))
+    with service.db.read() as s:
+        if query.filters or query.sort_by == "duration":
+            total = s.scalar(select(func.count()).select_from(JobRow)
+                             .where(and_(*conditions))) or 0
+        else:  # the console's and the SDK's usual page: statements built once
+            params = {"project": project, "offset": query.offset, "limit": query.limit}
+            total = s.scalar(_PROJECT_COUNT, params) or 0
         if query.sort_by == "duration":
-            rows = list(s.scalars(q))
+            rows = s.execute(select(*RECORD_COLUMNS).where(and_(*conditions))).all()
+        elif query.filters:
+            rows = s.execute(page_statement(conditions, query.sort_by, desc)
+                             .offset(query.offset).limit(query.limit)).all()
         else:
-            column = SORT_COLUMNS[query.sort_by]
-            order: list[ColumnElement[Any]] = [column.desc() if desc else column.asc(),
-                     JobRow.created_at.desc() if desc else JobRow.created_at.asc()]
-            rows = list(s.scalars(q.order_by(*order).offset(query.offset).limit(query.limit)))
+            rows = s.execute(_project_page(query.sort_by, desc), params).all()
     records = [job_record(r) for r in rows]
     if query.sort_by == "duration":
         records.sort(key=lambda r: r["status"]["duration"], reverse=desc)

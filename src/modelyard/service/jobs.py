@@ -1,8 +1,18 @@
 """Training jobs: creation (validate, resolve, persist, dispatch), observation, stop, delete.
 
-The runtime is the source of truth for what happens inside a job; this module folds what it
-wrote in the job folder (state.json, events.jsonl) into the database whenever a job is read,
-so nothing depends on a long-lived process having watched the job.
+The runtime is the source of truth for what happens inside a job; ``refresh`` folds what it
+wrote in the job folder (state.json, events.jsonl) into the database. Who calls it depends on
+whether something watches the jobs:
+
+- The server runs a Watcher (service/watcher.py) that refreshes every running job each
+  ``watch_interval``; it sets ``JobService.watched`` and from then on a GET, a list or a
+  search only reads the database, so a read never walks job folders and its cost does not
+  grow with the number of running jobs.
+- The embedded CLI (no server, nothing watching) keeps ``watched`` False: a GET refreshes
+  the one job it shows, and a list refreshes the project's running jobs first, so nothing
+  depends on a long-lived process having watched the job.
+
+Writes (stop, delete) always refresh the job they act on first.
 """
 
 from __future__ import annotations
@@ -16,7 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import Row, bindparam, delete, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from modelyard.executors.base import Executor
@@ -29,7 +39,7 @@ from modelyard.service.catalog import flavor, node_cpus, node_memory_gb
 from modelyard.service.errors import Conflict, NotFound
 from modelyard.service.host_paths import check_plan
 from modelyard.service.identity import current_caller
-from modelyard.service.records import event_record, job_record, ms
+from modelyard.service.records import ONE_JOB, RECORD_COLUMNS, event_record, job_record, ms
 from modelyard.service.scheduler import Scheduler
 from modelyard.settings import Settings
 from modelyard.spec.algorithm import Algorithm
@@ -46,6 +56,8 @@ from modelyard.store.identity_models import OutputLockRow
 from modelyard.store.models import EventRow, JobRow
 
 UNFINISHED = [p.value for p in Phase if p not in FINAL_PHASES]
+ACTIVE = [Phase.RUNNING.value, Phase.TERMINATING.value]
+"""The phases in which a runtime may have something new to say (pending jobs have none)."""
 audit = logging.getLogger("modelyard.audit")
 
 MountResolver = Callable[[str, list[dict[str, Any]]], list[MountPlan]]
@@ -69,6 +81,8 @@ class JobService:
     """Per project, finds the dataset versions bound to inputs (set by Service, issue 18)."""
     subscription_hook: SubscriptionResolver | None = None  # set by Service (the gallery)
     buckets: BucketOwners | None = None  # set by Service: which project owns which bucket
+    watched: bool = False
+    """True while a Watcher keeps running jobs current: reads then only read the database."""
 
     def __init__(self, settings: Settings, db: Database, algorithms: AlgorithmService,
                  executor: Executor, mounts: MountResolver = no_mounts) -> None:
@@ -209,15 +223,22 @@ class JobService:
                         )
 
     # --------------------------------------------------------------- dispatch
-    def dispatch(self) -> None:
+    def dispatch(self, refresh_active: bool = True) -> None:
         """Brings running jobs up to date (their resources may be free by now), then
-        starts the pending jobs that fit, in queue order (see Scheduler)."""
-        with self.db.session() as s:
-            active = list(s.scalars(select(JobRow.id).where(
-                JobRow.phase.in_([Phase.RUNNING.value, Phase.TERMINATING.value]))))
-        for job_id in active:
-            self.refresh(job_id, dispatch=False)
+        starts the pending jobs that fit, in queue order (see Scheduler). The watcher
+        refreshes them itself (one failing job must not stop the others) and passes False."""
+        if refresh_active:
+            for job_id in self.active_ids():
+                self.refresh(job_id, dispatch=False)
         self.scheduler.dispatch(self._start)
+
+    def active_ids(self, project: str | None = None) -> builtins.list[str]:
+        """Jobs whose runtime may have news: running or terminating (index on phase)."""
+        q = select(JobRow.id).where(JobRow.phase.in_(ACTIVE))
+        if project is not None:
+            q = q.where(JobRow.project_id == project)
+        with self.db.session() as s:
+            return list(s.scalars(q))
 
     def _start(self, row: JobRow, cpu_set: list[int] | None = None) -> None:
         # Claim the job first so that two dispatchers never start it twice.
@@ -392,45 +413,58 @@ class JobService:
             level = EventLevel.ERROR if phase == Phase.FAILED else EventLevel.WARNING
             s.add(_event(job_id, f"Job {phase.value.lower()}: {message}", EventSource.JOB, level))
 
-    def row(self, project: str, job_id: str) -> JobRow:
-        self.refresh(job_id)
+    def row(self, project: str, job_id: str, fresh: bool = True) -> JobRow:
+        """The job if it is in ``project``. ``fresh``: fold the runtime's news in first and
+        let a queued job move (needed before a write; for reads only when nothing watches)."""
         with self.db.session() as s:
             row = s.get(JobRow, job_id)
-        if row is not None and row.phase == Phase.PENDING.value:
-            self.dispatch()  # a queued job moves when the jobs ahead of it end
-            with self.db.session() as s:
-                row = s.get(JobRow, job_id)
         if row is None or row.project_id != project:
+            raise NotFound("training job", job_id)
+        if not fresh or Phase(row.phase).is_final:
+            return row
+        self.refresh(job_id)
+        if row.phase == Phase.PENDING.value:
+            self.dispatch()  # a queued job moves when the jobs ahead of it end
+        with self.db.session() as s:
+            row = s.get(JobRow, job_id)
+        if row is None:  # deleted meanwhile
             raise NotFound("training job", job_id)
         return row
 
     def get(self, project: str, job_id: str) -> dict[str, Any]:
-        row = self.row(project, job_id)
-        return job_record(row, self.scheduler.queue_position(row))
+        found: JobRow | Row[Any] | None
+        if not self.watched:
+            found = self.row(project, job_id)
+        else:  # one Core read of the columns the record shows (the request path)
+            with self.db.read() as conn:
+                found = conn.execute(ONE_JOB, {"job_id": job_id}).first()
+            if found is None or found.project_id != project:
+                raise NotFound("training job", job_id)
+        position = self.scheduler.queue_position(found)
+        record = job_record(found, position)
+        behind = self.scheduler.behind_message(position) if position else None
+        if behind:  # computed when asked, never stored for every queued job (issue 20)
+            record["status"]["message"] = behind
+        return record
 
     def list(self, project: str, offset: int = 0, limit: int = 50,
              phase: str | None = None) -> tuple[builtins.list[dict[str, Any]], int]:
-        """One page, newest first, and the total; running jobs are brought up to date."""
-        with self.db.session() as s:
-            ids = list(s.scalars(select(JobRow.id).where(
-                JobRow.project_id == project,
-                JobRow.phase.in_([Phase.RUNNING.value, Phase.TERMINATING.value]))))
-        for job_id in ids:
-            self.refresh(job_id)
-        where = [JobRow.project_id == project]
-        if phase:
-            where.append(JobRow.phase == phase)
-        with self.db.session() as s:
-            total = s.scalar(select(func.count()).select_from(JobRow).where(*where)) or 0
-            rows = list(s.scalars(select(JobRow).where(*where)
-                                  .order_by(JobRow.created_at.desc(), JobRow.id)
-                                  .offset(offset).limit(limit)))
+        """One page, newest first, and the total. Without a watcher the project's running
+        jobs are brought up to date first; with one, this only reads the database."""
+        if not self.watched:
+            for job_id in self.active_ids(project):
+                self.refresh(job_id)
+        query = _PAGE_IN_PHASE if phase else _PAGE
+        params = {"project": project, "phase": phase, "offset": offset, "limit": limit}
+        with self.db.read() as conn:
+            total = conn.scalar(_COUNT_IN_PHASE if phase else _COUNT, params) or 0
+            rows = conn.execute(query, params).all()
         return [job_record(r) for r in rows], total
 
     def events(self, project: str, job_id: str, offset: int = 0, limit: int = 1000,
                level: str | None = None, source: str | None = None
                ) -> tuple[builtins.list[dict[str, Any]], int]:
-        self.row(project, job_id)
+        self.row(project, job_id, fresh=not self.watched)
         with self.db.session() as s:
             q = select(EventRow).where(EventRow.job_id == job_id)
             if level:
@@ -442,7 +476,7 @@ class JobService:
 
     # ------------------------------------------------------------------- logs
     def log_path(self, project: str, job_id: str, task: str = "worker-0") -> Path:
-        row = self.row(project, job_id)
+        row = self.row(project, job_id, fresh=not self.watched)
         index = int(task.rsplit("-", 1)[-1]) if task.rsplit("-", 1)[-1].isdigit() else 0
         return JobFolder(Path(row.job_dir)).log_file(job_id, index)
 
@@ -485,6 +519,18 @@ class JobService:
         shutil.rmtree(row.job_dir, ignore_errors=True)
         audit.info("training job %s (%s) of project %s deleted by %s", job_id, row.name,
                    project, current_caller().label)
+
+
+# A page of the list, newest first (the search's default order; index ix_jobs_project_page
+# or ix_jobs_project_phase_page), built once with bound parameters (see records.ONE_JOB).
+_IN_PROJECT = JobRow.project_id == bindparam("project")
+_IN_PHASE = JobRow.phase == bindparam("phase")
+_COUNT = select(func.count()).select_from(JobRow).where(_IN_PROJECT)
+_COUNT_IN_PHASE = _COUNT.where(_IN_PHASE)
+_PAGE = (select(*RECORD_COLUMNS).where(_IN_PROJECT)
+         .order_by(JobRow.created_at.desc(), JobRow.id.desc())
+         .offset(bindparam("offset")).limit(bindparam("limit")))
+_PAGE_IN_PHASE = _PAGE.where(_IN_PHASE)
 
 
 def _output_urls(plan: RunPlan) -> set[str]:

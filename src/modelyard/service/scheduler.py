@@ -15,8 +15,9 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Row, and_, func, or_, select, update
 
 from modelyard.service.catalog import node_cpus, node_memory_gb
 from modelyard.settings import Settings
@@ -26,6 +27,11 @@ from modelyard.store.models import EventRow, JobRow
 
 ACTIVE = [Phase.RUNNING.value, Phase.TERMINATING.value]
 QUEUE_ORDER = (JobRow.priority.desc(), JobRow.created_at, JobRow.id)
+QUEUE_COLUMNS = (JobRow.id, JobRow.cpus, JobRow.memory_gb, JobRow.gpus, JobRow.secondary_phase,
+                 JobRow.message)
+QUEUING = SecondaryPhase.QUEUING.value
+BEHIND = "Job queued: waiting behind the jobs ahead of it"
+"""The stored message of every queued job but the first: constant, so it is written once."""
 
 
 @dataclass
@@ -66,61 +72,86 @@ class Scheduler:
 
     def dispatch(self, start: Callable[[JobRow, list[int] | None], None]) -> None:
         """Starts every pending job that fits, in queue order, on cores nobody else holds;
-        marks the rest Queuing with a message that says what they wait for."""
+        marks the rest Queuing. The queue's bookkeeping is linear: the first job that does
+        not fit says what it waits for; every job behind it carries one constant message,
+        written once when it starts to wait (its position and the job it waits behind are
+        computed when asked: ``queue_position``, ``behind_message``)."""
         with self._lock():
             with self.db.session() as s:
                 active = list(s.scalars(select(JobRow).where(
                     JobRow.phase.in_(ACTIVE), JobRow.executor != "search")))
-                pending = list(s.scalars(select(JobRow).where(
-                    JobRow.phase == Phase.PENDING.value).order_by(*QUEUE_ORDER)))
+            with self.db.read() as conn:  # the queue's light columns, not its plans
+                pending = conn.execute(select(*QUEUE_COLUMNS).where(
+                    JobRow.phase == Phase.PENDING.value).order_by(*QUEUE_ORDER)).all()
             free = self.capacity()
             free_cores = self.cores()
             for row in active:
                 free.take(Resources.of(row))
                 held = set(row.plan.get("cpu_set") or [])
                 free_cores = [c for c in free_cores if c not in held]
-            blocked_by: JobRow | None = None
-            for position, row in enumerate(pending, start=1):
-                need = Resources.of(row)
-                if blocked_by is None and free.fits(need):
+            head: tuple[str, str] | None = None  # (id, what it waits for)
+            behind: list[Any] = []
+            for queued in pending:
+                need = Resources(queued.cpus, queued.memory_gb, queued.gpus)
+                if head is None and free.fits(need):
+                    with self.db.session() as s:
+                        job = s.get(JobRow, queued.id)
+                    if job is None or job.phase != Phase.PENDING.value:
+                        continue  # stopped or started by someone else meanwhile
                     free.take(need)
-                    mine = free_cores[:row.cpus] if len(free_cores) >= row.cpus else None
+                    mine = free_cores[:job.cpus] if len(free_cores) >= job.cpus else None
                     free_cores = free_cores[len(mine or []):]
-                    start(row, mine)
-                    continue
-                if blocked_by is None:
-                    blocked_by = row
-                    reason = (f"Job queued: waiting for {_fmt(need.cpus)} CPU, "
-                              f"{_fmt(need.memory_gb)} GB"
-                              + (f", {need.gpus} GPU" if need.gpus else "")
-                              + f"; {_fmt(max(free.cpus, 0))} CPU, "
-                              f"{_fmt(max(free.memory_gb, 0))} GB"
-                              + (f", {max(free.gpus, 0)} GPU" if need.gpus else "")
-                              + " free")
-                else:
-                    reason = (f"Job queued: position {position}, behind job "
-                              f"{blocked_by.name} ({blocked_by.id[:8]})")
-                self._mark_queued(row, reason)
+                    start(job, mine)
+                elif head is None:
+                    head = (queued.id, _waiting_for(need, free))
+                    if queued.message != head[1] or queued.secondary_phase != QUEUING:
+                        self._mark_queued([queued], head[1])
+                elif queued.message != BEHIND or queued.secondary_phase != QUEUING:
+                    behind.append(queued)
+            if behind:
+                self._mark_queued(behind, BEHIND)
 
-    def _mark_queued(self, row: JobRow, reason: str) -> None:
+    def _mark_queued(self, rows: list[Any], reason: str) -> None:
+        """One transaction: Queuing + ``reason`` for jobs still pending, and a "queued"
+        event for each that was not queuing yet (each job gets it once)."""
         with self.db.session() as s:
-            changed = s.execute(
-                update(JobRow).where(JobRow.id == row.id, JobRow.phase == Phase.PENDING.value,
-                                     (JobRow.message.is_(None)) | (JobRow.message != reason))
-                .values(secondary_phase=SecondaryPhase.QUEUING.value, message=reason)
-            ).rowcount  # type: ignore[attr-defined]
-            if changed and row.secondary_phase != SecondaryPhase.QUEUING.value:
-                s.add(EventRow(job_id=row.id, time=time.time(), level="Info", source="Job",
-                               message=reason))
+            for chunk in range(0, len(rows), 500):
+                part = rows[chunk:chunk + 500]
+                s.execute(update(JobRow).where(JobRow.id.in_([r.id for r in part]),
+                                               JobRow.phase == Phase.PENDING.value)
+                          .values(secondary_phase=QUEUING, message=reason))
+            now = time.time()
+            s.add_all(EventRow(job_id=r.id, time=now, level="Info", source="Job",
+                               message=reason)
+                      for r in rows if r.secondary_phase != QUEUING)
 
-    def queue_position(self, row: JobRow) -> int | None:
-        """1 for the next job to start; None when the job is not waiting."""
+    def queue_position(self, row: JobRow | Row[Any]) -> int | None:
+        """1 for the next job to start; None when the job is not waiting. One COUNT of the
+        pending jobs ahead of it in QUEUE_ORDER (index ix_jobs_phase_priority), so asking is
+        cheap however long the queue is."""
         if row.phase != Phase.PENDING.value:
             return None
-        with self.db.session() as s:
-            ids = list(s.scalars(select(JobRow.id).where(
-                JobRow.phase == Phase.PENDING.value).order_by(*QUEUE_ORDER)))
-        return ids.index(row.id) + 1 if row.id in ids else None
+        ahead = or_(
+            JobRow.priority > row.priority,
+            and_(JobRow.priority == row.priority, JobRow.created_at < row.created_at),
+            and_(JobRow.priority == row.priority, JobRow.created_at == row.created_at,
+                 JobRow.id < row.id),
+        )
+        with self.db.read() as conn:
+            count = conn.scalar(select(func.count()).select_from(JobRow).where(
+                JobRow.phase == Phase.PENDING.value, ahead)) or 0
+        return count + 1
+
+    def behind_message(self, position: int) -> str | None:
+        """For a job at ``position`` > 1: the job at the head of the queue it waits behind."""
+        if position <= 1:
+            return None
+        with self.db.read() as conn:
+            first = conn.execute(select(JobRow.id, JobRow.name).where(
+                JobRow.phase == Phase.PENDING.value).order_by(*QUEUE_ORDER).limit(1)).first()
+        if first is None:
+            return None
+        return f"Job queued: position {position}, behind job {first.name} ({first.id[:8]})"
 
     @contextmanager
     def _lock(self) -> Iterator[None]:
@@ -131,6 +162,13 @@ class Scheduler:
                 yield
             finally:
                 fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _waiting_for(need: Resources, free: Resources) -> str:
+    return (f"Job queued: waiting for {_fmt(need.cpus)} CPU, {_fmt(need.memory_gb)} GB"
+            + (f", {need.gpus} GPU" if need.gpus else "")
+            + f"; {_fmt(max(free.cpus, 0))} CPU, {_fmt(max(free.memory_gb, 0))} GB"
+            + (f", {max(free.gpus, 0)} GPU" if need.gpus else "") + " free")
 
 
 def _fmt(x: float) -> str:

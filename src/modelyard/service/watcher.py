@@ -1,8 +1,9 @@
 """Moves jobs forward without anyone asking: the server runs ``Watcher`` in a thread.
 
-Reading a job already folds the runtime's state into the database (JobService.refresh), but a
-job nobody looks at would stay Pending or Running in the table, and queued jobs would wait
-for the next request. One pass = start what can start, then refresh every unfinished job.
+While it runs, reads (GET, list, search) only read the database (``JobService.watched``), so
+the watcher is what brings the runtime's state and events into the table. One pass = refresh
+every running or terminating job (pending ones have no runtime yet; finished ones nothing
+new), then start what can start, then resume searches whose driver died.
 """
 
 from __future__ import annotations
@@ -10,33 +11,28 @@ from __future__ import annotations
 import logging
 import threading
 
-from sqlalchemy import select
-
 from modelyard.service.app import Service
-from modelyard.service.jobs import UNFINISHED
-from modelyard.store.models import JobRow
 
 log = logging.getLogger("modelyard.service.watcher")
 
 
 def reconcile(service: Service) -> int:
-    """One pass; returns how many unfinished jobs it looked at. Errors on one job are logged
+    """One pass; returns how many running jobs it looked at. Errors on one job are logged
     and do not stop the others."""
+    ids = service.jobs.active_ids()
+    for job_id in ids:
+        try:
+            service.jobs.refresh(job_id, dispatch=False)
+        except Exception:
+            log.exception("refreshing job %s failed", job_id)
     try:
-        service.jobs.dispatch()
+        service.jobs.dispatch(refresh_active=False)  # just refreshed: free slots are known
     except Exception:
         log.exception("dispatch failed")
     try:
         service.search.reconcile()  # a search whose driver died (server restart) resumes
     except Exception:
         log.exception("resuming searches failed")
-    with service.db.session() as s:
-        ids = list(s.scalars(select(JobRow.id).where(JobRow.phase.in_(UNFINISHED))))
-    for job_id in ids:
-        try:
-            service.jobs.refresh(job_id)
-        except Exception:
-            log.exception("refreshing job %s failed", job_id)
     return len(ids)
 
 
@@ -51,6 +47,7 @@ class Watcher:
 
     def start(self) -> None:
         if self._thread is None:
+            self.service.jobs.watched = True  # the thread's first pass runs right away
             self._thread = threading.Thread(target=self._run, name="modelyard-watcher",
                                             daemon=True)
             self._thread.start()
@@ -68,3 +65,4 @@ class Watcher:
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
+        self.service.jobs.watched = False

@@ -27,8 +27,14 @@ class AlgorithmRow(Base):
 
 class JobRow(Base):
     __tablename__ = "jobs"
-    __table_args__ = (Index("ix_jobs_project_created", "project_id", "created_at"),
-                      Index("ix_jobs_phase_priority", "phase", "priority", "created_at"))
+    __table_args__ = (
+        # A page of a list or search walks one of these and stops (migration 0008).
+        Index("ix_jobs_project_page", "project_id", "created_at", "id"),
+        Index("ix_jobs_project_phase_page", "project_id", "phase", "created_at", "id"),
+        Index("ix_jobs_project_updated", "project_id", "updated_at", "created_at", "id"),
+        Index("ix_jobs_project_name", "project_id", "name", "created_at", "id"),
+        Index("ix_jobs_phase_priority", "phase", "priority", "created_at"),
+    )
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     project_id: Mapped[str] = mapped_column(String(64), index=True)

@@ -52,8 +52,15 @@ def search(project: ProjectDep, service: ServiceDep, body: BodyDep) -> dict[str,
 
 
 @router.get(JOB, response_model=JobOut, responses=errors(404), summary="Show a training job")
-def show_job(project: ProjectDep, service: ServiceDep, training_job_id: str) -> dict[str, Any]:
-    return service.jobs.get(project, training_job_id)
+async def show_job(project: ProjectDep, service: ServiceDep,
+                   training_job_id: str) -> dict[str, Any]:
+    """The most frequent request (every client polls it). While the watcher runs it is one
+    primary-key read of the table (SQLite in WAL mode: readers never wait for writers), done
+    on the event loop because the hop to a thread costs more; otherwise it may fold the job
+    folder in and start queued jobs, which runs in the threadpool."""
+    if service.jobs.watched:
+        return service.jobs.get(project, training_job_id)
+    return await run_in_threadpool(service.jobs.get, project, training_job_id)
 
 
 @router.put(JOB, response_model=JobOut, responses=errors(404),
@@ -162,6 +169,7 @@ def log_stream(
 def _read_from(service: Any, project: str, job_id: str, task: str,
                position: int) -> tuple[bytes, bool, bool]:
     """(bytes from ``position``, whether the job has ended, whether that reached the end)."""
-    final = Phase(service.jobs.row(project, job_id).phase).is_final
+    final = Phase(service.jobs.row(project, job_id, fresh=not service.jobs.watched)
+                  .phase).is_final
     data, _size = read_log(service.jobs.log_path(project, job_id, task), position, READ_SIZE)
     return data, final, len(data) < READ_SIZE
