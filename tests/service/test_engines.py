@@ -146,6 +146,7 @@ def test_an_image_job_is_pinned_at_create_and_names_its_digest(
         job = {"metadata": {"name": "img"},
                "algorithm": {"command": "echo IN-THE-IMAGE", "engine": {"image_url": url}}}
         rec = svc.jobs.create("p", job)
+        assert rec["image"] == {"url": url, "digest": tiny_image.digest}  # shown in the console
         done = wait_for(svc, rec["metadata"]["id"], final)
         assert done["status"]["phase"] == "Completed", done["status"]
         messages = [e["message"] for e in svc.jobs.events("p", rec["metadata"]["id"])[0]]

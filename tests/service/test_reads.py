@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from modelyard.service.search_jobs import page_statement, search_jobs
+from modelyard.service.job_listing import page_statement, search_jobs
 from sqlalchemy import insert, select, text
 
 from fixtures.jobs import algorithm_for, job_for

@@ -139,6 +139,8 @@ class JobService:
         now = time.time()
         body = job.model_dump(mode="json", exclude_none=True, exclude={"status"})
         body["algorithm"].update(provenance)  # which gallery asset and version it ran
+        if plan.image_url:  # ours: the image and the digest every attempt runs (issue 15)
+            body["image"] = {"url": plan.image_url, "digest": plan.image_digest}
         row = JobRow(
             id=job_id, project_id=project, name=job.metadata.name,
             description=job.metadata.description,

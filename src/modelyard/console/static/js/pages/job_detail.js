@@ -81,6 +81,8 @@ export async function render(main, ctx, id) {
       h('dt', null, t('jobs.created')), h('dd', null, fmtTime(job.metadata.create_time)),
       h('dt', null, t('job.started')), h('dd', null, fmtTime(s.start_time)),
       h('dt', null, t('jobs.duration')), h('dd', null, fmtDuration(s.duration)),
+      job.image ? h('dt', null, t('job.image')) : null,
+      job.image ? h('dd', { class: 'mono', 'data-testid': 'image' }, `${job.image.url}${job.image.digest ? ` @ ${job.image.digest}` : ''}`) : null,
       h('dt', null, t('jobs.flavor')), h('dd', { class: 'mono' }, res.flavor_id || (spec.resource || {}).flavor_id || '—'),
       h('dt', null, t('jobs.node_count')), h('dd', null, String((spec.resource || {}).node_count || 1)),
       h('dt', null, t('jobs.retries')), h('dd', null, `${ann['fault-tolerance/job-retry-num'] || 0}${s.attempt > 1 ? ` · ${t('job.attempt', { n: s.attempt })}` : ''}`),
