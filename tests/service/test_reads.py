@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from modelyard.service.job_listing import page_statement, search_jobs
 from sqlalchemy import insert, select, text
 
 from fixtures.jobs import algorithm_for, job_for
 from modelyard.service import Service
+from modelyard.service.job_listing import page_statement, search_jobs
 from modelyard.service.scheduler import QUEUE_ORDER
 from modelyard.service.watcher import Watcher, reconcile
 from modelyard.settings import Settings
