@@ -35,7 +35,6 @@ it builds writes into the layer.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
@@ -43,12 +42,12 @@ import re
 import shlex
 import shutil
 import stat
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from modelyard.file_lock import exclusive
 from modelyard.runtime.report import StagingError
 
 REQUIREMENT_FILES = ("requirements.txt", "pip-requirements.txt")
@@ -283,14 +282,7 @@ def ensure_layer(key: str, envs_root: Path, install: Callable[[Path, str], int],
     if final.is_dir():
         return Layer(key, final, cached=True)
     envs_root.mkdir(parents=True, exist_ok=True)
-    with open(envs_root / f"{key}.lock", "w") as lock:
-        while True:
-            try:
-                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                wait_tick()
-                time.sleep(0.2)
+    with exclusive(envs_root / f"{key}.lock", wait_tick):
         if final.is_dir():  # another job finished it while we waited
             return Layer(key, final, cached=True)
         for stale in envs_root.glob(f".{key}.tmp-*"):

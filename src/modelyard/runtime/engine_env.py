@@ -14,17 +14,16 @@ complete, so a crash mid-build leaves a folder that the next job removes and bui
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
 import shutil
 import subprocess
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from modelyard.file_lock import exclusive
 from modelyard.runtime.deps import normalise
 from modelyard.runtime.report import StagingError
 from modelyard.spec.plan import EnginePlan
@@ -60,14 +59,7 @@ def ensure_env(engine: EnginePlan, root: Path,
     if (path / COMPLETE).is_file():
         return EngineEnv(path, python, built=False)
     root.mkdir(parents=True, exist_ok=True)
-    with open(root / f"{key}.lock", "w") as lock:
-        while True:
-            try:
-                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                wait_tick()
-                time.sleep(0.2)
+    with exclusive(root / f"{key}.lock", wait_tick):
         if (path / COMPLETE).is_file():  # another job built it while we waited
             return EngineEnv(path, python, built=False)
         shutil.rmtree(path, ignore_errors=True)  # a build that did not finish

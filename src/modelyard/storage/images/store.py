@@ -31,6 +31,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from modelyard.file_lock import exclusive
 from modelyard.settings import Settings
 from modelyard.spec.images import ImageRef, parse_image_ref
 from modelyard.storage.images.tools import ImageError, run_tool
@@ -172,14 +173,7 @@ class ImageStore:
     @contextlib.contextmanager
     def _locked(self, wait_tick: Callable[[], None]) -> Iterator[None]:
         self.root.mkdir(parents=True, exist_ok=True)
-        with open(self.root / ".lock", "w") as lock:
-            while True:
-                try:
-                    fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    wait_tick()
-                    time.sleep(0.2)
+        with exclusive(self.root / ".lock", wait_tick):
             yield
 
     # -------------------------------------------------------------------- pull
