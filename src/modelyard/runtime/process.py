@@ -19,8 +19,10 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
+import select
 import signal
 import subprocess
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -113,6 +115,9 @@ class JobProcess:
                 os.close(block_fd)
         self.pid = self.popen.pid
         self.pgid = self.popen.pid
+        self._pidfd: int | None = None
+        with contextlib.suppress(OSError, AttributeError):  # Linux >= 5.3
+            self._pidfd = os.pidfd_open(self.pid)
         self._seen: dict[int, int] = {}
         """Every process of the job ever listed, with its start time: killed at the end
         even if it left the group and the tree (without the sandbox)."""
@@ -137,9 +142,23 @@ class JobProcess:
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.popen.wait(timeout=5)
         self._close_hold()
+        self._close_pidfd()
 
     def _close_hold(self) -> None:
         fd, self._hold_fd = self._hold_fd, None
+        if fd is not None:
+            os.close(fd)
+
+    def wait_exit(self, timeout: float) -> None:
+        """Sleeps up to ``timeout``, waking at once when the main process exits (its pidfd
+        becomes readable): a job's end is seen without a polling delay."""
+        if self._pidfd is None:
+            time.sleep(timeout)
+            return
+        select.select([self._pidfd], [], [], timeout)
+
+    def _close_pidfd(self) -> None:
+        fd, self._pidfd = self._pidfd, None
         if fd is not None:
             os.close(fd)
 
@@ -196,3 +215,5 @@ class JobProcess:
             self.popen.wait(timeout=5)
         except subprocess.TimeoutExpired:
             self.kill()
+        finally:
+            self._close_pidfd()

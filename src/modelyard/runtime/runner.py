@@ -814,7 +814,7 @@ class Runner:
                 r.warning("Grace period over: SIGKILL to every process of the job")
                 proc.kill()
                 killed = True
-            time.sleep(_TICK)
+            proc.wait_exit(_TICK)
         proc.reap()
         return code
 
