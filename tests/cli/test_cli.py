@@ -4,33 +4,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
-from typer.testing import CliRunner
 
-from modelyard.cli import context
-from modelyard.cli.main import app
+from .clikit import cli, fresh_context  # noqa: F401  (an autouse fixture)
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "digits"
-runner = CliRunner()
-
-
-@pytest.fixture(autouse=True)
-def fresh_context(home: Path) -> Iterator[None]:
-    """The CLI caches its settings and backend per process; each test has its own home."""
-    context.settings.cache_clear()
-    context.backend.cache_clear()
-    yield
-    context.settings.cache_clear()
-    context.backend.cache_clear()
-
-
-def cli(*args: str) -> tuple[int, str]:
-    result = runner.invoke(app, list(args))
-    return result.exit_code, result.output
 
 
 def write_algorithm(tmp_path: Path, **changes: object) -> Path:

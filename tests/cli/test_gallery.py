@@ -4,31 +4,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from fixtures.server import algorithm_body, write_code
-from modelyard.cli import context
-from modelyard.cli.main import app
 
-runner = CliRunner()
-
-
-@pytest.fixture(autouse=True)
-def fresh_context(home: Path) -> Iterator[None]:
-    context.settings.cache_clear()
-    context.backend.cache_clear()
-    yield
-    context.settings.cache_clear()
-    context.backend.cache_clear()
-
-
-def cli(*args: str) -> tuple[int, str]:
-    result = runner.invoke(app, list(args))
-    return result.exit_code, result.output
+from .clikit import cli, fresh_context  # noqa: F401  (an autouse fixture)
 
 
 @pytest.mark.slow

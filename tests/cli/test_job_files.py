@@ -5,36 +5,19 @@ submitted with ``modelyard job submit -f`` and run unchanged (examples/compat)."
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from modelyard.cli import context
-from modelyard.cli.main import app
 from modelyard.runtime.sandbox import find_bwrap, probe
 from modelyard.settings import Settings
+
+from .clikit import cli, fresh_context  # noqa: F401  (an autouse fixture)
 
 pytestmark = pytest.mark.slow
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "compat"
 HAVE_BWRAP = (bw := find_bwrap()) is not None and probe(bw) is None
-runner = CliRunner()
-
-
-@pytest.fixture(autouse=True)
-def fresh_context(home: Path) -> Iterator[None]:
-    context.settings.cache_clear()
-    context.backend.cache_clear()
-    yield
-    context.settings.cache_clear()
-    context.backend.cache_clear()
-
-
-def cli(*args: str) -> tuple[int, str]:
-    result = runner.invoke(app, list(args))
-    return result.exit_code, result.output
 
 
 def upload(tmp_path: Path, example: str, prefix: str, data: dict[str, str]) -> None:
