@@ -43,6 +43,20 @@ class TaskInfo:
     current_ip: str = "127.0.0.1"
     num_gpus: int = 0
     master_port: int = DEFAULT_MASTER_PORT
+    names: tuple[str, ...] = ()
+    """The workers' names, in task order (a multi-node task: they resolve in its sandbox);
+    without them ``VC_WORKER_HOSTS`` lists ``hosts``."""
+
+
+def vj_name(job_id: str) -> str:
+    """``MA_VJ_NAME``: ModelArts' name of the job's group of workers."""
+    return f"modelarts-job-{job_id}"
+
+
+def worker_name(job_id: str, index: int) -> str:
+    """``modelarts-job-<id>-worker-<i>``, as ModelArts names a job's nodes (a hostname: at
+    most 63 characters)."""
+    return f"{vj_name(job_id)}-worker-{index}"[:63]
 
 
 @dataclass(frozen=True)
@@ -193,10 +207,11 @@ def build_env(plan: RunPlan, layout: Layout, *, python: str, layer: Path | None,
         "MA_NUM_GPUS": str(task.num_gpus),
         "MA_NUM_HOSTS": str(plan.node_count),
         "MA_TASK_NAME": "worker",
-        "MA_CURRENT_INSTANCE_NAME": f"modelarts-job-{plan.job_id}-worker-{task.index}",
+        "MA_CURRENT_INSTANCE_NAME": worker_name(plan.job_id, task.index),
+        "MA_VJ_NAME": vj_name(plan.job_id),
         "VC_TASK_INDEX": str(task.index),
         "VC_WORKER_NUM": str(plan.node_count),
-        "VC_WORKER_HOSTS": ",".join(hosts),
+        "VC_WORKER_HOSTS": ",".join(task.names or hosts),
         "PYTHONUNBUFFERED": "1",
     })
     pythonpath = [str(job.job_dir)]
@@ -218,8 +233,9 @@ def build_env(plan: RunPlan, layout: Layout, *, python: str, layer: Path | None,
     conda_env = conda_env_bin(env)
     if conda_env is not None:  # seed S2.6 (1): the image (or user) chose a conda env
         env["PATH"] = f"{conda_env}:{env['PATH']}"
-    if plan.node_count > 1:  # the torch launcher's variables (ours)
+    if plan.node_count > 1:  # the torch launcher's variables (ours): one rank per node
         env.update({"MASTER_ADDR": hosts[0], "MASTER_PORT": str(task.master_port),
+                    "NNODES": str(plan.node_count), "NODE_RANK": str(task.index),
                     "WORLD_SIZE": str(plan.node_count), "RANK": str(task.index)})
     for name, value in plan.hyperparameters:
         env[hp_env_name(name)] = value

@@ -8,6 +8,11 @@ through the host's sockets; with ``-T none -U none`` it forwards no host port in
 ``--no-map-gw`` keeps the gateway address from reaching the host. Without ``pasta``, or with
 outbound access turned off (setting ``job_network = none``), the namespace has only its own
 loopback.
+
+A task of a multi-node job (issue 17) also takes inbound TCP from its peers: its namespace
+gets the node's own address (``pasta -a``), and ``pasta -t <address>/<first>-<last>``
+listens on that address only, for a fixed range of ports, forwarding each connection into
+the namespace. The host's loopback stays out of reach (still ``-T none``).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import signal
 import subprocess
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from modelyard.runtime.report import StagingError
@@ -31,14 +37,28 @@ _PASTA_TIMEOUT = 20.0
 _LIBC = ctypes.CDLL(None, use_errno=True)
 
 
+@dataclass(frozen=True)
+class Inbound:
+    """Inbound TCP for a task of a multi-node job: ``address`` (the node's) is the
+    namespace's own address too, and ports ``first``..``last`` on it lead into the job."""
+
+    address: str
+    first: int
+    last: int
+
+    def pasta_options(self) -> list[str]:
+        return ["-a", self.address, "-t", f"{self.address}/{self.first}-{self.last}"]
+
+
 class JobNetwork:
     """The namespace's descriptor (for ``setns`` in the sandbox's first process) and the
     ``pasta`` that serves it. ``ready()`` before the job's code runs; ``close()`` at the
     end, however the job ends."""
 
-    def __init__(self, fd: int, pid_file: Path | None) -> None:
+    def __init__(self, fd: int, pid_file: Path | None, inbound: Inbound | None = None) -> None:
         self.fd = fd
         self._pid_file = pid_file
+        self._inbound = inbound
         self._pasta: subprocess.Popen[bytes] | None = None
 
     @property
@@ -51,8 +71,9 @@ class JobNetwork:
         if self._pid_file is None or self._pasta is not None:
             return
         pasta = shutil.which("pasta") or "/usr/bin/pasta"
+        inbound = self._inbound.pasta_options() if self._inbound else ["-t", "none"]
         self._pasta = subprocess.Popen(
-            [pasta, "--runas", "0", "--config-net", "-T", "none", "-U", "none", "-t", "none",
+            [pasta, "--runas", "0", "--config-net", "-T", "none", "-U", "none", *inbound,
              "-u", "none", "--no-map-gw", "-q", "-4", "--no-dhcp", "--pid",
              str(self._pid_file), "--netns", f"/proc/self/fd/{self.fd}", "--netns-only"],
             pass_fds=(self.fd,), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
@@ -101,9 +122,9 @@ def pasta_available() -> bool:
     return shutil.which("pasta") is not None or os.access("/usr/bin/pasta", os.X_OK)
 
 
-def new_network(outbound: bool, pid_file: Path) -> JobNetwork:
+def new_network(outbound: bool, pid_file: Path, inbound: Inbound | None = None) -> JobNetwork:
     """A fresh network namespace (root only), with ``pasta`` started on it when
-    ``outbound``."""
+    ``outbound`` (and forwarding ``inbound`` into it when given)."""
     box: dict[str, int] = {}
 
     def make() -> None:  # unshare affects only this thread, which then ends
@@ -119,7 +140,7 @@ def new_network(outbound: bool, pid_file: Path) -> JobNetwork:
     if "fd" not in box:
         raise StagingError("Could not create the job's network namespace: "
                            f"{os.strerror(box.get('errno', 0))}")
-    net = JobNetwork(box["fd"], pid_file if outbound else None)
+    net = JobNetwork(box["fd"], pid_file if outbound else None, inbound if outbound else None)
     net.start()
     return net
 

@@ -14,6 +14,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from modelyard.runtime import images, jobnet, procs
+from modelyard.runtime.argv import worker_name
+from modelyard.runtime.cluster import ClusterTask
 from modelyard.runtime.identity import HostIdentity
 from modelyard.runtime.layout import Layout
 from modelyard.runtime.limits import JobLimits
@@ -67,6 +69,8 @@ class RunnerCore:
         self._private_mounts = False
         self._holds = contextlib.ExitStack()
         """What the job holds until it ends (its image, against ``image prune``)."""
+        self._cluster: ClusterTask | None = None
+        """Which task of a multi-node job this runtime runs (None: a one-node job)."""
 
     # ------------------------------------------------------------------ stop
     def request_stop(self, request: StopRequest | None = None) -> None:
@@ -95,6 +99,14 @@ class RunnerCore:
     def reporter(self) -> Reporter:
         assert self._reporter is not None
         return self._reporter
+
+    def _hostname(self) -> str:
+        """The sandbox's hostname: ``modelarts-job-<id>-worker-<i>``, as ModelArts names
+        a job's nodes."""
+        if self._cluster is not None:
+            return self._cluster.name
+        plan = self._plan
+        return worker_name(plan.job_id if plan and plan.job_id else "local", 0)
 
     # ------------------------------------------------------------ host commands
     def _run_logged(self, argv: list[str]) -> int:
@@ -145,12 +157,6 @@ def is_transient(exc: BaseException) -> bool:
         return True
     name = type(exc).__name__
     return any(word in name for word in ("Connection", "Timeout", "Throttl"))
-
-
-def worker_hostname(plan: RunPlan | None) -> str:
-    """``modelarts-job-<id>-worker-0``, as ModelArts names a job's first node."""
-    job = plan.job_id if plan and plan.job_id else "local"
-    return f"modelarts-job-{job}-worker-0"[:63]
 
 
 def current_ip() -> str:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from modelyard.runtime import images, sagemaker, sandbox
 from modelyard.runtime.argv import build_launch
+from modelyard.runtime.cluster import cluster_task
 from modelyard.runtime.deps import (
     LAYER_MOUNT,
     Layer,
@@ -45,6 +46,7 @@ from modelyard.runtime.run_core import (
 from modelyard.runtime.sandbox import Bind
 from modelyard.runtime.staging import Staging
 from modelyard.runtime.state import RuntimeState
+from modelyard.settings import Settings
 from modelyard.spec.contract import Contract
 from modelyard.spec.errors import SpecError
 from modelyard.spec.plan import RunPlan
@@ -65,7 +67,7 @@ class Runner(Installing, Staging):
         # the job's first line; the executor's fresh state already names the attempt and
         # runtime.pid the runtime).
         self.state.attempt = plan.attempt
-        self._reporter = Reporter(self.folder, self.folder.log_file(plan.job_id))
+        self._reporter = Reporter(self.folder, self.folder.log_file(plan.job_id, _task_index(plan)))
         self._plan = plan
         self._pin(plan)
         code: int | None = None
@@ -132,9 +134,12 @@ class Runner(Installing, Staging):
     def _run(self, plan: RunPlan) -> int:
         r = self.reporter
         r.info(f"Runtime started for job {plan.job_id} on {socket.gethostname()}")
-        if plan.node_count > 1:
+        if plan.node_count > 1 and plan.cluster is None:
             raise StagingError(f"multi-node jobs (node_count={plan.node_count}) need a cluster "
                                "executor; the local executor runs one node")
+        self._cluster = cluster_task(plan)
+        if self._cluster is not None:
+            _check_cluster_settings(plan, self.settings)
         if not os.access(self.settings.python, os.X_OK):
             raise StagingError(f"The engine's Python {self.settings.python} does not exist or "
                                "is not executable (setting MODELYARD_PYTHON)")
@@ -280,3 +285,21 @@ class Runner(Installing, Staging):
             self._reporter.line(f"Job {phase.value.lower()}" + (f": {message}" if message else ""))
             self._reporter.close()
         return self.state
+
+
+def _task_index(plan: RunPlan) -> int:
+    """The task whose log this runtime writes (``worker-<i>``); a bad index is refused at
+    staging, in task 0's log."""
+    c = plan.cluster
+    return c.task_index if c is not None and 0 <= c.task_index < plan.node_count else 0
+
+
+def _check_cluster_settings(plan: RunPlan, settings: Settings) -> None:
+    """What a task of a multi-node job needs besides its plan, checked before staging."""
+    if settings.job_network != "outbound":
+        raise StagingError(f"multi-node jobs (node_count={plan.node_count}) need the job "
+                           f"network: with job_network = {settings.job_network} the workers "
+                           "cannot reach each other; set job_network = outbound")
+    if plan.contract is Contract.SAGEMAKER:
+        raise StagingError(f"multi-node jobs (node_count={plan.node_count}) under the "
+                           "SageMaker contract are not supported yet; use the ModelArts contract")

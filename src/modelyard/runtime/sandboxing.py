@@ -7,12 +7,14 @@ from pathlib import Path
 
 from modelyard.runtime import jobnet, sandbox
 from modelyard.runtime.argv import Extras, TaskInfo, build_launch
+from modelyard.runtime.cluster import write_hosts
 from modelyard.runtime.identity import hand_over, passwd_files
 from modelyard.runtime.jobside import PYLIB, PYLIB_MOUNT
 from modelyard.runtime.layout import Layout
 from modelyard.runtime.limits import CGROUPS_FILE, JobLimits
 from modelyard.runtime.process import Confinement, JobProcess
-from modelyard.runtime.run_core import RunnerCore, current_ip, num_gpus, worker_hostname
+from modelyard.runtime.report import StagingError
+from modelyard.runtime.run_core import RunnerCore, current_ip, num_gpus
 from modelyard.runtime.sandbox import Bind, SandboxSpec
 from modelyard.runtime.state import SANDBOX_DIR
 from modelyard.spec.paths import parse_location
@@ -35,6 +37,10 @@ class Sandboxing(RunnerCore):
         private = self.folder.root / SANDBOX_DIR
         self.limits.create_cgroups(f"modelyard-{plan.job_id or 'job'}-{plan.attempt}-"
                                    f"{os.getpid()}", private / CGROUPS_FILE)
+        if self._cluster is not None and self.identity is None:
+            raise StagingError(f"multi-node jobs (node_count={plan.node_count}) need the "
+                               "sandbox (bubblewrap) and a service running as root: each task "
+                               "needs a network namespace of its own that its peers can reach")
         if self.bwrap is None:
             return
         self._files = passwd_files(private)
@@ -43,12 +49,30 @@ class Sandboxing(RunnerCore):
                 self.reporter.warning("Outbound network needs a service running as root "
                                       "(pasta); this job has its own loopback only")
             return
+        if self._cluster is not None:
+            self._cluster_network(private)
+            return
         outbound = self.settings.job_network == "outbound"
         if outbound and not jobnet.pasta_available():
             self.reporter.warning("pasta (package passt) is not installed: this job has no "
                                   "outbound network, only its own loopback")
             outbound = False
         self.net = jobnet.new_network(outbound, private / jobnet.PASTA_PID)
+
+    def _cluster_network(self, private: Path) -> None:
+        """A task of a multi-node job: its peers' names in ``/etc/hosts``, and a network
+        that takes their connections on the node's address (``jobnet.Inbound``)."""
+        task = self._cluster
+        assert task is not None
+        if not jobnet.pasta_available():
+            raise StagingError(f"multi-node jobs (node_count={len(task.hosts)}) need pasta "
+                               "(package passt) for the job's network; it is not installed")
+        self._files["/etc/hosts"] = write_hosts(private, task)
+        inbound = jobnet.Inbound(task.node_ip, task.master_port, task.last_port)
+        self.net = jobnet.new_network(True, private / jobnet.PASTA_PID, inbound)
+        self.reporter.line(f"Task {task.index} of {len(task.hosts)} ({task.name}) on "
+                           f"{task.node_ip}: peers reach it on TCP ports "
+                           f"{task.master_port}-{task.last_port}")
 
     def _confinement(self) -> Confinement:
         return Confinement(net_fd=self.net.fd if self.net else None, limits=self.limits)
@@ -83,7 +107,7 @@ class Sandboxing(RunnerCore):
             home=layout.host.home, cache=layout.host.cache, cwd=cwd, binds=binds,
             hide=[self.settings.home.resolve()],
             job_user=(self.identity.uid, self.identity.gid) if self.identity else None,
-            hostname=worker_hostname(self._plan), own_network=self.net is not None,
+            hostname=self._hostname(), own_network=self.net is not None,
             tmp_bytes=limits.tmp_bytes if limits else None,
             shm_bytes=limits.shm_bytes if limits else None, files=self._files,
             gpus=bool(self._plan and self._plan.gpus), opt_ml=layout.host.opt_ml,
@@ -147,5 +171,7 @@ class Sandboxing(RunnerCore):
             self.reporter.warning(f"Could not pin the job to cores {plan.cpu_set}: {exc}")
 
     def _task(self) -> TaskInfo:
+        if self._cluster is not None:
+            return self._cluster.task_info(num_gpus())
         ip = current_ip()
         return TaskInfo(index=0, hosts=(ip,), current_ip=ip, num_gpus=num_gpus())

@@ -26,7 +26,6 @@ from modelyard.runtime.run_core import (
     is_transient,
     one_line,
     remove_tree,
-    worker_hostname,
 )
 from modelyard.spec.contract import Contract
 from modelyard.spec.errors import SpecError
@@ -58,8 +57,10 @@ class Staging(RunnerCore):
             self.image = images.pull(self.settings, url, plan.image_digest, plan.project_id,
                                      r, self._check, self._holds)
             self.python = "python"  # the image's, found on its PATH (seed S2.4)
-            self._files.update(images.generated_files(self.folder.root / "sandbox",
-                                                      worker_hostname(plan)))
+            generated = images.generated_files(self.folder.root / "sandbox", self._hostname())
+            if self._cluster is not None:  # the workers' names are there already
+                generated.pop("/etc/hosts")
+            self._files.update(generated)
             r.info(f"Engine: image {url} at {self.image.record.digest}")
             return
         ep = plan.engine_plan

@@ -65,6 +65,19 @@ class EnginePlan(BaseModel):
     image_url: str | None = None
 
 
+class ClusterPlan(BaseModel):
+    """Where each task of a multi-node job runs (filled by the executor that placed it)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    task_index: int = 0
+    hosts: list[str] = Field(default_factory=list)
+    """One entry per task, in task order: the IP address of the node that task runs on."""
+    master_port: int = 29500
+    node_ip: str | None = None
+    """The address of this task's node (hosts[task_index]); the job's network uses it."""
+
+
 class RunPlan(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -89,6 +102,7 @@ class RunPlan(BaseModel):
     environments: dict[str, str] = Field(default_factory=dict)
     mounts: list[MountPlan] = Field(default_factory=list)
     node_count: int = 1
+    cluster: ClusterPlan | None = None
     flavor_id: str | None = None
     upload_period: float = 30.0
     max_run_seconds: int | None = None
