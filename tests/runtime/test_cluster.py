@@ -27,7 +27,7 @@ from modelyard.settings import Settings
 from modelyard.spec.plan import ClusterPlan, RunPlan
 from modelyard.spec.status import Phase
 
-from .jobkit import make_plan
+from .jobkit import make_plan, obs_path, output
 
 BODY = Path(__file__).with_name("cluster_netns.py")
 NODE_IPS = ["10.77.0.1", "10.77.0.2"]
@@ -65,6 +65,9 @@ else:
             sys.exit("worker 0 never answered")
         time.sleep(0.2)
 print("EXCHANGE:" + got, flush=True)
+out = next(a.split("=", 1)[1] for a in sys.argv[1:] if a.startswith("--train_url="))
+with open(os.path.join(out, "rank-" + os.environ["RANK"] + ".txt"), "w") as fh:
+    fh.write(got)
 loop = int(os.environ["LOOPBACK_PORT"])
 for host in ("127.0.0.1", "10.77.0.254"):
     try:
@@ -102,7 +105,7 @@ def cluster_host() -> None:
 
 
 def _task_plans(settings: Settings, script: str) -> list[RunPlan]:
-    base = make_plan(settings, script, node_count=2)
+    base = make_plan(settings, script, node_count=2, outputs=[output(settings)])
     return [base.model_copy(update={"cluster": ClusterPlan(
         task_index=i, hosts=NODE_IPS, master_port=PORT, node_ip=NODE_IPS[i])}, deep=True)
         for i in range(2)]
@@ -163,6 +166,10 @@ def test_two_tasks_exchange_data_through_master_addr(
     assert _printed(logs[1], "EXCHANGE:") == "reply-from-0-to-hello-from-1"
     assert _printed(logs[0], "EXCHANGE:") == "hello-from-1"
     assert result["loopback_accepted"] == []
+    # Every task uploads its output folder into the job's one output location.
+    stored = obs_path(settings, plans[0].outputs[0].url)
+    assert sorted(f.name for f in stored.iterdir()) == ["rank-0.txt", "rank-1.txt"]
+    assert (stored / "rank-1.txt").read_text() == "reply-from-0-to-hello-from-1"
 
 
 @pytest.mark.slow
