@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -21,6 +22,7 @@ from modelyard.runtime import jobnet, sandbox
 from modelyard.runtime.argv import build_env
 from modelyard.runtime.cluster import cluster_task, hosts_text
 from modelyard.runtime.layout import make_layout
+from modelyard.runtime.report import StagingError
 from modelyard.runtime.runner import Runner
 from modelyard.runtime.state import JobFolder
 from modelyard.settings import Settings
@@ -245,6 +247,16 @@ def test_inbound_forwarding_is_limited_to_the_node_address_and_the_port_range() 
     10.77.0.1/auto"), so the range is explicit."""
     inbound = jobnet.Inbound("10.77.0.2", 29500, 29515)
     assert inbound.pasta_options() == ["-a", "10.77.0.2", "-t", "10.77.0.2/29500-29515"]
+
+
+def test_a_port_of_the_range_already_taken_on_the_node_is_refused() -> None:
+    """pasta itself would silently skip it and the peers would reach its listener."""
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        inbound = jobnet.Inbound("127.0.0.1", port - 2, port + 1)
+        with pytest.raises(StagingError, match=f"TCP port {port} on 127.0.0.1 is not free"):
+            inbound.check_free()
+    jobnet.Inbound("127.0.0.1", port, port).check_free()  # free again
 
 
 def test_torch_launcher_variables_for_a_task() -> None:

@@ -49,6 +49,22 @@ class Inbound:
     def pasta_options(self) -> list[str]:
         return ["-a", self.address, "-t", f"{self.address}/{self.first}-{self.last}"]
 
+    def check_free(self) -> None:
+        """``pasta`` skips a port of the range that something on the node already listens
+        on, without an error (checked), and the peers would then reach that listener (say,
+        another job's task): refuse instead, naming the port."""
+        import socket
+
+        for port in range(self.first, self.last + 1):
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+                try:
+                    s.bind((self.address, port))
+                except OSError as exc:
+                    raise StagingError(
+                        f"cluster.master_port={self.first}: TCP port {port} on {self.address} "
+                        f"is not free on this node ({exc.strerror}); the job needs ports "
+                        f"{self.first}-{self.last} there") from None
+
 
 class JobNetwork:
     """The namespace's descriptor (for ``setns`` in the sandbox's first process) and the
@@ -134,6 +150,8 @@ def new_network(outbound: bool, pid_file: Path, inbound: Inbound | None = None) 
         box["fd"] = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
         _loopback_up()
 
+    if inbound is not None and outbound:
+        inbound.check_free()
     thread = threading.Thread(target=make, name="netns")
     thread.start()
     thread.join()
