@@ -57,6 +57,9 @@ class Inbound:
 
         for port in range(self.first, self.last + 1):
             with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+                # As a listener would: connections of a previous attempt in TIME_WAIT do
+                # not count, a socket listening there does.
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
                 try:
                     s.bind((self.address, port))
                 except OSError as exc:
