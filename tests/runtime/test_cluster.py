@@ -26,6 +26,7 @@ from modelyard.runtime.report import StagingError
 from modelyard.runtime.runner import Runner
 from modelyard.runtime.state import JobFolder
 from modelyard.settings import Settings
+from modelyard.spec.contract import Contract
 from modelyard.spec.plan import ClusterPlan, RunPlan
 from modelyard.spec.status import Phase
 
@@ -206,6 +207,15 @@ def test_a_task_without_a_job_network_fails_at_staging(settings: Settings) -> No
     assert state.phase == Phase.FAILED and state.reason == "staging"
     assert "job_network = none" in state.message and "node_count=2" in state.message
     assert state.message in log
+
+
+def test_a_task_under_the_sagemaker_contract_is_refused(settings: Settings) -> None:
+    plan = _task_plans(settings, "print(1)")[0].model_copy(
+        update={"contract": Contract.SAGEMAKER})
+    state, log = _run_in_process(settings, plan)
+    assert state.phase == Phase.FAILED and state.reason == "staging"
+    assert "under the SageMaker contract are not supported yet" in state.message
+    assert "Job started" not in log
 
 
 @pytest.mark.parametrize(("cluster", "words"), [
