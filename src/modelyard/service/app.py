@@ -30,6 +30,10 @@ class Service:
     def executor(self) -> Executor:
         if self._executor is not None:
             return self._executor
+        if self.settings.executor == "ray":  # imported only then: Ray is an optional extra
+            from modelyard.executors.ray import RayExecutor
+
+            return RayExecutor(self.settings)
         from modelyard.executors.local import LocalExecutor
 
         return LocalExecutor(self.settings)

@@ -65,6 +65,17 @@ class EnginePlan(BaseModel):
     image_url: str | None = None
 
 
+class ClusterPlan(BaseModel):
+    """Where each task of a multi-node job runs (filled by the executor that placed it)."""
+    model_config = ConfigDict(extra="forbid")
+    task_index: int = 0
+    hosts: list[str] = Field(default_factory=list)
+    """One entry per task, in task order: the IP address of the node that task runs on."""
+    master_port: int = 29500
+    node_ip: str | None = None
+    """The address of this task's node (hosts[task_index]); the job's network uses it."""
+
+
 class RunPlan(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -103,6 +114,7 @@ class RunPlan(BaseModel):
     hang_seconds: float | None = None
     """With fault-tolerance/hang-retry: no log output and no CPU progress for this long ends
     the attempt as hung (the service then restarts it)."""
+    cluster: ClusterPlan | None = None
     attempt: int = 0
     """0 for the first run, n for the n-th restart; the runtime appends to the same log."""
 
