@@ -21,15 +21,11 @@ from pathlib import Path
 
 import pytest
 
-from executors.ray.inner.clusterkit import FLAG, processes_under
+from executors.ray.inner.clusterkit import FLAG, NETWORK, processes_under
 
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[3]
-NETWORK = ("ip link set lo up && ip link add my0 type veth peer name my1 && "
-           "ip addr add 10.77.0.1/24 dev my0 && ip addr add 10.77.0.2/24 dev my1 && "
-           "ip link set my0 up && ip link set my1 up && "
-           "ip route add default via 10.77.0.254 dev my0")
 
 
 def test_the_ray_suite_passes_on_a_two_node_cluster() -> None:

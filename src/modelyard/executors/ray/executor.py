@@ -60,6 +60,9 @@ from modelyard.storage.nofollow import open_regular
 
 SYNC_TIMEOUT = 10.0
 """Longest a poll waits for the agents' answers; a slower agent is asked again next pass."""
+PLACE_NOW = 0.2
+"""How long ``submit`` gives Ray to place the group before it returns: on a cluster with
+room this starts the agents at once instead of on the watcher's next pass."""
 CAPACITY_TTL = 2.0
 """The cluster's totals are asked from Ray at most this often (the scheduler asks twice a
 pass)."""
@@ -129,7 +132,9 @@ class RayExecutor(Executor):
         record = RayRecord.new(plan.job_id, plan.attempt, plan.node_count)
         record.master_port = 29500 + zlib.crc32(plan.job_id.encode()) % 1000
         write_record(job_dir, record)  # first: a crash after the group exists still finds it
-        placement.create_group(record.placement_group, need)
+        group = placement.create_group(record.placement_group, need)
+        if group.wait(timeout_seconds=PLACE_NOW):  # a free cluster: start the agents now
+            self.poll(job_dir)
 
     # ------------------------------------------------------------------ poll
     def poll(self, job_dir: Path) -> RuntimeState | None:

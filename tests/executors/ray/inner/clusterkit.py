@@ -17,6 +17,12 @@ FLAG = "MODELYARD_RAY_TESTS"
 HEAD_IP, NODE2_IP, GCS_PORT = "10.77.0.1", "10.77.0.2", 6390
 ADDRESS = f"{HEAD_IP}:{GCS_PORT}"
 NODE_CPUS, NODE_MEMORY = 2, 2 * 2**30
+NETWORK = ("ip link set lo up && ip link add my0 type veth peer name my1 && "
+           "ip addr add 10.77.0.1/24 dev my0 && ip addr add 10.77.0.2/24 dev my1 && "
+           "ip link set my0 up && ip link set my1 up && "
+           "ip route add default via 10.77.0.254 dev my0")
+"""Run in a fresh ``unshare -n``: the two "machines" (a veth pair) and a default route, so
+that pasta (the job network) finds a routable interface."""
 FAST_FAILURE_DETECTION = {  # the head notices a dead node in ~3 s instead of ~30 s
     "RAY_health_check_initial_delay_ms": "1000", "RAY_health_check_period_ms": "1000",
     "RAY_health_check_timeout_ms": "1000", "RAY_health_check_failure_threshold": "3",
@@ -58,13 +64,15 @@ class Cluster:
         self.root = root
         self.nodes: dict[str, subprocess.Popen[bytes]] = {}
 
-    def start(self) -> None:
+    def start(self, dashboard: bool = False) -> None:
+        """``dashboard``: the head serves the Jobs API (``ray job submit``) on port 8265."""
         import ray
 
         from modelyard.executors.ray.record import NAMESPACE
 
-        self._start_node("head", HEAD_IP, ["--head", f"--port={GCS_PORT}",
-                                           "--include-dashboard=false"])
+        head = ["--head", f"--port={GCS_PORT}"]
+        head += ([f"--dashboard-host={HEAD_IP}"] if dashboard else ["--include-dashboard=false"])
+        self._start_node("head", HEAD_IP, head)
         self._wait_port(HEAD_IP, GCS_PORT)
         self._start_node("node2", NODE2_IP, [f"--address={ADDRESS}"])
         ray.init(address=ADDRESS, namespace=NAMESPACE, log_to_driver=False)
