@@ -28,6 +28,7 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[3]
 
 
+@pytest.mark.timeout(1500)  # the whole inner suite (~2 min here; more on a loaded machine)
 def test_the_ray_suite_passes_on_a_two_node_cluster() -> None:
     if importlib.util.find_spec("ray") is None:
         pytest.skip("Ray is not installed (the 'ray' extra)")

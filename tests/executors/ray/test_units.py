@@ -66,3 +66,19 @@ def test_names_come_from_the_job_and_the_attempt(tmp_path: object) -> None:
     write_record(tmp_path, record)
     assert read_record(tmp_path) == record
     assert read_record(tmp_path / "nothing") is None
+
+
+def test_agents_never_get_the_control_planes_secrets(tmp_path: object) -> None:
+    from pathlib import Path
+
+    from modelyard.executors.ray import RayExecutor
+    from modelyard.settings import Settings
+
+    assert isinstance(tmp_path, Path)
+    settings = Settings(home=tmp_path, api_keys="AK1:SK-secret", secret_key="SK-client",
+                        access_key="AK-client", db_url="postgresql://u:pw@db/m",
+                        executor="ray", ray_address="10.0.0.1:6379")
+    shared = RayExecutor(settings).agent_settings()  # no cluster needed: nothing connects
+    assert shared["home"] == str(tmp_path)
+    assert not {"api_keys", "secret_key", "access_key", "db_url", "executor"} & set(shared)
+    assert "secret" not in repr(shared) and "pw@" not in repr(shared)

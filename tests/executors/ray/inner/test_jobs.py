@@ -118,6 +118,27 @@ def test_a_job_waits_while_the_cluster_is_full_then_runs(settings: Settings) -> 
     assert "ran after the wait" in executor.log_path(job_dir, plan.job_id).read_text()
 
 
+def test_a_new_executor_picks_up_a_running_job_as_after_a_server_restart(
+        settings: Settings) -> None:
+    first = RayExecutor(settings)
+    plan = make_plan(settings, SLEEPER)
+    job_dir = settings.jobs_root / plan.job_id
+    first.submit(plan, job_dir)
+    log = first.log_path(job_dir, plan.job_id)
+    deadline = time.monotonic() + 90
+    while not (log.exists() and "READY" in log.read_text()):
+        assert time.monotonic() < deadline, "the job never printed READY"
+        first.poll(job_dir)
+        time.sleep(0.1)
+    restarted = RayExecutor(settings)  # nothing in memory: names and offsets are in ray.json
+    state = restarted.poll(job_dir)
+    assert state is not None and state.phase == Phase.RUNNING
+    restarted.stop(job_dir, 3.0)
+    state = restarted.wait(job_dir, 60, interval=0.2)
+    assert state is not None and state.phase == Phase.TERMINATED
+    assert log.read_text().count("READY") == 1  # copied once, not again by the new executor
+
+
 def test_the_queue_counts_the_cluster_not_the_server(service: Service, code: Code,
                                                      settings: Settings) -> None:
     """Two 2-CPU jobs fill the cluster (2 x 2 CPU); a third waits in the queue and starts
