@@ -11,7 +11,9 @@ One run, peers side by side, ratios printed:
     job status is polled every 0.1 s (a client polling harder only competes for the CPU);
 (b) throughput draining N queued trivial jobs (default 500);
 (c) API latency of job GET and list (training-job-searches) with 10,000 jobs in the
-    database under 50 concurrent clients.
+    database under 50 concurrent clients;
+(ray) with ``--ray N``: submit to first user line on a two-node Ray cluster, ModelYard
+    (MODELYARD_EXECUTOR=ray) against ``ray job submit`` (bench/ray_dispatch.py).
 
     .venv/bin/python bench/dispatch.py               # full run
     .venv/bin/python bench/dispatch.py --quick       # 20 / 50 / 2,000 for a smoke run
@@ -290,6 +292,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=15, help="load duration (c)")
     parser.add_argument("--quick", action="store_true", help="small sizes for a smoke run")
     parser.add_argument("--mlflow", help="the mlflow executable (e.g. from its own venv)")
+    parser.add_argument("--ray", type=int, default=0, metavar="N",
+                        help="also the Ray row: N jobs on a two-node Ray cluster against "
+                        "`ray job submit` (bench/ray_dispatch.py; root, its own namespace)")
     args = parser.parse_args()
     if args.quick:
         args.jobs, args.mlflow_runs, args.drain, args.rows, args.seconds = 20, 3, 50, 2000, 5
@@ -352,6 +357,10 @@ def main() -> None:
         v = lat[kind]
         print(f"    {kind:<5} n={len(v):<6} p50 {pct(v, 50) * 1000:7.1f} ms   "
               f"p99 {pct(v, 99) * 1000:7.1f} ms")
+    if args.ray:
+        sys.stdout.flush()
+        subprocess.run([sys.executable, str(Path(__file__).with_name("ray_dispatch.py")),
+                        "--jobs", str(args.ray)], check=True)
 
 
 if __name__ == "__main__":

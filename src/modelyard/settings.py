@@ -102,6 +102,12 @@ class Settings(BaseSettings):
     node_memory_gb: float | None = Field(default=None, gt=0, description="Memory to schedule")
     node_gpus: int = Field(default=0, ge=0, description="GPUs to schedule")
     gpu_type: str | None = Field(default=None, description="GPU product name shown in flavors")
+    # Where jobs run (issue 17).
+    executor: str = Field(default="local", pattern="^(local|ray)$",
+                          description="'local': jobs run on this machine; 'ray': on the Ray "
+                          "cluster at ray_address (one node per task, placement groups)")
+    ray_address: str | None = Field(default=None, description="Ray cluster to run jobs on, "
+                                    "host:port of its head (GCS); used when executor='ray'")
     # Server and access (issue 4).
     host: str = Field(default="127.0.0.1", description="Address `modelyard server` binds to")
     port: int = Field(default=8000, ge=1, le=65535, description="Port of `modelyard server`")

@@ -50,6 +50,17 @@ def test_validation_is_the_spec_layers(api: TestClient, algo: dict[str, Any]) ->
     assert api.post(f"{P}/training-job-searches", json={}).json()["total"] == 0
 
 
+def test_more_than_one_node_without_a_cluster_is_a_400(api: TestClient,
+                                                       algo: dict[str, Any]) -> None:
+    body = job_body("j-two")
+    body["spec"]["resource"]["node_count"] = 2
+    r = api.post(f"{P}/training-jobs", json=body)
+    assert r.status_code == 400, r.text
+    err = r.json()
+    assert err["field"] == "spec.resource.node_count" and err["error_code"]
+    assert "MODELYARD_EXECUTOR=ray" in err["error_msg"] and "2" in err["error_msg"]
+
+
 def test_job_lifecycle(api: TestClient, algo: dict[str, Any]) -> None:
     r = api.post(f"{P}/training-jobs", json=job_body("j-ok", epochs=3))
     assert r.status_code == 201, r.text

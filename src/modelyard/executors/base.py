@@ -5,10 +5,37 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from pathlib import Path
 
 from modelyard.runtime.state import RuntimeState
+from modelyard.spec.errors import SpecError
 from modelyard.spec.plan import RunPlan
+
+CLUSTER_HINT = ("needs a cluster: set MODELYARD_EXECUTOR=ray and MODELYARD_RAY_ADDRESS "
+                "(docs/deploy.md)")
+
+
+@dataclass(frozen=True)
+class Capacity:
+    """What an executor can run at once, for the scheduler: totals over its nodes."""
+
+    cpus: float
+    memory_gb: float
+    gpus: int
+    pin_cores: bool = False
+    """True only when the cores are this machine's (then jobs get cores of their own)."""
+
+
+@dataclass(frozen=True)
+class Need:
+    """What one job asks for: ``node_count`` nodes of one flavor."""
+
+    flavor_id: str
+    node_count: int
+    cpus: int
+    memory_gb: float
+    gpus: int
 
 
 class Executor(ABC):
@@ -30,6 +57,19 @@ class Executor(ABC):
     def stop(self, job_dir: Path, grace_seconds: float) -> None:
         """Asks the runtime to stop: SIGTERM to the user process group, SIGKILL after
         ``grace_seconds``; outputs are still uploaded and the phase becomes Terminated."""
+
+    def capacity(self) -> Capacity | None:
+        """The executor's totals for the scheduler; None = this machine, as the settings
+        describe it (``node_cpus``...)."""
+        return None
+
+    def check_fits(self, need: Need) -> None:
+        """Raises SpecError (a 400 at create) for a job that could never start here, so it
+        is refused instead of queued forever. One machine runs single-node jobs only."""
+        if need.node_count > 1:
+            raise SpecError("spec.resource.node_count", need.node_count,
+                            f"a job of {need.node_count} nodes {CLUSTER_HINT}; this server "
+                            "runs jobs on its own machine (executor 'local')")
 
     def wait(self, job_dir: Path, timeout: float | None = None,
              interval: float = 0.2) -> RuntimeState | None:

@@ -30,6 +30,13 @@ class Service:
     def executor(self) -> Executor:
         if self._executor is not None:
             return self._executor
+        if self.settings.executor == "ray":  # imported only then: Ray is an optional extra
+            try:
+                from modelyard.executors.ray import RayExecutor
+            except ImportError as exc:
+                raise RuntimeError("MODELYARD_EXECUTOR=ray needs Ray on this machine: "
+                                   "pip install 'modelyard[ray]'") from exc
+            return RayExecutor(self.settings)
         from modelyard.executors.local import LocalExecutor
 
         return LocalExecutor(self.settings)

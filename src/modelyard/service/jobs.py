@@ -29,7 +29,7 @@ from typing import Any
 from sqlalchemy import Row, bindparam, delete, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 
-from modelyard.executors.base import Executor
+from modelyard.executors.base import Executor, Need
 from modelyard.runtime.layout import Tree
 from modelyard.runtime.state import RUNTIME_PID, JobFolder, RuntimeState, read_log
 from modelyard.service import engines
@@ -91,7 +91,7 @@ class JobService:
         self.algorithms = algorithms
         self.executor = executor
         self.mounts = mounts
-        self.scheduler = Scheduler(settings, db)
+        self.scheduler = Scheduler(settings, db, executor.capacity)
 
     # ----------------------------------------------------------------- create
     def create(self, project: str, data: dict[str, Any]) -> dict[str, Any]:
@@ -126,7 +126,10 @@ class JobService:
                 return search
         policy = retry_policy(job.metadata.annotations)
         size = flavor(self.settings, job.spec.resource.flavor_id)
-        self._check_fits_node(size.flavor_id, size.cpus, size.memory_gb, size.gpus)
+        if self.executor.capacity() is None:  # this machine (a cluster checks its nodes)
+            self._check_fits_node(size.flavor_id, size.cpus, size.memory_gb, size.gpus)
+        self.executor.check_fits(Need(size.flavor_id, plan.node_count, size.cpus,
+                                      size.memory_gb, size.gpus))
         job_id = str(uuid.uuid4())
         plan = plan.model_copy(update={
             "job_id": job_id, "project_id": project, "upload_period": self.settings.upload_period,
@@ -272,8 +275,10 @@ class JobService:
         if row is None or Phase(row.phase).is_final or row.phase == Phase.PENDING.value:
             return
         folder = JobFolder(Path(row.job_dir))
-        events, new_offset = folder.read_events(row.events_offset)
+        # The state first, then the events: an executor that copies a remote runtime's
+        # events into the folder while it polls (Ray) must have them read in the same pass.
         state = self.executor.poll(Path(row.job_dir))
+        events, new_offset = folder.read_events(row.events_offset)
         if state is not None and state.attempt < row.attempt:
             state = None  # the previous attempt's last word; the new one has not spoken yet
         outcome = None

@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import Row, and_, func, or_, select, update
 
+from modelyard.executors.base import Capacity
 from modelyard.service.catalog import node_cpus, node_memory_gb
 from modelyard.settings import Settings
 from modelyard.spec.status import Phase, SecondaryPhase
@@ -55,17 +56,27 @@ class Resources:
 
 
 class Scheduler:
-    def __init__(self, settings: Settings, db: Database) -> None:
+    def __init__(self, settings: Settings, db: Database,
+                 executor_capacity: Callable[[], Capacity | None] = lambda: None) -> None:
         self.settings = settings
         self.db = db
+        self.executor_capacity = executor_capacity
+        """The executor's totals (a Ray cluster's alive nodes), or None for this node."""
 
     def capacity(self) -> Resources:
+        cluster = self.executor_capacity()
+        if cluster is not None:
+            return Resources(cluster.cpus, cluster.memory_gb, cluster.gpus)
         return Resources(node_cpus(self.settings), node_memory_gb(self.settings),
                          self.settings.node_gpus)
 
     def cores(self) -> list[int]:
         """The node's cores that jobs can be pinned to; none when the configured node is
-        bigger than this machine (then jobs share the cores, unpinned)."""
+        bigger than this machine (then jobs share the cores, unpinned) or when jobs run on
+        other machines (a cluster)."""
+        cluster = self.executor_capacity()
+        if cluster is not None and not cluster.pin_cores:
+            return []
         real = sorted(os.sched_getaffinity(0))
         n = node_cpus(self.settings)
         return real[:n] if n <= len(real) else []
