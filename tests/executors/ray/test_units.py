@@ -61,7 +61,7 @@ def test_names_come_from_the_job_and_the_attempt(tmp_path: object) -> None:
 
     record = RayRecord.new("job1", 2, 3)
     assert record.placement_group == "modelyard-job1-a2"
-    assert record.agents == [f"modelyard-job1-a2-t{i}" for i in range(3)]
+    assert record.tasks == [f"job1-a2-t{i}" for i in range(3)]
     assert isinstance(tmp_path, Path)
     write_record(tmp_path, record)
     assert read_record(tmp_path) == record

@@ -2,14 +2,15 @@
 
 ``submit`` asks Ray for the job's placement group and returns at once. Each ``poll`` (the
 watcher's, only for running jobs) moves the job on: while the group waits, the job waits
-with a message saying for what; once it is placed, one agent per task is created in the
-task's bundle (agent.py: it starts the runtime on its node); from then on a poll is one
-batched round trip, ``sync`` on every agent at once, whose answers (state, new events, new
+with a message saying for what; once it is placed, each task is started by the agent of the
+node its bundle is on (agent.py: one warm actor per node, created on first use; the bundle
+holds the task's resources); from then on a poll is one batched round trip, ``sync`` for
+every task at once, whose answers (state, new events, new
 log bytes) are written into the server's job folder, so every existing endpoint (state,
 events, logs per task) reads them as it reads a local job's. The combined state is
 returned: Running while all tasks run, Failed as soon as one fails (the others are
-stopped), Completed when all complete. When the job is final, its agents and placement
-group are removed.
+stopped), Completed when all complete. When the job is final, its placement group is
+removed (the node agents stay, warm for the next job).
 
 Nothing a restarted server needs is only in memory: names derive from job id + attempt
 and ``ray.json`` in the job folder keeps the placement and the copy offsets.
@@ -18,6 +19,8 @@ and ``ray.json`` in the job folder keeps the placement and the copy offsets.
 from __future__ import annotations
 
 import fcntl
+import hashlib
+import json
 import logging
 import os
 import threading
@@ -30,17 +33,16 @@ from typing import Any
 
 import ray
 from ray.exceptions import GetTimeoutError, RayActorError
-from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
+from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from modelyard.executors.base import Capacity, Executor, Need
 from modelyard.executors.ray import placement
-from modelyard.executors.ray.agent import TaskAgent
+from modelyard.executors.ray.agent import NodeAgent
 from modelyard.executors.ray.combine import combine
 from modelyard.executors.ray.record import (
     NAMESPACE,
     RayRecord,
     read_record,
-    task_dir_name,
     write_record,
 )
 from modelyard.runtime.report import Reason
@@ -66,6 +68,11 @@ room this starts the agents at once instead of on the watcher's next pass."""
 CAPACITY_TTL = 2.0
 """The cluster's totals are asked from Ray at most this often (the scheduler asks twice a
 pass)."""
+START_TIMEOUT = 60.0
+"""Longest a poll waits for the node agents to start a placed job's tasks (a node agent's
+first start on a node includes its worker's start-up)."""
+AGENT_CONCURRENCY = 8
+"""Calls a node agent serves at once (syncs of several jobs, a start, a stop)."""
 SYNC_LOCK = ".ray.lock"
 NOT_SHARED = frozenset({"db_url", "url", "api_keys", "api_keys_file", "access_key",
                         "secret_key", "installation_key_file", "executor", "ray_address"})
@@ -80,6 +87,7 @@ class RayExecutor(Executor):
         self.sync_timeout = sync_timeout
         self._connect_lock = threading.Lock()
         self._capacity: tuple[float, Capacity] | None = None
+        self._agents: dict[str, Any] = {}
 
     # ------------------------------------------------------------ connection
     def connect(self) -> None:
@@ -93,6 +101,23 @@ class RayExecutor(Executor):
     def agent_settings(self) -> dict[str, Any]:
         fields = self.settings.model_dump(mode="json", exclude=set(NOT_SHARED))
         return {k: v for k, v in fields.items() if v is not None}
+
+    def _node_agent(self, node_id: str) -> Any:
+        """The node's agent for these settings, created on first use (pinned to the node,
+        asking for no resources; its name carries a digest of the settings, so a server
+        with other settings gets its own agent)."""
+        agent = self._agents.get(node_id)
+        if agent is None:
+            settings = self.agent_settings()
+            digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
+            agent = ray.remote(NodeAgent).options(
+                name=f"modelyard-node-{node_id[:16]}-{digest[:12]}", namespace=NAMESPACE,
+                lifetime="detached", get_if_exists=True, max_restarts=0, num_cpus=0,
+                max_concurrency=AGENT_CONCURRENCY,
+                scheduling_strategy=NodeAffinitySchedulingStrategy(node_id, soft=False),
+            ).remote(settings)
+            self._agents[node_id] = agent
+        return agent
 
     # -------------------------------------------------------- the scheduler
     def capacity(self) -> Capacity:
@@ -130,7 +155,7 @@ class RayExecutor(Executor):
         folder.write_state(RuntimeState(attempt=plan.attempt,
                                         message=placement.waiting_message(need)))
         record = RayRecord.new(plan.job_id, plan.attempt, plan.node_count)
-        record.master_port = 29500 + zlib.crc32(plan.job_id.encode()) % 1000
+        record.master_port = master_port(plan.job_id)
         write_record(job_dir, record)  # first: a crash after the group exists still finds it
         group = placement.create_group(record.placement_group, need)
         if group.wait(timeout_seconds=PLACE_NOW):  # a free cluster: start the agents now
@@ -168,24 +193,24 @@ class RayExecutor(Executor):
         if not placement.is_ready(group):
             return state
         plan = folder.read_plan()
-        need = _need(plan)
         ips = {n.node_id: n.ip for n in placement.alive_nodes()}
-        hosts = [ips.get(node, "") for node in placement.bundle_nodes(group)]
-        settings = self.agent_settings()
-        agent_class = ray.remote(TaskAgent)
-        for index, name in enumerate(record.agents):
+        nodes = placement.bundle_nodes(group)
+        hosts = [ips.get(node, "") for node in nodes]
+        starts = []
+        for index, (node, task) in enumerate(zip(nodes, record.tasks, strict=True)):
             cluster = ClusterPlan(task_index=index, hosts=hosts, master_port=record.master_port,
                                   node_ip=hosts[index] or None)
             task_plan = plan.model_copy(update={"cluster": cluster})
-            agent_class.options(
-                name=name, namespace=NAMESPACE, lifetime="detached", get_if_exists=True,
-                max_restarts=0, num_cpus=need.cpus, num_gpus=need.gpus,
-                memory=int(need.memory_gb * placement.GB),
-                scheduling_strategy=PlacementGroupSchedulingStrategy(
-                    group, placement_group_bundle_index=index),
-            ).remote(settings, task_dir_name(plan.job_id, record.attempt, index), index,
-                     task_plan.model_dump_json())
-        record.placed, record.hosts = True, hosts
+            starts.append(self._node_agent(node).start.remote(task, task_plan.model_dump_json()))
+        ready, _ = ray.wait(starts, num_returns=len(starts), timeout=START_TIMEOUT)
+        try:
+            ray.get(ready, timeout=0)
+            if len(ready) < len(starts):
+                raise TimeoutError(f"no answer in {START_TIMEOUT:g} s")
+        except Exception as exc:
+            return self._end(job_dir, record, Phase.FAILED, Reason.LOST,
+                             f"a node agent could not start the job's task: {_line(exc)}")
+        record.placed, record.hosts, record.nodes = True, hosts, nodes
         write_record(job_dir, record)
         folder.append_event(RuntimeEvent(
             message=f"Placed on the Ray cluster: {', '.join(hosts)} (placement group "
@@ -200,14 +225,15 @@ class RayExecutor(Executor):
         folder = JobFolder(job_dir)
         refs: list[Any] = []
         lost: dict[int, str] = {}
-        for index, name in enumerate(record.agents):
-            agent = _agent(name)
-            if agent is None:
-                lost[index] = "its agent is gone from the Ray cluster"
+        alive = {n.node_id for n in placement.alive_nodes()}
+        for index, (node, task) in enumerate(zip(record.nodes, record.tasks, strict=True)):
+            if node not in alive:
+                lost[index] = "its node is gone from the Ray cluster"
                 refs.append(None)
                 continue
             cursor = record.cursors[index]
-            refs.append(agent.sync.remote(cursor.events, cursor.log))
+            refs.append(self._node_agent(node).sync.remote(task, index, cursor.events,
+                                                           cursor.log))
         pending = [r for r in refs if r is not None]
         ready, _ = (ray.wait(pending, num_returns=len(pending), timeout=self.sync_timeout)
                     if pending else ([], []))
@@ -224,12 +250,12 @@ class RayExecutor(Executor):
                 continue
             try:
                 answer = ray.get(ref, timeout=0)
-            except RayActorError as exc:
-                if _unavailable(exc):  # the node may be coming back: ask again next pass
-                    unknown = True
-                    states.append(None)
-                    continue
-                lost[index] = f"its agent died ({type(exc).__name__})"
+            except RayActorError:
+                # The agent died or cannot be reached; its node was alive a moment ago. A
+                # new agent picks the task up from its folder on the next pass (the
+                # runtime does not depend on the agent); a dead node is lost then.
+                self._agents.pop(record.nodes[index], None)
+                unknown = True
                 states.append(None)
                 continue
             except GetTimeoutError:
@@ -300,10 +326,10 @@ class RayExecutor(Executor):
     def _stop_agents(self, record: RayRecord, grace_seconds: float,
                      skip: set[int] | None = None) -> None:
         refs = []
-        for index, name in enumerate(record.agents):
-            agent = None if index in (skip or set()) else _agent(name)
-            if agent is not None:
-                refs.append(agent.stop.remote(grace_seconds))
+        alive = {n.node_id for n in placement.alive_nodes()}
+        for index, (node, task) in enumerate(zip(record.nodes, record.tasks, strict=True)):
+            if index not in (skip or set()) and node in alive:
+                refs.append(self._node_agent(node).stop.remote(task, grace_seconds))
         if refs:
             ray.wait(refs, num_returns=len(refs), timeout=self.sync_timeout)
 
@@ -325,11 +351,7 @@ class RayExecutor(Executor):
         return state
 
     def _cleanup(self, job_dir: Path, record: RayRecord) -> None:
-        """Removes the attempt's agents and placement group (its resources are free)."""
-        for name in record.agents:
-            agent = _agent(name)
-            if agent is not None:
-                ray.kill(agent, no_restart=True)
+        """Removes the attempt's placement group (its resources are free again)."""
         placement.remove_group(record.placement_group)
         record.cleaned = True
         write_record(job_dir, record)
@@ -351,21 +373,22 @@ def _turn(job_dir: Path) -> Iterator[bool]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
+def master_port(job_id: str) -> int:
+    """The first of the job's 16 ports on its nodes (runtime/cluster.py forwards them): a
+    slot of 16 chosen by the job id among 1,400 below the usual ephemeral range (32768), so
+    that two jobs on one node rarely collide (the runtime refuses a taken port, and the
+    retry that follows gets a new attempt but, by design, the same ports)."""
+    return 10000 + (zlib.crc32(job_id.encode()) % 1400) * 16
+
+
 def _need(plan: RunPlan) -> Need:
     return Need(plan.flavor_id or "", plan.node_count, plan.cpus or 1, plan.memory_gb or 1.0,
                 plan.gpus)
 
 
-def _agent(name: str) -> Any:
-    try:
-        return ray.get_actor(name, namespace=NAMESPACE)
-    except ValueError:
-        return None
-
-
-def _unavailable(exc: BaseException) -> bool:
-    """ActorUnavailableError: the agent cannot be reached now but is not known dead."""
-    return type(exc).__name__ == "ActorUnavailableError"
+def _line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[-1] if text else ''}"
 
 
 def _append(path: Path, data: bytes) -> None:

@@ -22,10 +22,6 @@ def group_name(job_id: str, attempt: int) -> str:
     return f"modelyard-{job_id}-a{attempt}"
 
 
-def agent_name(job_id: str, attempt: int, task: int) -> str:
-    return f"modelyard-{job_id}-a{attempt}-t{task}"
-
-
 def task_dir_name(job_id: str, attempt: int, task: int) -> str:
     """The task's node-local folder below ``<home>/ray-tasks/`` on its node."""
     return f"{job_id}-a{attempt}-t{task}"
@@ -43,19 +39,22 @@ class RayRecord(BaseModel):
     attempt: int
     node_count: int
     placement_group: str
-    agents: list[str]
+    tasks: list[str]
+    """Each task's folder name on its node (``task_dir_name``)."""
     placed: bool = False
     hosts: list[str] = Field(default_factory=list)
+    nodes: list[str] = Field(default_factory=list)
+    """The Ray node id each task was placed on (its node agent runs it)."""
     master_port: int = 29500
     cursors: list[TaskCursor] = Field(default_factory=list)
     cleaned: bool = False
-    """True once the placement group and the agents were removed (the job is final)."""
+    """True once the placement group was removed (the job is final)."""
 
     @classmethod
     def new(cls, job_id: str, attempt: int, node_count: int) -> RayRecord:
         return cls(job_id=job_id, attempt=attempt, node_count=node_count,
                    placement_group=group_name(job_id, attempt),
-                   agents=[agent_name(job_id, attempt, i) for i in range(node_count)],
+                   tasks=[task_dir_name(job_id, attempt, i) for i in range(node_count)],
                    cursors=[TaskCursor() for _ in range(node_count)])
 
 
