@@ -221,7 +221,7 @@ class FileSystemService:
     # ----------------------------------------------------------------- mounts
     def resolve_mounts(self, project: str, volumes: builtins.list[dict[str, Any]]
                        ) -> builtins.list[MountPlan]:
-        """The job service's mount resolver: checks every rule (S5.3, CONTRACT.md), then
+        """The job service's mount resolver: checks every rule (S5.3, docs/contract.md), then
         the ones that need I/O — the file system exists in this project and the storage
         location is a directory in it — and returns one bind mount per volume."""
         plans: list[MountPlan] = []
