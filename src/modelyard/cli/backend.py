@@ -72,7 +72,7 @@ class EmbeddedBackend:
     def list_flavors(self) -> list[dict[str, Any]]:
         from modelyard.service.catalog import flavors
 
-        return [f.record() for f in flavors(self.service.settings)]
+        return [dict(f.record()) for f in flavors(self.service.settings)]
 
     def follow_log(self, job_id: str, follow: bool) -> Iterator[str]:
         """Yields the log as it grows; with ``follow``, until the job reaches a final phase."""

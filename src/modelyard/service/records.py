@@ -98,6 +98,20 @@ class JobRecord(TypedDict):
     status: JobStatus
 
 
+class JobPage(TypedDict):
+    """ModelArts' envelope of a job search (``training-job-searches``)."""
+
+    total: int
+    count: int
+    limit: int
+    offset: int
+    sort_by: str
+    order: str
+    group_by: str
+    workspace_id: str
+    items: list[JobRecord]
+
+
 class EventRecord(TypedDict):
     time: str
     timestamp: int | None

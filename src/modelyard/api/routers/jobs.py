@@ -25,7 +25,7 @@ from modelyard.runtime.state import read_log
 from modelyard.service.errors import NotFound, ServiceError
 from modelyard.service.job_listing import JobSearch, search_jobs
 from modelyard.service.job_updates import update_job
-from modelyard.service.records import JobRecord
+from modelyard.service.records import JobPage, JobRecord
 from modelyard.spec.errors import SpecError
 from modelyard.spec.job import TrainingJob
 from modelyard.spec.status import EventLevel, EventSource, Phase
@@ -49,7 +49,7 @@ def create_job(project: ProjectDep, service: ServiceDep,
              openapi_extra=documented_body(JobSearch, "offset, limit (1-50), sort_by, order, "
                                            "filters [{key, operator, value}]"),
              summary="Search training jobs")
-def search(project: ProjectDep, service: ServiceDep, body: BodyDep) -> dict[str, Any]:
+def search(project: ProjectDep, service: ServiceDep, body: BodyDep) -> JobPage:
     return search_jobs(service, project, body)
 
 
