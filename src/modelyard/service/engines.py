@@ -14,10 +14,11 @@ import sys
 from functools import cache
 from importlib.resources import files
 from pathlib import Path
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+from typing_extensions import TypedDict
 
 from modelyard.settings import Settings
 from modelyard.spec.algorithm import Engine

@@ -8,7 +8,9 @@ project registered or ModelYard made for it).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import NotRequired, TypedDict
+from typing import NotRequired
+
+from typing_extensions import TypedDict
 
 from modelyard.service.records import ms
 from modelyard.store.fs_models import FileSystemRow, FsTaskRow

@@ -7,7 +7,7 @@ encrypted; every listing shows access keys alone.
 
 from __future__ import annotations
 
-from typing import TypedDict
+from typing_extensions import TypedDict
 
 
 class NewUser(TypedDict):

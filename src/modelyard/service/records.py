@@ -10,9 +10,10 @@ and the rest of the body passes through untouched.
 from __future__ import annotations
 
 import time
-from typing import Any, NotRequired, TypedDict, cast
+from typing import Any, NotRequired, cast
 
 from sqlalchemy import Row, bindparam, select
+from typing_extensions import TypedDict
 
 from modelyard.spec.status import Phase
 from modelyard.store.models import AlgorithmRow, EventRow, JobRow

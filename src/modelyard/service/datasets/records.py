@@ -7,7 +7,9 @@ Version statistics and import tasks are also kept in JSON columns (``VersionRow.
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import Any
+
+from typing_extensions import TypedDict
 
 
 class LabelRecord(TypedDict):

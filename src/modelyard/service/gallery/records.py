@@ -8,7 +8,9 @@ are TypedDicts, as in ``service/records.py``.
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import Any
+
+from typing_extensions import TypedDict
 
 from modelyard.service.records import ms
 from modelyard.store.gallery_models import (
