@@ -44,7 +44,13 @@ from modelyard.service.identity_records import (
     UserRecord,
 )
 from modelyard.service.job_listing import search_jobs
-from modelyard.service.records import AlgorithmRecord, EventRecord, JobPage, JobRecord
+from modelyard.service.records import (
+    AlgorithmRecord,
+    EventRecord,
+    JobPage,
+    JobRecord,
+    LogPreviewRecord,
+)
 from modelyard.settings import Settings
 
 
@@ -89,6 +95,9 @@ def test_algorithm_job_event_and_search_records(service: Service,
     assert total == len(events) > 0
     for event in events:
         conforms(EventRecord, event)
+    preview = service.jobs.log_preview("p", job["metadata"]["id"])
+    conforms(LogPreviewRecord, preview)
+    assert "hello" in preview["content"]
 
 
 def test_gallery_records(service: Service) -> None:

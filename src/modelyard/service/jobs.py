@@ -44,6 +44,7 @@ from modelyard.service.records import (
     RECORD_COLUMNS,
     EventRecord,
     JobRecord,
+    LogPreviewRecord,
     event_record,
     job_record,
     ms,
@@ -491,7 +492,7 @@ class JobService:
         return JobFolder(Path(row.job_dir)).log_file(job_id, index)
 
     def log_preview(self, project: str, job_id: str, task: str = "worker-0",
-                    max_bytes: int = 512 * 1024) -> dict[str, Any]:
+                    max_bytes: int = 512 * 1024) -> LogPreviewRecord:
         """ModelArts' preview: the last part of the log with its sizes."""
         data, size = read_log(self.log_path(project, job_id, task), None, max_bytes)
         content = data.decode("utf-8", "replace")

@@ -121,6 +121,14 @@ class EventRecord(TypedDict):
     message: str
 
 
+class LogPreviewRecord(TypedDict):
+    """ModelArts' log preview: the last part of a task's log, and the log's sizes."""
+
+    content: str
+    current_size: int
+    full_size: int
+
+
 def ms(t: float | None) -> int | None:
     return None if t is None else int(t * 1000)
 

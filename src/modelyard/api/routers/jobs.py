@@ -25,7 +25,7 @@ from modelyard.runtime.state import read_log
 from modelyard.service.errors import NotFound, ServiceError
 from modelyard.service.job_listing import JobSearch, search_jobs
 from modelyard.service.job_updates import update_job
-from modelyard.service.records import JobPage, JobRecord
+from modelyard.service.records import JobPage, JobRecord, LogPreviewRecord
 from modelyard.spec.errors import SpecError
 from modelyard.spec.job import TrainingJob
 from modelyard.spec.status import EventLevel, EventSource, Phase
@@ -125,7 +125,7 @@ def _task(service: Any, project: str, job_id: str, task: str) -> None:
 @router.get(JOB + "/tasks/{task_id}/logs/preview", response_model=LogPreview,
             responses=errors(404), summary="The last part of a task's log")
 def log_preview(project: ProjectDep, service: ServiceDep, training_job_id: str,
-                task_id: str) -> dict[str, Any]:
+                task_id: str) -> LogPreviewRecord:
     _task(service, project, training_job_id, task_id)
     return service.jobs.log_preview(project, training_job_id, task_id)
 
