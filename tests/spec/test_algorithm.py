@@ -111,7 +111,7 @@ def test_code_dir_forms_are_normalized_to_a_directory() -> None:
             "obs://bkt/code/"
 
 
-# --- boot file (S2.1, CONTRACT.md paths) -------------------------------------------------
+# --- boot file (S2.1, docs/contract.md paths) -------------------------------------------------
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,5 @@
 """Names (S3.3), descriptions (S3.8), secret-looking names (S3.9) and environment variables
-(CONTRACT.md "Environment variables")."""
+(docs/contract.md "Environment variables")."""
 
 from __future__ import annotations
 
@@ -180,7 +180,7 @@ def test_ordinary_names_do_not_look_secret(name: str) -> None:
     assert not looks_secret(name)
 
 
-# --- environment variables (CONTRACT.md) ------------------------------------------------
+# --- environment variables (docs/contract.md) ------------------------------------------------
 
 
 def test_environments_accept_and_stringify() -> None:
@@ -192,13 +192,13 @@ def test_at_most_100_variables() -> None:
     hundred = {f"V{i}": "x" for i in range(100)}
     assert len(check_environments(hundred)) == 100
     expect_error(lambda: check_environments({**hundred, "V100": "x"}, "environments"),
-                 "environments", 101, "at most 100 environment variables", "CONTRACT.md")
+                 "environments", 101, "at most 100 environment variables", "docs/contract.md")
 
 
 @pytest.mark.parametrize("name", ["1X", "A-B", "A B", "A.B", "", "X\n", "Ä", "a$b"])
 def test_variable_name_pattern(name: str) -> None:
     expect_error(lambda: check_environments({name: "x"}, "environments"),
-                 f"environments.{name}", name, "[A-Za-z_][A-Za-z0-9_]*", "CONTRACT.md")
+                 f"environments.{name}", name, "[A-Za-z_][A-Za-z0-9_]*", "docs/contract.md")
 
 
 @pytest.mark.parametrize("name", ["MA_HOME", "MA_X", "ma_home", "Ma_Job"])

@@ -1,4 +1,4 @@
-"""Locations (CONTRACT.md "Paths in specs"): obs://, s3://, file:///abs and /bucket/key."""
+"""Locations (docs/contract.md "Paths in specs"): obs://, s3://, file:///abs and /bucket/key."""
 
 from __future__ import annotations
 

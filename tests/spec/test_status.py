@@ -1,4 +1,4 @@
-"""Phases (CONTRACT.md "Statuses")."""
+"""Phases (docs/contract.md "Statuses")."""
 
 from __future__ import annotations
 

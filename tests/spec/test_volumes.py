@@ -1,4 +1,4 @@
-"""Mount rules of ``spec.volumes`` (seed S5.2/S5.3, CONTRACT.md): each broken rule is one
+"""Mount rules of ``spec.volumes`` (seed S5.2/S5.3, docs/contract.md): each broken rule is one
 SpecError naming the field, the value and the rule."""
 
 from __future__ import annotations

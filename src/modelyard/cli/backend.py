@@ -39,39 +39,40 @@ class EmbeddedBackend:
         self.project = project
 
     def create_algorithm(self, data: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
-        return self.service.algorithms.create(self.project, data)
+        record, warnings = self.service.algorithms.create(self.project, data)
+        return dict(record), warnings
 
     def list_algorithms(self) -> list[dict[str, Any]]:
-        return self.service.algorithms.list(self.project, limit=10_000)[0]
+        return [dict(r) for r in self.service.algorithms.list(self.project, limit=10_000)[0]]
 
     def get_algorithm(self, ident: str) -> dict[str, Any]:
-        return self.service.algorithms.get(self.project, ident)
+        return dict(self.service.algorithms.get(self.project, ident))
 
     def delete_algorithm(self, ident: str) -> None:
         self.service.algorithms.delete(self.project, ident)
 
     def create_job(self, data: dict[str, Any]) -> dict[str, Any]:
-        return self.service.jobs.create(self.project, data)
+        return dict(self.service.jobs.create(self.project, data))
 
     def list_jobs(self, phase: str | None = None) -> list[dict[str, Any]]:
-        return self.service.jobs.list(self.project, limit=10_000, phase=phase)[0]
+        return [dict(r) for r in self.service.jobs.list(self.project, limit=10_000, phase=phase)[0]]
 
     def get_job(self, job_id: str) -> dict[str, Any]:
-        return self.service.jobs.get(self.project, job_id)
+        return dict(self.service.jobs.get(self.project, job_id))
 
     def stop_job(self, job_id: str) -> dict[str, Any]:
-        return self.service.jobs.stop(self.project, job_id)
+        return dict(self.service.jobs.stop(self.project, job_id))
 
     def delete_job(self, job_id: str) -> None:
         self.service.jobs.delete(self.project, job_id)
 
     def job_events(self, job_id: str) -> list[dict[str, Any]]:
-        return self.service.jobs.events(self.project, job_id)[0]
+        return [dict(e) for e in self.service.jobs.events(self.project, job_id)[0]]
 
     def list_flavors(self) -> list[dict[str, Any]]:
         from modelyard.service.catalog import flavors
 
-        return [f.record() for f in flavors(self.service.settings)]
+        return [dict(f.record()) for f in flavors(self.service.settings)]
 
     def follow_log(self, job_id: str, follow: bool) -> Iterator[str]:
         """Yields the log as it grows; with ``follow``, until the job reaches a final phase."""

@@ -18,6 +18,7 @@ from typing import Any
 
 from modelyard.client.estimator import InputData, OutputData
 from modelyard.client.http import ModelYardClient, _seg
+from modelyard.client.paging import every_item
 from modelyard.client.resources import TrainingJob
 
 
@@ -43,15 +44,15 @@ class Gallery:
         return result
 
     def list(self, name: str | None = None) -> builtins.list[dict[str, Any]]:
-        out: builtins.list[dict[str, Any]] = []
-        while True:
-            params: dict[str, Any] = {"offset": len(out), "limit": 1000}
+        def page(offset: int) -> dict[str, Any]:
+            params: dict[str, Any] = {"offset": offset, "limit": 1000}
             if name:
                 params["name"] = name
-            page = self.client.request("GET", self._path("/gallery-algorithms"), params=params)
-            out += page["items"]
-            if not page["items"] or len(out) >= page["total"]:
-                return out
+            result: dict[str, Any] = self.client.request(
+                "GET", self._path("/gallery-algorithms"), params=params)
+            return result
+
+        return builtins.list(every_item(page))
 
     def get(self, content_id: str) -> dict[str, Any]:
         result: dict[str, Any] = self.client.request(

@@ -17,6 +17,7 @@ from urllib.parse import quote
 import httpx
 
 from modelyard.auth import sign_request
+from modelyard.client.paging import every_item
 from modelyard.settings import Settings
 from modelyard.spec.errors import SpecError
 
@@ -251,12 +252,8 @@ class HttpBackend:
         return record, warnings
 
     def list_algorithms(self) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
-        while True:
-            page = self.client.list_algorithms(offset=len(out), limit=1000)
-            out += page["items"]
-            if not page["items"] or len(out) >= page["total"]:
-                return out
+        return list(every_item(
+            lambda offset: self.client.list_algorithms(offset=offset, limit=1000)))
 
     def get_algorithm(self, ident: str) -> dict[str, Any]:
         return self.client.get_algorithm(ident)
@@ -269,12 +266,8 @@ class HttpBackend:
 
     def list_jobs(self, phase: str | None = None) -> list[dict[str, Any]]:
         filters = [{"key": "phase", "operator": "in", "value": [phase]}] if phase else []
-        out: list[dict[str, Any]] = []
-        while True:
-            page = self.client.search_jobs(offset=len(out), limit=PAGE, filters=filters)
-            out += page["items"]
-            if not page["items"] or len(out) >= page["total"]:
-                return out
+        return list(every_item(
+            lambda offset: self.client.search_jobs(offset=offset, limit=PAGE, filters=filters)))
 
     def get_job(self, job_id: str) -> dict[str, Any]:
         return self.client.get_job(job_id)
@@ -286,12 +279,8 @@ class HttpBackend:
         self.client.delete_job(job_id)
 
     def job_events(self, job_id: str) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
-        while True:
-            page = self.client.job_events(job_id, offset=len(out), limit=1000)
-            out += page["events"]
-            if not page["events"] or len(out) >= page["total"]:
-                return out
+        return list(every_item(
+            lambda offset: self.client.job_events(job_id, offset=offset, limit=1000), "events"))
 
     def follow_log(self, job_id: str, follow: bool) -> Iterator[str]:
         return self.client.stream_log(job_id, follow=follow)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from modelyard.client.http import PAGE, ModelYardClient
+from modelyard.client.paging import every_item
 from modelyard.spec.loader import read_document
 
 FINAL_PHASES = frozenset({"Completed", "Failed", "Terminated", "Abnormal"})
@@ -64,12 +65,8 @@ class Algorithm:
     def list(cls, name: str | None = None,
              client: ModelYardClient | None = None) -> list[Algorithm]:
         c = _client(client)
-        out: list[Algorithm] = []
-        while True:
-            page = c.list_algorithms(offset=len(out), limit=1000, name=name)
-            out += [cls(r, c) for r in page["items"]]
-            if not page["items"] or len(out) >= page["total"]:
-                return out
+        pages = every_item(lambda offset: c.list_algorithms(offset=offset, limit=1000, name=name))
+        return [cls(record, c) for record in pages]
 
     def update(self, changes: dict[str, Any]) -> Algorithm:
         self.record = self.client.update_algorithm(self.id, changes)
@@ -114,12 +111,9 @@ class TrainingJob:
         wanted = list(filters or [])
         if phase:
             wanted.append({"key": "phase", "operator": "in", "value": [phase]})
-        out: list[TrainingJob] = []
-        while True:
-            page = c.search_jobs(offset=len(out), limit=PAGE, filters=wanted)
-            out += [cls(r, c) for r in page["items"]]
-            if not page["items"] or len(out) >= page["total"]:
-                return out
+        pages = every_item(lambda offset: c.search_jobs(offset=offset, limit=PAGE,
+                                                        filters=wanted))
+        return [cls(record, c) for record in pages]
 
     # -------------------------------------------------------------- status
     def refresh(self) -> TrainingJob:
@@ -187,12 +181,8 @@ class TrainingJob:
         return self.client.log_preview(self.id, task)
 
     def events(self) -> builtins.list[dict[str, Any]]:
-        out: builtins.list[dict[str, Any]] = []
-        while True:
-            page = self.client.job_events(self.id, offset=len(out))
-            out += page["events"]
-            if not page["events"] or len(out) >= page["total"]:
-                return out
+        return builtins.list(every_item(
+            lambda offset: self.client.job_events(self.id, offset=offset), "events"))
 
     # ------------------------------------------------------------- control
     def stop(self) -> TrainingJob:

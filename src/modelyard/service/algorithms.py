@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from modelyard.service import engines
 from modelyard.service.errors import Conflict, NotFound
-from modelyard.service.records import algorithm_record
+from modelyard.service.records import AlgorithmRecord, algorithm_record
 from modelyard.settings import Settings
 from modelyard.spec.algorithm import Algorithm
 from modelyard.spec.loader import parse_algorithm
@@ -39,7 +39,7 @@ class AlgorithmService:
                 "engine_id": entry.engine_id, "engine_name": entry.engine_name,
                 "engine_version": entry.engine_version})
 
-    def create(self, project: str, data: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    def create(self, project: str, data: dict[str, Any]) -> tuple[AlgorithmRecord, list[str]]:
         """Validates and stores an algorithm; returns its record and the spec's warnings."""
         algorithm = parse_algorithm(data)
         self._check_engine(algorithm)
@@ -70,7 +70,7 @@ class AlgorithmService:
             raise NotFound("algorithm", ident)
         return row
 
-    def get(self, project: str, ident: str) -> dict[str, Any]:
+    def get(self, project: str, ident: str) -> AlgorithmRecord:
         return algorithm_record(self.get_row(project, ident))
 
     def model(self, project: str, ident: str) -> tuple[AlgorithmRow, Algorithm]:
@@ -78,7 +78,7 @@ class AlgorithmService:
         return row, parse_algorithm(row.body)
 
     def list(self, project: str, offset: int = 0, limit: int = 100,
-             name: str | None = None) -> tuple[builtins.list[dict[str, Any]], int]:
+             name: str | None = None) -> tuple[builtins.list[AlgorithmRecord], int]:
         where = [AlgorithmRow.project_id == project]
         if name:
             where.append(AlgorithmRow.name.contains(name))
@@ -89,7 +89,7 @@ class AlgorithmService:
                                   .offset(offset).limit(limit)))
         return [algorithm_record(r) for r in rows], total
 
-    def update(self, project: str, ident: str, data: dict[str, Any]) -> dict[str, Any]:
+    def update(self, project: str, ident: str, data: dict[str, Any]) -> AlgorithmRecord:
         row = self.get_row(project, ident)
         merged = {**row.body, **data}
         merged["metadata"] = {**row.body.get("metadata", {}), **(data.get("metadata") or {})}

@@ -9,10 +9,51 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any
+from typing import NotRequired
+
+from typing_extensions import TypedDict
 
 from modelyard.settings import Settings
 from modelyard.spec.errors import SpecError
+
+
+class CpuInfo(TypedDict):
+    arch: str
+    core_num: int
+
+
+class MemoryInfo(TypedDict):
+    size: float
+    unit: str
+
+
+class GpuInfo(TypedDict):
+    unit_num: int
+    product_name: str
+    memory: str
+
+
+class FlavorInfo(TypedDict):
+    max_num: int
+    cpu: CpuInfo
+    memory: MemoryInfo
+    gpu: NotRequired[GpuInfo]
+
+
+class Billing(TypedDict):
+    code: str
+    unit_num: int
+
+
+class FlavorRecord(TypedDict):
+    """A ``/training-job-flavors`` item, in ModelArts' shape."""
+
+    flavor_id: str
+    flavor_name: str
+    flavor_type: str
+    billing: Billing
+    flavor_info: FlavorInfo
+    attributes: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -23,9 +64,9 @@ class Flavor:
     gpus: int = 0
     gpu_type: str | None = None
 
-    def record(self) -> dict[str, Any]:
+    def record(self) -> FlavorRecord:
         """The ModelArts ``/training-job-flavors`` item shape."""
-        info: dict[str, Any] = {
+        info: FlavorInfo = {
             "max_num": 1,
             "cpu": {"arch": os.uname().machine, "core_num": self.cpus},
             "memory": {"size": self.memory_gb, "unit": "GB"},

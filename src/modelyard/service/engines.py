@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+from typing_extensions import TypedDict
 
 from modelyard.settings import Settings
 from modelyard.spec.algorithm import Engine
@@ -26,6 +27,31 @@ from modelyard.spec.images import parse_image_ref
 from modelyard.spec.plan import EnginePlan, RunPlan
 
 _PINNED = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*(\[[A-Za-z0-9,._-]+\])?==[A-Za-z0-9.+!_-]+")
+
+
+class ImageInfo(TypedDict):
+    cpu_image_url: str
+    gpu_image_url: str
+    image_version: str
+
+
+class Tag(TypedDict):
+    key: str
+    value: str
+
+
+class EngineRecord(TypedDict):
+    """A ``/training-job-engines`` item: ModelArts' shape, then ours (kind, packages)."""
+
+    engine_id: str
+    engine_name: str
+    engine_version: str
+    v1_compatible: bool
+    run_user: str
+    image_info: ImageInfo
+    tags: list[Tag]
+    kind: str
+    packages: list[str]
 
 
 class EngineEntry(BaseModel):
@@ -64,7 +90,7 @@ class EngineEntry(BaseModel):
                             f"a {self.kind!r} engine has an engine_id and an engine_version")
         return self
 
-    def record(self, settings: Settings) -> dict[str, Any]:
+    def record(self, settings: Settings) -> EngineRecord:
         """The ModelArts ``/training-job-engines`` item shape, plus what implements it."""
         return {
             "engine_id": self.engine_id,
@@ -74,10 +100,10 @@ class EngineEntry(BaseModel):
             "run_user": "1000",
             "image_info": {"cpu_image_url": self.image_url or "", "gpu_image_url": "",
                            "image_version": ""},
-            "tags": [{"key": "kind", "value": self.kind},
-                     *([{"key": "description", "value": self.description}]
+            "tags": [Tag(key="kind", value=self.kind),
+                     *([Tag(key="description", value=self.description)]
                        if self.description else []),
-                     *([{"key": "python", "value": settings.python}]
+                     *([Tag(key="python", value=settings.python)]
                        if self.kind != "image" else [])],
             "kind": self.kind,
             "packages": self.packages,

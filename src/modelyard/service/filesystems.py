@@ -23,6 +23,14 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from modelyard.service.errors import Conflict, NotFound
+from modelyard.service.filesystem_records import (
+    AVAILABLE,
+    FileSystemRecord,
+    FsTaskRecord,
+    MountingJob,
+    filesystem_record,
+    task_record,
+)
 from modelyard.service.fs_tasks import (
     TaskKind,
     TaskStatus,
@@ -50,8 +58,6 @@ from modelyard.store.fs_models import FileSystemRow, FsTaskRow
 from modelyard.store.models import JobRow
 
 DEFAULT_PROJECT = "default"  # service.app.DEFAULT_PROJECT; not imported: app imports us
-AVAILABLE = "available"
-UNAVAILABLE = "unavailable"
 UNFINISHED = [p.value for p in Phase if p not in FINAL_PHASES]
 STARTUP_GRACE = 60.0
 """Seconds a task may wait for its worker to report in before it counts as lost."""
@@ -85,7 +91,7 @@ class FileSystemService:
 
     # --------------------------------------------------------------- registry
     def create(self, project: str, name: str, path: str | Path | None = None,
-               description: str | None = None) -> dict[str, Any]:
+               description: str | None = None) -> FileSystemRecord:
         check_name(name, "name")
         managed = path is None
         directory = self.default_path(project, name) if path is None else self._check_path(path)
@@ -123,7 +129,7 @@ class FileSystemService:
             except IntegrityError:  # another process created the same name just now
                 raise Conflict(f"file system {name!r} already exists in project "
                                f"{project}") from None
-        return self._record(row)
+        return filesystem_record(row)
 
     def _check_path(self, path: str | Path) -> Path:
         raw = Path(path).expanduser()
@@ -150,22 +156,22 @@ class FileSystemService:
             raise NotFound("file system", name)
         return row
 
-    def get(self, project: str, name: str) -> dict[str, Any]:
+    def get(self, project: str, name: str) -> FileSystemRecord:
         row = self.row(project, name)
-        record = self._record(row)
+        record = filesystem_record(row)
         record["mounted_by"] = self.mounted_by(row)
         if Path(row.path).is_dir():
             usage = shutil.disk_usage(row.path)
             record["capacity"] = {"total": usage.total, "free": usage.free}
         return record
 
-    def list(self, project: str) -> builtins.list[dict[str, Any]]:
+    def list(self, project: str) -> builtins.list[FileSystemRecord]:
         with self.db.session() as s:
             rows = list(s.scalars(select(FileSystemRow).where(
                 FileSystemRow.project_id == project).order_by(FileSystemRow.name)))
-        return [self._record(r) for r in rows]
+        return [filesystem_record(r) for r in rows]
 
-    def delete(self, project: str, name: str) -> dict[str, Any]:
+    def delete(self, project: str, name: str) -> FileSystemRecord:
         """Refused while an unfinished job mounts it or a task writes to it. Deletes the
         data only of a file system ModelYard created; a ``--path`` of the user's own is
         just unregistered (its files are the user's)."""
@@ -187,16 +193,16 @@ class FileSystemService:
                 s.delete(fresh)
         if row.managed:
             shutil.rmtree(row.path, ignore_errors=True)
-        record = self._record(row)
+        record = filesystem_record(row)
         record["data_deleted"] = row.managed
         return record
 
-    def mounted_by(self, row: FileSystemRow) -> builtins.list[dict[str, Any]]:
+    def mounted_by(self, row: FileSystemRow) -> builtins.list[MountingJob]:
         """Unfinished jobs whose run plan binds a directory of this file system."""
         root = Path(row.path)
         with self.db.session() as s:
             candidates = list(s.scalars(select(JobRow).where(JobRow.phase.in_(UNFINISHED))))
-        users = []
+        users: builtins.list[MountingJob] = []
         for job in candidates:
             sources = [Path(m.get("source", "")) for m in (job.plan or {}).get("mounts", [])]
             if not any(src == root or root in src.parents for src in sources):
@@ -212,16 +218,10 @@ class FileSystemService:
             users.append({"id": job.id, "name": job.name, "phase": job.phase})
         return users
 
-    def _record(self, row: FileSystemRow) -> dict[str, Any]:
-        status = AVAILABLE if Path(row.path).is_dir() else UNAVAILABLE
-        return {"id": row.id, "name": row.name, "project_id": row.project_id,
-                "path": row.path, "managed": row.managed, "status": status,
-                "description": row.description, "create_time": _ms(row.created_at)}
-
     # ----------------------------------------------------------------- mounts
     def resolve_mounts(self, project: str, volumes: builtins.list[dict[str, Any]]
                        ) -> builtins.list[MountPlan]:
-        """The job service's mount resolver: checks every rule (S5.3, CONTRACT.md), then
+        """The job service's mount resolver: checks every rule (S5.3, docs/contract.md), then
         the ones that need I/O — the file system exists in this project and the storage
         location is a directory in it — and returns one bind mount per volume."""
         plans: list[MountPlan] = []
@@ -297,21 +297,21 @@ class FileSystemService:
         )
 
     # ------------------------------------------------------------------ tasks
-    def preload(self, project: str, name: str, source: str, to: str = "/") -> dict[str, Any]:
+    def preload(self, project: str, name: str, source: str, to: str = "/") -> FsTaskRecord:
         """Names and contents from ``source`` into directory ``to`` of the file system."""
         return self._start(project, name, TaskKind.PRELOAD, source, to)
 
-    def import_(self, project: str, name: str, source: str, to: str = "/") -> dict[str, Any]:
+    def import_(self, project: str, name: str, source: str, to: str = "/") -> FsTaskRecord:
         """Names and sizes only, into a manifest; contents are not fetched (see fs_tasks)."""
         return self._start(project, name, TaskKind.IMPORT, source, to)
 
     def export(self, project: str, name: str, directory: str, destination: str
-               ) -> dict[str, Any]:
+               ) -> FsTaskRecord:
         """New or changed files of ``directory`` (in the file system) to ``destination``."""
         return self._start(project, name, TaskKind.EXPORT, directory, destination)
 
     def _start(self, project: str, name: str, kind: TaskKind, source: str,
-               destination: str) -> dict[str, Any]:
+               destination: str) -> FsTaskRecord:
         row = self.row(project, name)
         root = Path(row.path)
         if not root.is_dir():
@@ -352,20 +352,20 @@ class FileSystemService:
                         fresh.host = _host()
         return self.task(project, task.id)
 
-    def tasks(self, project: str, name: str) -> builtins.list[dict[str, Any]]:
+    def tasks(self, project: str, name: str) -> builtins.list[FsTaskRecord]:
         row = self.row(project, name)
         with self.db.session() as s:
             rows = list(s.scalars(select(FsTaskRow).where(FsTaskRow.filesystem_id == row.id)
                                   .order_by(FsTaskRow.created_at.desc())))
-        return [self._task_record(self._reconcile(t), row.name) for t in rows]
+        return [task_record(self._reconcile(t), row.name) for t in rows]
 
-    def task(self, project: str, task_id: str) -> dict[str, Any]:
+    def task(self, project: str, task_id: str) -> FsTaskRecord:
         with self.db.session() as s:
             row = s.get(FsTaskRow, task_id)
             fs = s.get(FileSystemRow, row.filesystem_id) if row is not None else None
         if row is None or row.project_id != project:
             raise NotFound("file-system task", task_id)
-        return self._task_record(self._reconcile(row), fs.name if fs else "")
+        return task_record(self._reconcile(row), fs.name if fs else "")
 
     def _reconcile(self, row: FsTaskRow) -> FsTaskRow:
         """A task whose worker died without reporting becomes FAIL instead of DOING forever.
@@ -396,22 +396,6 @@ class FileSystemService:
             if task is not None and task.status == TaskStatus.DOING:
                 task.status, task.message = TaskStatus.FAIL.value, message
                 task.ended_at = task.updated_at = time.time()
-
-    @staticmethod
-    def _task_record(row: FsTaskRow, fs_name: str) -> dict[str, Any]:
-        return {
-            "id": row.id, "filesystem": fs_name, "type": row.kind, "src": row.source,
-            "dest": row.destination, "status": row.status, "message": row.message,
-            "progress": {"files": row.files, "bytes": row.bytes, "skipped": row.skipped,
-                         "total_files": row.total_files, "total_bytes": row.total_bytes,
-                         "rate": row.rate},
-            "create_time": _ms(row.created_at), "start_time": _ms(row.started_at),
-            "end_time": _ms(row.ended_at),
-        }
-
-
-def _ms(t: float | None) -> int | None:
-    return None if t is None else int(t * 1000)
 
 
 def _host() -> str:

@@ -33,6 +33,16 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from modelyard.service.errors import Conflict, Forbidden, NotFound
+from modelyard.service.identity_records import (
+    AccessKeyRecord,
+    NewAccessKey,
+    NewProject,
+    NewUser,
+    ProjectRecord,
+    RoleGrant,
+    SessionToken,
+    UserRecord,
+)
 from modelyard.settings import Settings
 from modelyard.spec.errors import SpecError
 from modelyard.store.db import Database
@@ -158,7 +168,7 @@ class IdentityService:
         return Caller(user.name, user.id, access_key, user.is_admin)
 
     # --------------------------------------------------------------- records
-    def create_user(self, name: str, admin: bool = False) -> dict[str, Any]:
+    def create_user(self, name: str, admin: bool = False) -> NewUser:
         _check_name("name", name, NAME)
         row = UserRow(id=str(uuid.uuid4()), name=name, is_admin=admin, created_at=time.time())
         try:
@@ -174,7 +184,7 @@ class IdentityService:
             raise NotFound("user", name)
         return row
 
-    def list_users(self) -> list[dict[str, Any]]:
+    def list_users(self) -> list[UserRecord]:
         with self.db.session() as s:
             users = list(s.scalars(select(UserRow).order_by(UserRow.name)))
             roles = list(s.scalars(select(RoleRow)))
@@ -192,7 +202,7 @@ class IdentityService:
             s.execute(delete(SessionTokenRow).where(SessionTokenRow.user_id == user.id))
             s.delete(user)
 
-    def create_project(self, name: str) -> dict[str, Any]:
+    def create_project(self, name: str) -> NewProject:
         _check_name("name", name, PROJECT)
         try:
             with self.db.session() as s:
@@ -216,7 +226,7 @@ class IdentityService:
             pass  # made by a concurrent request
         self._known_projects.add(name)
 
-    def list_projects(self) -> list[dict[str, Any]]:
+    def list_projects(self) -> list[ProjectRecord]:
         with self.db.session() as s:
             rows = list(s.scalars(select(ProjectRow).order_by(ProjectRow.id)))
             roles = list(s.scalars(select(RoleRow)))
@@ -225,7 +235,7 @@ class IdentityService:
                                          for r in roles if r.project_id == p.id}}
                 for p in rows]
 
-    def grant(self, user: str, project: str, role: str) -> dict[str, Any]:
+    def grant(self, user: str, project: str, role: str) -> RoleGrant:
         if role not in ROLES:
             raise SpecError("role", role, f"must be one of {', '.join(ROLES)}")
         with self.db.session() as s:
@@ -247,7 +257,7 @@ class IdentityService:
             s.execute(delete(RoleRow).where(RoleRow.user_id == row.id,
                                             RoleRow.project_id == project))
 
-    def create_key(self, user: str) -> dict[str, str]:
+    def create_key(self, user: str) -> NewAccessKey:
         """A new AK/SK for ``user``; the SK is returned here once and never again."""
         access_key = "AK" + secrets.token_hex(10).upper()
         secret_key = secrets.token_urlsafe(30)
@@ -258,7 +268,7 @@ class IdentityService:
                                created_at=time.time()))
         return {"access_key": access_key, "secret_key": secret_key}
 
-    def list_keys(self, user: str | None = None) -> list[dict[str, Any]]:
+    def list_keys(self, user: str | None = None) -> list[AccessKeyRecord]:
         with self.db.session() as s:
             users = {u.id: u.name for u in s.scalars(select(UserRow))}
             rows = list(s.scalars(select(AccessKeyRow).order_by(AccessKeyRow.created_at)))
@@ -306,7 +316,7 @@ class IdentityService:
                 select(RoleRow).where(RoleRow.user_id == caller.user_id))}
 
     # ---------------------------------------------------------------- tokens
-    def issue_token(self, caller: Caller) -> dict[str, Any]:
+    def issue_token(self, caller: Caller) -> SessionToken:
         """A console session token for a caller who proved its key; only its hash is kept."""
         if caller.access_key is None or caller.session:
             raise Forbidden("only a request signed with an access key can ask for a session "

@@ -18,7 +18,7 @@ from sqlalchemy import ColumnElement, Select, and_, bindparam, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute
 
 from modelyard.service.app import Service
-from modelyard.service.records import RECORD_COLUMNS, job_record
+from modelyard.service.records import RECORD_COLUMNS, JobPage, job_record
 from modelyard.spec.errors import SpecError
 from modelyard.spec.loader import parse
 from modelyard.store.models import JobRow
@@ -124,7 +124,7 @@ def _project_page(sort_by: str, desc: bool) -> Select[Any]:
             .offset(bindparam("offset")).limit(bindparam("limit")))
 
 
-def search_jobs(service: Service, project: str, data: dict[str, Any]) -> dict[str, Any]:
+def search_jobs(service: Service, project: str, data: dict[str, Any]) -> JobPage:
     """Runs a search; returns the ModelArts list envelope. Without a watcher (embedded CLI)
     the project's running jobs are refreshed first so phases in the answer are current; with
     one (the server) the search only reads the database. Rows are Core rows of the columns

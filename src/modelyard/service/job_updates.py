@@ -11,7 +11,7 @@ from typing import Any
 
 from modelyard.service.app import Service
 from modelyard.service.errors import NotFound
-from modelyard.service.records import job_record
+from modelyard.service.records import JobRecord, job_record
 from modelyard.spec.errors import SpecError
 from modelyard.spec.names import check_description
 from modelyard.store.models import JobRow
@@ -20,7 +20,7 @@ CHANGEABLE = ("description", "metadata.description", "metadata.annotations")
 
 
 def update_job(service: Service, project: str, job_id: str,
-               data: dict[str, Any]) -> dict[str, Any]:
+               data: dict[str, Any]) -> JobRecord:
     meta = data.get("metadata") or {}
     if not isinstance(meta, dict):
         raise SpecError("metadata", meta, "must be an object")

@@ -39,7 +39,16 @@ from modelyard.service.catalog import flavor, node_cpus, node_memory_gb
 from modelyard.service.errors import Conflict, NotFound
 from modelyard.service.host_paths import check_plan
 from modelyard.service.identity import current_caller
-from modelyard.service.records import ONE_JOB, RECORD_COLUMNS, event_record, job_record, ms
+from modelyard.service.records import (
+    ONE_JOB,
+    RECORD_COLUMNS,
+    EventRecord,
+    JobRecord,
+    LogPreviewRecord,
+    event_record,
+    job_record,
+    ms,
+)
 from modelyard.service.scheduler import Scheduler
 from modelyard.settings import Settings
 from modelyard.spec.algorithm import Algorithm
@@ -94,7 +103,7 @@ class JobService:
         self.scheduler = Scheduler(settings, db, executor.capacity)
 
     # ----------------------------------------------------------------- create
-    def create(self, project: str, data: dict[str, Any]) -> dict[str, Any]:
+    def create(self, project: str, data: dict[str, Any]) -> JobRecord | dict[str, Any]:
         """Validates the job against its algorithm and stores it, or raises and stores
         nothing; then hands it to the scheduler."""
         job = parse_job(data)
@@ -438,7 +447,7 @@ class JobService:
             raise NotFound("training job", job_id)
         return row
 
-    def get(self, project: str, job_id: str) -> dict[str, Any]:
+    def get(self, project: str, job_id: str) -> JobRecord:
         found: JobRow | Row[Any] | None
         if not self.watched:
             found = self.row(project, job_id)
@@ -455,7 +464,7 @@ class JobService:
         return record
 
     def list(self, project: str, offset: int = 0, limit: int = 50,
-             phase: str | None = None) -> tuple[builtins.list[dict[str, Any]], int]:
+             phase: str | None = None) -> tuple[builtins.list[JobRecord], int]:
         """One page, newest first, and the total. Without a watcher the project's running
         jobs are brought up to date first; with one, this only reads the database."""
         if not self.watched:
@@ -470,7 +479,7 @@ class JobService:
 
     def events(self, project: str, job_id: str, offset: int = 0, limit: int = 1000,
                level: str | None = None, source: str | None = None
-               ) -> tuple[builtins.list[dict[str, Any]], int]:
+               ) -> tuple[builtins.list[EventRecord], int]:
         self.row(project, job_id, fresh=not self.watched)
         with self.db.session() as s:
             q = select(EventRow).where(EventRow.job_id == job_id)
@@ -488,14 +497,14 @@ class JobService:
         return JobFolder(Path(row.job_dir)).log_file(job_id, index)
 
     def log_preview(self, project: str, job_id: str, task: str = "worker-0",
-                    max_bytes: int = 512 * 1024) -> dict[str, Any]:
+                    max_bytes: int = 512 * 1024) -> LogPreviewRecord:
         """ModelArts' preview: the last part of the log with its sizes."""
         data, size = read_log(self.log_path(project, job_id, task), None, max_bytes)
         content = data.decode("utf-8", "replace")
         return {"content": content, "current_size": len(content.encode()), "full_size": size}
 
     # ------------------------------------------------------------ stop/delete
-    def stop(self, project: str, job_id: str) -> dict[str, Any]:
+    def stop(self, project: str, job_id: str) -> JobRecord:
         row = self.row(project, job_id)
         phase = Phase(row.phase)
         if phase.is_final:

@@ -1,11 +1,19 @@
-"""Rows → the ModelArts v2 JSON shapes the API, CLI and SDK all show."""
+"""Rows → the ModelArts v2 JSON shapes the API, CLI and SDK all show.
+
+Each shape is a TypedDict: the record stays the plain dict the API serialises (its JSON is
+the same byte for byte), while mypy checks every builder and reader against the keys. An
+algorithm or job record is the stored body (the user's JSON, checked by the spec) with our
+fields laid over it, so the keys that come from the body are typed as the body has them
+and the rest of the body passes through untouched.
+"""
 
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, NotRequired, cast
 
 from sqlalchemy import Row, bindparam, select
+from typing_extensions import TypedDict
 
 from modelyard.spec.status import Phase
 from modelyard.store.models import AlgorithmRow, EventRow, JobRow
@@ -30,37 +38,134 @@ ONE_JOB = select(*RECORD_COLUMNS).where(JobRow.id == bindparam("job_id"))
 as they are; a new but equal statement per request costs five times the read itself."""
 
 
+class RecordMetadata(TypedDict):
+    """``metadata`` of an algorithm or job: ours over the body's (description, tags...)."""
+
+    id: str
+    name: str
+    workspace_id: str
+    create_time: int | None
+    update_time: int | None
+    description: NotRequired[str]
+
+
+class AlgorithmRecord(TypedDict):
+    """An algorithm as ModelArts shows it (``spec.algorithm.Algorithm``'s JSON + ids)."""
+
+    metadata: RecordMetadata
+    job_config: dict[str, Any]
+    resource_requirements: NotRequired[list[dict[str, Any]]]
+    advanced_config: NotRequired[dict[str, Any]]
+    policies: NotRequired[dict[str, Any]]
+
+
+class TaskStatus(TypedDict):
+    task: str
+    exit_code: int | None
+    message: str
+
+
+class JobResources(TypedDict):
+    """What the scheduler reserved (ours): the flavor and its cores, memory and GPUs."""
+
+    flavor_id: str | None
+    cpus: float | None
+    memory_gb: float | None
+    gpus: int | None
+
+
+class JobStatus(TypedDict):
+    phase: str
+    secondary_phase: str
+    duration: int
+    start_time: int | None
+    node_count_metrics: None
+    tasks: list[str]
+    task_statuses: list[TaskStatus]
+    message: NotRequired[str]
+    queue_position: NotRequired[int]
+    running_records: list[dict[str, Any]]
+    attempt: int
+    resource: JobResources
+
+
+class JobRecord(TypedDict):
+    """A training job as ModelArts shows it (``spec.job.TrainingJob``'s JSON + status)."""
+
+    kind: str
+    metadata: RecordMetadata
+    algorithm: dict[str, Any]
+    spec: NotRequired[dict[str, Any]]
+    status: JobStatus
+
+
+class JobPage(TypedDict):
+    """ModelArts' envelope of a job search (``training-job-searches``)."""
+
+    total: int
+    count: int
+    limit: int
+    offset: int
+    sort_by: str
+    order: str
+    group_by: str
+    workspace_id: str
+    items: list[JobRecord]
+
+
+class EventRecord(TypedDict):
+    time: str
+    timestamp: int | None
+    level: str
+    source: str
+    message: str
+
+
+class LogPreviewRecord(TypedDict):
+    """ModelArts' log preview: the last part of a task's log, and the log's sizes."""
+
+    content: str
+    current_size: int
+    full_size: int
+
+
 def ms(t: float | None) -> int | None:
     return None if t is None else int(t * 1000)
 
 
-def algorithm_record(row: AlgorithmRow) -> dict[str, Any]:
-    body = dict(row.body)
+def _metadata(body: dict[str, Any], row: AlgorithmRow | JobLike) -> RecordMetadata:
+    """The body's metadata with ours laid over it (the body's own keys are kept)."""
     meta = dict(body.get("metadata") or {})
     meta.update(id=row.id, name=row.name, workspace_id=row.project_id,
                 create_time=ms(row.created_at), update_time=ms(row.updated_at))
-    body["metadata"] = meta
-    return body
+    return cast(RecordMetadata, meta)
 
 
-def job_record(row: JobLike, queue_position: int | None = None) -> dict[str, Any]:
+def algorithm_record(row: AlgorithmRow) -> AlgorithmRecord:
+    """The stored body (``spec.algorithm.Algorithm`` dumped at create or update, so it has
+    ``job_config``) with the row's ids and times."""
     body = dict(row.body)
-    meta = dict(body.get("metadata") or {})
-    meta.update(id=row.id, name=row.name, workspace_id=row.project_id,
-                create_time=ms(row.created_at), update_time=ms(row.updated_at))
-    body["metadata"] = meta
+    body["metadata"] = _metadata(body, row)
+    return cast(AlgorithmRecord, body)
+
+
+def job_record(row: JobLike, queue_position: int | None = None) -> JobRecord:
+    body = dict(row.body)
+    body["metadata"] = _metadata(body, row)
     algorithm = dict(body.get("algorithm") or {})
     if row.algorithm_id:
         algorithm.update(id=row.algorithm_id, name=row.algorithm_name)
     body["algorithm"] = algorithm
     body["kind"] = body.get("kind") or "job"
     body["status"] = job_status(row, queue_position)
-    return body
+    return cast(JobRecord, body)
 
 
-def job_status(row: JobLike, queue_position: int | None = None) -> dict[str, Any]:
+def job_status(row: JobLike, queue_position: int | None = None) -> JobStatus:
     end = row.ended_at or (None if Phase(row.phase).is_final else time.time())
     duration = int((end - row.started_at) * 1000) if row.started_at and end else 0
+    # Built in the order ModelArts shows the keys, with the optional message and queue
+    # position before ours; a TypedDict literal cannot leave a gap, hence the cast below.
     status: dict[str, Any] = {
         "phase": row.phase,
         "secondary_phase": row.secondary_phase or row.phase,
@@ -81,10 +186,10 @@ def job_status(row: JobLike, queue_position: int | None = None) -> dict[str, Any
     flavor_id = row.plan.get("flavor_id") if isinstance(row, JobRow) else row.flavor_id
     status["resource"] = {"flavor_id": flavor_id, "cpus": row.cpus,
                           "memory_gb": row.memory_gb, "gpus": row.gpus}
-    return status
+    return cast(JobStatus, status)
 
 
-def event_record(row: EventRow) -> dict[str, Any]:
+def event_record(row: EventRow) -> EventRecord:
     return {
         "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(row.time)),
         "timestamp": ms(row.time),

@@ -150,7 +150,7 @@ class JobConfig(BaseModel):
 
 
 def resolve_boot_file(code_dir: str | None, boot_file: str | None, field: str) -> str | None:
-    """Seed S2.1 / CONTRACT.md: a boot file ends in .py and lies inside the code directory.
+    """Seed S2.1 / docs/contract.md: a boot file ends in .py and lies inside the code directory.
 
     Accepts a full location or a path relative to the code directory; returns the relative
     path, which is all the runtime needs.

@@ -1,4 +1,4 @@
-"""Fault-tolerance annotations (CONTRACT.md "Fault tolerance"), parsed and checked.
+"""Fault-tolerance annotations (docs/contract.md "Fault tolerance"), parsed and checked.
 
 ``metadata.annotations`` of a job, as in ModelArts:
 

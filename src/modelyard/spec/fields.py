@@ -48,4 +48,4 @@ CodeDir = Annotated[str | None, AfterValidator(_code_dir)]
 """A code directory: a storage location the job's code is read from (seed S2.1)."""
 
 Environments = Annotated[dict[str, str], BeforeValidator(_environments)]
-"""User environment variables: a mapping or ModelArts' list of {key, value} (CONTRACT.md)."""
+"""User environment variables: a mapping or ModelArts' list of {key, value} (docs/contract.md)."""

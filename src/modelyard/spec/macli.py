@@ -94,7 +94,7 @@ def _refuse(data: dict[str, Any]) -> None:
                         "files; use spec.volumes of a v2 job (modelyard fs mounts)")
     uid = data.get("uid")
     if uid not in (None, "") and str(uid) != str(_MA_USER_UID):
-        raise SpecError("uid", uid, "jobs run as ma-user, uid 1000 (CONTRACT.md)")
+        raise SpecError("uid", uid, "jobs run as ma-user, uid 1000 (docs/contract.md)")
 
 
 def _text(data: dict[str, Any], key: str) -> str | None:

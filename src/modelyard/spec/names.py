@@ -13,12 +13,9 @@ from modelyard.spec.errors import SpecError
 NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}\Z")
 NAME_RULE = "a name has 1-64 characters of letters, digits, '_' and '-' (seed S3.3)"
 ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")
-ENV_NAME_RULE = (
-    "a variable name matches [A-Za-z_][A-Za-z0-9_]* (CONTRACT.md environment variables)"
-)
-ENV_RESERVED_RULE = (
-    "names starting with MA_ are reserved for the platform (CONTRACT.md environment variables)"
-)
+ENV_SOURCE = "(docs/contract.md environment variables)"
+ENV_NAME_RULE = f"a variable name matches [A-Za-z_][A-Za-z0-9_]* {ENV_SOURCE}"
+ENV_RESERVED_RULE = f"names starting with MA_ are reserved for the platform {ENV_SOURCE}"
 DESCRIPTION_MAX = 256
 _DESCRIPTION_EXTRA = set(" -_,.，。")
 # Seed S3.9. Substrings that mean a credential wherever they appear in a name ...
@@ -88,12 +85,12 @@ _WORD_RE = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
 
 
 def check_environments(envs: Mapping[str, Any], field: str = "environments") -> dict[str, str]:
-    """CONTRACT.md: at most 100 variables, names [A-Za-z_][A-Za-z0-9_]* not starting with MA_,
-    values of at most 4096 characters without '$' references."""
+    """docs/contract.md: at most 100 variables, names [A-Za-z_][A-Za-z0-9_]* not starting
+    with MA_, values of at most 4096 characters without '$' references."""
     if len(envs) > MAX_ENVIRONMENTS:
         raise SpecError(
             field, len(envs),
-            f"at most {MAX_ENVIRONMENTS} environment variables (CONTRACT.md environment variables)",
+            f"at most {MAX_ENVIRONMENTS} environment variables {ENV_SOURCE}",
         )
     out: dict[str, str] = {}
     for key, value in envs.items():
@@ -104,17 +101,16 @@ def check_environments(envs: Mapping[str, Any], field: str = "environments") -> 
         elif isinstance(value, str | int | float):
             text = str(value)
         else:
-            raise SpecError(where, value, "a value is a string (CONTRACT.md environment variables)")
+            raise SpecError(where, value, f"a value is a string {ENV_SOURCE}")
         if len(text) > MAX_ENV_VALUE:
             raise SpecError(
                 where, text,
-                f"a value has at most {MAX_ENV_VALUE} characters "
-                "(CONTRACT.md environment variables)",
+                f"a value has at most {MAX_ENV_VALUE} characters {ENV_SOURCE}",
             )
         if "$" in text:
             raise SpecError(
                 where, text,
-                "a value may not reference variables ('$') (CONTRACT.md environment variables)",
+                f"a value may not reference variables ('$') {ENV_SOURCE}",
             )
         out[key] = text
     return out

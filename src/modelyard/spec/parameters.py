@@ -80,7 +80,7 @@ def coerce(value: Any, kind: ParamType, field: str) -> Value:
 
 
 def render(value: Value) -> str:
-    """How a value appears on the command line: Booleans as True/False (CONTRACT.md)."""
+    """How a value appears on the command line: Booleans as True/False (docs/contract.md)."""
     if isinstance(value, bool):
         return "True" if value else "False"
     return str(value)

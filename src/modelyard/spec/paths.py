@@ -1,6 +1,6 @@
 """Storage locations as users write them, normalised to one form.
 
-CONTRACT.md "Paths in specs": ``obs://bucket/key``, ``s3://bucket/key``, ``file:///abs/path``
+docs/contract.md "Paths in specs": ``obs://bucket/key``, ``s3://bucket/key``, ``file:///abs/path``
 and the ModelArts short form ``/bucket/key`` (= ``obs://bucket/key``). Keys never contain
 ``..``, ``.``, empty or absolute components, so a location can never escape its bucket.
 """
@@ -15,7 +15,7 @@ SCHEMES = ("obs", "s3", "file")
 MAX_COMPONENT_BYTES = 255
 _RULE = (
     "a location is obs://bucket/key, s3://bucket/key, file:///absolute/path or /bucket/key, "
-    "without empty, '.' or '..' components (CONTRACT.md paths in specs)"
+    "without empty, '.' or '..' components (docs/contract.md paths in specs)"
 )
 
 

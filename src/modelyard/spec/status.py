@@ -1,4 +1,4 @@
-"""Job phases (CONTRACT.md "Statuses")."""
+"""Job phases (docs/contract.md "Statuses")."""
 
 from __future__ import annotations
 

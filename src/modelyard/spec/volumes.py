@@ -1,4 +1,4 @@
-"""Mounts of file systems into jobs (``spec.volumes``): the rules of seed S5.3 and CONTRACT.md.
+"""Mounts of file systems into jobs (``spec.volumes``): the rules of seed S5.3 and docs/contract.md.
 
 Pure: this module only looks at what the user wrote. Whether a file system exists and whether
 its storage location is a directory needs I/O and is checked by the service
@@ -33,17 +33,17 @@ MAX_PATH = 1024
 MA_MOUNT_PATH = "/home/ma-user/modelarts"
 KERNEL_PATHS = ("/proc", "/sys", "/dev")
 
-COUNT_RULE = f"a job mounts at most {MAX_VOLUMES} file systems (CONTRACT.md)"
+COUNT_RULE = f"a job mounts at most {MAX_VOLUMES} file systems (docs/contract.md)"
 ENTRY_RULE = (
     "each volume is a map with exactly one of 'filesystem', 'nfs' or 'obs' "
     "(seed S5.2)"
 )
 ABSOLUTE_RULE = "a mount path is an absolute path starting with '/' (seed S5.2)"
-ROOT_RULE = "a mount path must not be '/' (CONTRACT.md)"
-CACHE_RULE = "a mount path must not be '/cache', the job's scratch space (CONTRACT.md)"
+ROOT_RULE = "a mount path must not be '/' (docs/contract.md)"
+CACHE_RULE = "a mount path must not be '/cache', the job's scratch space (docs/contract.md)"
 MA_RULE = (
     f"a mount path must not be at or under {MA_MOUNT_PATH}, where the platform puts code, "
-    "inputs, outputs and logs (CONTRACT.md)"
+    "inputs, outputs and logs (docs/contract.md)"
 )
 ANCESTOR_RULE = (
     f"a mount path must not contain {MA_MOUNT_PATH}: mounting there would hide the job's "

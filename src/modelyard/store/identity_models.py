@@ -84,7 +84,7 @@ class BucketRow(Base):
 class OutputLockRow(Base):
     """An output location held by an unfinished job. The primary key makes "one unfinished
     job per output location" the database's rule, so two concurrent creates cannot both win
-    (CONTRACT.md "Outputs")."""
+    (docs/contract.md "Outputs")."""
 
     __tablename__ = "output_locks"
 

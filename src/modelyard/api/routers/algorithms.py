@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Response
 
 from modelyard.api.dependencies import BodyDep, ProjectDep, ServiceDep, documented_body
 from modelyard.api.schemas import AlgorithmCreated, AlgorithmList, AlgorithmOut, errors
+from modelyard.service.records import AlgorithmRecord
 from modelyard.spec.algorithm import Algorithm
 
 router = APIRouter(prefix="/v2/{project_id}", tags=["algorithms"])
@@ -51,7 +52,8 @@ def list_algorithms(
 
 @router.get("/algorithms/{algorithm_id}", response_model=AlgorithmOut, responses=errors(404),
             summary="Show an algorithm (by id or name)")
-def show_algorithm(project: ProjectDep, service: ServiceDep, algorithm_id: str) -> dict[str, Any]:
+def show_algorithm(project: ProjectDep, service: ServiceDep,
+                   algorithm_id: str) -> AlgorithmRecord:
     return service.algorithms.get(project, algorithm_id)
 
 
@@ -59,7 +61,7 @@ def show_algorithm(project: ProjectDep, service: ServiceDep, algorithm_id: str) 
             responses=errors(404, 409), openapi_extra=ALGORITHM_BODY,
             summary="Update an algorithm (fields given replace the stored ones)")
 def update_algorithm(project: ProjectDep, service: ServiceDep, algorithm_id: str,
-                     body: BodyDep) -> dict[str, Any]:
+                     body: BodyDep) -> AlgorithmRecord:
     return service.algorithms.update(project, algorithm_id, body)
 
 

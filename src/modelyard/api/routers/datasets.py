@@ -15,6 +15,14 @@ from pydantic import Field
 
 from modelyard.api.dependencies import BodyDep, ProjectDep, ServiceDep, documented_body
 from modelyard.api.schemas import Open, errors
+from modelyard.service.datasets.records import (
+    DatasetRecord,
+    DatasetStatsRecord,
+    ImportTaskRecord,
+    LabelListRecord,
+    SamplePageRecord,
+    VersionRecord,
+)
 from modelyard.spec.datasets import DatasetCreate, ImportCreate, VersionCreate
 
 router = APIRouter(prefix="/v2/{project_id}", tags=["datasets"])
@@ -90,7 +98,7 @@ class DatasetStats(Open):
 @router.post("/datasets", status_code=201, response_model=DatasetOut, responses=errors(409),
              openapi_extra=documented_body(DatasetCreate, "A dataset (ModelArts v2 shape)"),
              summary="Create a dataset and import its data source")
-def create_dataset(project: ProjectDep, service: ServiceDep, body: BodyDep) -> dict[str, Any]:
+def create_dataset(project: ProjectDep, service: ServiceDep, body: BodyDep) -> DatasetRecord:
     return service.datasets.create(project, body)
 
 
@@ -103,13 +111,13 @@ def list_datasets(project: ProjectDep, service: ServiceDep) -> dict[str, Any]:
 
 @router.get("/datasets/{dataset_id}", response_model=DatasetOut, responses=errors(404),
             summary="Show a dataset (by id or name): status and sample counts")
-def show_dataset(project: ProjectDep, service: ServiceDep, dataset_id: str) -> dict[str, Any]:
+def show_dataset(project: ProjectDep, service: ServiceDep, dataset_id: str) -> DatasetRecord:
     return service.datasets.get(project, dataset_id)
 
 
 @router.delete("/datasets/{dataset_id}", response_model=DatasetOut, responses=errors(404),
                summary="Delete a dataset's records (its files in storage stay)")
-def delete_dataset(project: ProjectDep, service: ServiceDep, dataset_id: str) -> dict[str, Any]:
+def delete_dataset(project: ProjectDep, service: ServiceDep, dataset_id: str) -> DatasetRecord:
     return service.datasets.delete(project, dataset_id)
 
 
@@ -119,7 +127,7 @@ def delete_dataset(project: ProjectDep, service: ServiceDep, dataset_id: str) ->
              summary="Import samples from object storage (folder per label, a manifest, "
                      "PASCAL VOC)")
 def create_import(project: ProjectDep, service: ServiceDep, dataset_id: str, body: BodyDep
-                  ) -> dict[str, Any]:
+                  ) -> ImportTaskRecord:
     return service.datasets.import_(project, dataset_id, body)
 
 
@@ -133,7 +141,7 @@ def list_imports(project: ProjectDep, service: ServiceDep, dataset_id: str) -> d
 @router.get("/datasets/{dataset_id}/import-tasks/{task_id}", response_model=ImportTaskOut,
             responses=errors(404), summary="Show one import and the files it could not use")
 def show_import(project: ProjectDep, service: ServiceDep, dataset_id: str, task_id: str
-                ) -> dict[str, Any]:
+                ) -> ImportTaskRecord:
     return service.datasets.import_task(project, dataset_id, task_id)
 
 
@@ -144,19 +152,19 @@ def list_samples(
     offset: Annotated[int, Query(ge=0, le=2**31)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     label_name: Annotated[str | None, Query(max_length=256)] = None,
-) -> dict[str, Any]:
+) -> SamplePageRecord:
     return service.datasets.samples(project, dataset_id, offset, limit, label_name)
 
 
 @router.get("/datasets/{dataset_id}/data-annotations/labels", response_model=LabelList,
             responses=errors(404), summary="List the labels in use")
-def list_labels(project: ProjectDep, service: ServiceDep, dataset_id: str) -> dict[str, Any]:
+def list_labels(project: ProjectDep, service: ServiceDep, dataset_id: str) -> LabelListRecord:
     return service.datasets.labels(project, dataset_id)
 
 
 @router.get("/datasets/{dataset_id}/data-annotations/stats", response_model=DatasetStats,
             responses=errors(404), summary="Samples per label, annotated and not")
-def show_stats(project: ProjectDep, service: ServiceDep, dataset_id: str) -> dict[str, Any]:
+def show_stats(project: ProjectDep, service: ServiceDep, dataset_id: str) -> DatasetStatsRecord:
     return service.datasets.stats(project, dataset_id)
 
 
@@ -165,7 +173,7 @@ def show_stats(project: ProjectDep, service: ServiceDep, dataset_id: str) -> dic
              openapi_extra=documented_body(VersionCreate, "A version to publish"),
              summary="Publish a version: a manifest in the work path, split train/eval")
 def create_version(project: ProjectDep, service: ServiceDep, dataset_id: str, body: BodyDep
-                   ) -> dict[str, Any]:
+                   ) -> VersionRecord:
     return service.datasets.create_version(project, dataset_id, body)
 
 
@@ -179,12 +187,12 @@ def list_versions(project: ProjectDep, service: ServiceDep, dataset_id: str) -> 
 @router.get("/datasets/{dataset_id}/versions/{version_id}", response_model=VersionOut,
             responses=errors(404), summary="Show a version (by id or name)")
 def show_version(project: ProjectDep, service: ServiceDep, dataset_id: str, version_id: str
-                 ) -> dict[str, Any]:
+                 ) -> VersionRecord:
     return service.datasets.version(project, dataset_id, version_id)
 
 
 @router.delete("/datasets/{dataset_id}/versions/{version_id}", response_model=VersionOut,
                responses=errors(404), summary="Delete a version's record (its manifest stays)")
 def delete_version(project: ProjectDep, service: ServiceDep, dataset_id: str,
-                   version_id: str) -> dict[str, Any]:
+                   version_id: str) -> VersionRecord:
     return service.datasets.delete_version(project, dataset_id, version_id)

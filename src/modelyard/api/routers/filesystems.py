@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from modelyard.api.dependencies import BodyDep, ProjectDep, ServiceDep, documented_body
 from modelyard.api.errors import FORBIDDEN, ApiError
 from modelyard.api.schemas import Open, errors
+from modelyard.service.filesystem_records import FileSystemRecord, FsTaskRecord
 from modelyard.service.identity import current_caller
 from modelyard.spec.errors import SpecError, from_pydantic
 from modelyard.spec.paths import parse_location
@@ -98,7 +99,7 @@ def _parse(model: type[BaseModel], body: dict[str, Any]) -> Any:
              openapi_extra=documented_body(FileSystemCreate, "A new file system"),
              summary="Create a file system")
 def create_filesystem(project: ProjectDep, service: ServiceDep, body: BodyDep
-                      ) -> dict[str, Any]:
+                      ) -> FileSystemRecord:
     req: FileSystemCreate = _parse(FileSystemCreate, body)
     if req.path is not None and service.identity.has_keys() and not current_caller().is_admin:
         # A remote caller never names a host path; the administrator may (issue 14).
@@ -117,14 +118,15 @@ def list_filesystems(project: ProjectDep, service: ServiceDep) -> dict[str, Any]
 
 @router.get("/filesystems/{name}", response_model=FileSystemOut, responses=errors(404),
             summary="Show a file system, with the unfinished jobs that mount it")
-def show_filesystem(project: ProjectDep, service: ServiceDep, name: str) -> dict[str, Any]:
+def show_filesystem(project: ProjectDep, service: ServiceDep, name: str) -> FileSystemRecord:
     return service.filesystems.get(project, name)
 
 
 @router.delete("/filesystems/{name}", response_model=FileSystemOut,
                responses=errors(404, 409),
                summary="Delete a file system (refused while an unfinished job mounts it)")
-def delete_filesystem(project: ProjectDep, service: ServiceDep, name: str) -> dict[str, Any]:
+def delete_filesystem(project: ProjectDep, service: ServiceDep,
+                      name: str) -> FileSystemRecord:
     return service.filesystems.delete(project, name)
 
 
@@ -133,7 +135,7 @@ def delete_filesystem(project: ProjectDep, service: ServiceDep, name: str) -> di
              openapi_extra=documented_body(FsTaskCreate, "A preload, import or export task"),
              summary="Start a data task (asynchronous; poll it for progress)")
 def create_task(project: ProjectDep, service: ServiceDep, name: str, body: BodyDep
-                ) -> dict[str, Any]:
+                ) -> FsTaskRecord:
     req: FsTaskCreate = _parse(FsTaskCreate, body)
     field, remote = ("dest", req.dest) if req.type == "export" else ("src", req.src)
     try:
@@ -160,7 +162,7 @@ def list_tasks(project: ProjectDep, service: ServiceDep, name: str) -> dict[str,
 @router.get("/filesystems/{name}/tasks/{task_id}", response_model=FsTaskOut,
             responses=errors(404), summary="Show one data task and its progress")
 def show_task(project: ProjectDep, service: ServiceDep, name: str, task_id: str
-              ) -> dict[str, Any]:
+              ) -> FsTaskRecord:
     record = service.filesystems.task(project, task_id)
     if record["filesystem"] != name:
         from modelyard.service.errors import NotFound

@@ -17,6 +17,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from modelyard.api.dependencies import BodyDep, ProjectDep, ServiceDep, documented_body
 from modelyard.api.schemas import Open, errors
+from modelyard.service.gallery.records import (
+    AssetRecord,
+    PublicationRecord,
+    SubscriptionRecord,
+    VersionRecord,
+)
 from modelyard.spec.errors import SpecError
 from modelyard.spec.gallery import Publication, SubscriptionRequest
 
@@ -79,7 +85,7 @@ class VersionAction(BaseModel):
              responses=errors(404, 409), summary="Publish an algorithm to the gallery",
              openapi_extra=documented_body(Publication, "New asset, or a new version of "
                                                         "content_id"))
-def publish(project: ProjectDep, service: ServiceDep, body: BodyDep) -> dict[str, Any]:
+def publish(project: ProjectDep, service: ServiceDep, body: BodyDep) -> PublicationRecord:
     """Snapshots the project's algorithm ``algorithm.id`` (its code is copied) as a new
     asset, or as a new version of ``content_id`` (its publisher's project only)."""
     return service.gallery.publish(project, body)
@@ -99,7 +105,7 @@ def list_assets(
 
 @router.get(ASSET, response_model=AssetOut, responses=errors(404),
             summary="Show a gallery asset and its versions")
-def show_asset(project: ProjectDep, service: ServiceDep, content_id: str) -> dict[str, Any]:
+def show_asset(project: ProjectDep, service: ServiceDep, content_id: str) -> AssetRecord:
     return service.gallery.get(content_id)
 
 
@@ -107,7 +113,7 @@ def show_asset(project: ProjectDep, service: ServiceDep, content_id: str) -> dic
              responses=errors(404, 409), summary="Withdraw a version (publisher only)",
              openapi_extra=documented_body(VersionAction, "{\"action_type\": \"withdraw\"}"))
 def version_action(project: ProjectDep, service: ServiceDep, content_id: str, version_id: str,
-                   body: BodyDep) -> dict[str, Any]:
+                   body: BodyDep) -> VersionRecord:
     """Jobs already running keep running; new jobs naming the version are refused."""
     if body.get("action_type") != "withdraw":
         raise SpecError("action_type", body.get("action_type"),
@@ -118,7 +124,7 @@ def version_action(project: ProjectDep, service: ServiceDep, content_id: str, ve
 @router.post("/gallery-subscriptions", status_code=201, response_model=SubscriptionOut,
              responses=errors(404, 409), summary="Subscribe this project to an asset",
              openapi_extra=documented_body(SubscriptionRequest, "{\"content_id\": ...}"))
-def subscribe(project: ProjectDep, service: ServiceDep, body: BodyDep) -> dict[str, Any]:
+def subscribe(project: ProjectDep, service: ServiceDep, body: BodyDep) -> SubscriptionRecord:
     return service.gallery.subscribe(project, body)
 
 
@@ -132,7 +138,7 @@ def list_subscriptions(project: ProjectDep, service: ServiceDep) -> dict[str, An
 @router.get("/gallery-subscriptions/{subscription_id}", response_model=SubscriptionOut,
             responses=errors(404), summary="Show a subscription with the asset's versions")
 def show_subscription(project: ProjectDep, service: ServiceDep,
-                      subscription_id: str) -> dict[str, Any]:
+                      subscription_id: str) -> SubscriptionRecord:
     return service.gallery.get_subscription(project, subscription_id)
 
 

@@ -25,6 +25,7 @@ from modelyard.runtime.state import read_log
 from modelyard.service.errors import NotFound, ServiceError
 from modelyard.service.job_listing import JobSearch, search_jobs
 from modelyard.service.job_updates import update_job
+from modelyard.service.records import JobPage, JobRecord, LogPreviewRecord
 from modelyard.spec.errors import SpecError
 from modelyard.spec.job import TrainingJob
 from modelyard.spec.status import EventLevel, EventSource, Phase
@@ -39,7 +40,8 @@ READ_SIZE = 1024 * 1024
 @router.post("/training-jobs", status_code=201, response_model=JobOut, responses=errors(404, 409),
              openapi_extra=documented_body(TrainingJob, "A training job (ModelArts v2 shape)"),
              summary="Create a training job")
-def create_job(project: ProjectDep, service: ServiceDep, body: BodyDep) -> dict[str, Any]:
+def create_job(project: ProjectDep, service: ServiceDep,
+               body: BodyDep) -> JobRecord | dict[str, Any]:
     return service.jobs.create(project, body)
 
 
@@ -47,13 +49,13 @@ def create_job(project: ProjectDep, service: ServiceDep, body: BodyDep) -> dict[
              openapi_extra=documented_body(JobSearch, "offset, limit (1-50), sort_by, order, "
                                            "filters [{key, operator, value}]"),
              summary="Search training jobs")
-def search(project: ProjectDep, service: ServiceDep, body: BodyDep) -> dict[str, Any]:
+def search(project: ProjectDep, service: ServiceDep, body: BodyDep) -> JobPage:
     return search_jobs(service, project, body)
 
 
 @router.get(JOB, response_model=JobOut, responses=errors(404), summary="Show a training job")
 async def show_job(project: ProjectDep, service: ServiceDep,
-                   training_job_id: str) -> dict[str, Any]:
+                   training_job_id: str) -> JobRecord:
     """The most frequent request (every client polls it). While the watcher runs it is one
     primary-key read of the table (SQLite in WAL mode: readers never wait for writers), done
     on the event loop because the hop to a thread costs more; otherwise it may fold the job
@@ -67,7 +69,7 @@ async def show_job(project: ProjectDep, service: ServiceDep,
             openapi_extra=documented_body(JobUpdate, "description (or metadata.annotations)"),
             summary="Change a training job's description")
 def change_job(project: ProjectDep, service: ServiceDep, training_job_id: str,
-               body: BodyDep) -> dict[str, Any]:
+               body: BodyDep) -> JobRecord:
     return update_job(service, project, training_job_id, body)
 
 
@@ -82,7 +84,7 @@ def delete_job(project: ProjectDep, service: ServiceDep, training_job_id: str) -
 @router.post(JOB + "/actions", response_model=JobOut, responses=errors(404, 409),
              summary="Act on a job: {\"action_type\": \"terminate\"} stops it")
 def act(project: ProjectDep, service: ServiceDep, training_job_id: str,
-        action: JobAction) -> dict[str, Any]:
+        action: JobAction) -> JobRecord:
     if action.action_type != "terminate":
         raise SpecError("action_type", action.action_type, "the only action is 'terminate'")
     return service.jobs.stop(project, training_job_id)
@@ -123,7 +125,7 @@ def _task(service: Any, project: str, job_id: str, task: str) -> None:
 @router.get(JOB + "/tasks/{task_id}/logs/preview", response_model=LogPreview,
             responses=errors(404), summary="The last part of a task's log")
 def log_preview(project: ProjectDep, service: ServiceDep, training_job_id: str,
-                task_id: str) -> dict[str, Any]:
+                task_id: str) -> LogPreviewRecord:
     _task(service, project, training_job_id, task_id)
     return service.jobs.log_preview(project, training_job_id, task_id)
 

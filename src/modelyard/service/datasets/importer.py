@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from modelyard.service.datasets.records import ImportReport, ProblemFile
 from modelyard.spec.dataset_types import (
     ANNOTATION_TYPES,
     SAMPLE_SUFFIXES,
@@ -63,13 +64,13 @@ class ImportOutcome:
     unreadable: list[str] = field(default_factory=list)
     broken_annotations: list[str] = field(default_factory=list)
 
-    def report(self) -> dict[str, Any]:
+    def report(self) -> ImportReport:
         problems = (
-            [{"path": p, "reason": "not a sample of this dataset's type"}
+            [ProblemFile(path=p, reason="not a sample of this dataset's type")
              for p in self.not_samples]
-            + [{"path": p, "reason": "unreadable (empty, or not the file type its name says)"}
-               for p in self.unreadable]
-            + [{"path": p, "reason": "broken annotation"} for p in self.broken_annotations]
+            + [ProblemFile(path=p, reason="unreadable (empty, or not the file type its name "
+                           "says)") for p in self.unreadable]
+            + [ProblemFile(path=p, reason="broken annotation") for p in self.broken_annotations]
         )
         return {
             "not_sample_count": len(self.not_samples),

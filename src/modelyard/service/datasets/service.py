@@ -11,13 +11,21 @@ from __future__ import annotations
 import builtins
 import time
 import uuid
-from typing import Any
+from typing import Any, cast
 
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from modelyard.service.datasets.importer import ImportOutcome, run_import
+from modelyard.service.datasets.records import (
+    DatasetRecord,
+    DatasetStatsRecord,
+    ImportTaskRecord,
+    LabelListRecord,
+    SamplePageRecord,
+    VersionRecord,
+)
 from modelyard.service.datasets.versions import (
     manifest_lines,
     manifest_url,
@@ -63,7 +71,7 @@ class DatasetService:
         return TransferEngine(self.settings)
 
     # ---------------------------------------------------------------- datasets
-    def create(self, project: str, body: dict[str, Any]) -> dict[str, Any]:
+    def create(self, project: str, body: dict[str, Any]) -> DatasetRecord:
         """Creates the dataset and, unless ``import_data`` is false, imports its data
         source. A data source that cannot be read refuses the dataset (nothing stored)."""
         req: DatasetCreate = _parse(DatasetCreate, body)
@@ -106,7 +114,8 @@ class DatasetService:
         except StorageError as exc:
             raise SpecError(field, path, f"cannot be read: {exc}") from None
 
-    def _store_import(self, dataset_id: str, path: str, outcome: ImportOutcome) -> dict[str, Any]:
+    def _store_import(self, dataset_id: str, path: str, outcome: ImportOutcome
+                      ) -> ImportTaskRecord:
         """Adds the new samples (a source already in the dataset keeps its record, its
         annotations replaced when the import brings some) and records the task."""
         now = time.time()
@@ -128,7 +137,7 @@ class DatasetService:
                 elif sample.annotations:
                     old.annotations, old.labels = sample.annotations, sample.labels
                 annotated += bool(sample.annotations)
-            task = {"task_id": uuid.uuid4().hex[:20], "status": "COMPLETED",
+            task: ImportTaskRecord = {"task_id": uuid.uuid4().hex[:20], "status": "COMPLETED",
                     "import_path": path, "create_time": _ms(now),
                     "finished_time": _ms(time.time()),
                     "total_sample_count": len(outcome.samples),
@@ -140,7 +149,8 @@ class DatasetService:
             row.updated_at = now
         return task
 
-    def import_(self, project: str, dataset_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    def import_(self, project: str, dataset_id: str, body: dict[str, Any]
+                ) -> ImportTaskRecord:
         """``import-tasks``: imports more samples from ``import_path``."""
         req: ImportCreate = _parse(ImportCreate, body)
         row = self._row(project, dataset_id)
@@ -159,12 +169,10 @@ class DatasetService:
             raise
         return self._store_import(row.id, req.import_path, outcome)
 
-    def import_tasks(self, project: str, dataset_id: str) -> list[dict[str, Any]]:
-        tasks: list[dict[str, Any]] = (self._row(project, dataset_id).import_result
-                                       or {}).get("tasks", [])
-        return tasks
+    def import_tasks(self, project: str, dataset_id: str) -> list[ImportTaskRecord]:
+        return _stored_tasks(self._row(project, dataset_id))
 
-    def import_task(self, project: str, dataset_id: str, task_id: str) -> dict[str, Any]:
+    def import_task(self, project: str, dataset_id: str, task_id: str) -> ImportTaskRecord:
         for task in self.import_tasks(project, dataset_id):
             if task["task_id"] == task_id:
                 return task
@@ -181,7 +189,7 @@ class DatasetService:
                 raise NotFound("dataset", dataset_id)
             return row
 
-    def get(self, project: str, dataset_id: str) -> dict[str, Any]:
+    def get(self, project: str, dataset_id: str) -> DatasetRecord:
         row = self._row(project, dataset_id)
         samples = self._samples(row.id)
         total = len(samples)
@@ -192,7 +200,7 @@ class DatasetService:
                                .order_by(VersionRow.created_at.desc()).limit(1)).first()
             version_count = s.scalar(select(func.count()).select_from(VersionRow)
                                      .where(VersionRow.dataset_id == row.id)) or 0
-        tasks = (row.import_result or {}).get("tasks", [])
+        tasks = _stored_tasks(row)
         return {
             "dataset_id": row.id, "dataset_name": row.name, "dataset_type": row.dataset_type,
             "data_format": "Default", "status": row.status,
@@ -210,14 +218,14 @@ class DatasetService:
             "create_time": _ms(row.created_at), "update_time": _ms(row.updated_at),
         }
 
-    def list(self, project: str) -> builtins.list[dict[str, Any]]:
+    def list(self, project: str) -> builtins.list[DatasetRecord]:
         with self.db.session() as s:
             query = (select(DatasetRow.id).where(DatasetRow.project_id == project)
                      .order_by(DatasetRow.created_at.desc()))
             ids = builtins.list(s.scalars(query))
         return [self.get(project, i) for i in ids]
 
-    def delete(self, project: str, dataset_id: str) -> dict[str, Any]:
+    def delete(self, project: str, dataset_id: str) -> DatasetRecord:
         """Removes the records; files in storage (data and published manifests) stay, as on
         ModelArts, so jobs already staging a version are not cut off."""
         record = self.get(project, dataset_id)
@@ -241,7 +249,7 @@ class DatasetService:
         return sorted(names)
 
     def samples(self, project: str, dataset_id: str, offset: int = 0, limit: int = 100,
-                label: str | None = None) -> dict[str, Any]:
+                label: str | None = None) -> SamplePageRecord:
         row = self._row(project, dataset_id)
         chosen = [s for s in self._samples(row.id) if label is None or label in s.labels]
         page = chosen[offset:offset + limit]
@@ -254,12 +262,12 @@ class DatasetService:
              "annotation": s.annotations}
             for s in page]}
 
-    def labels(self, project: str, dataset_id: str) -> dict[str, Any]:
+    def labels(self, project: str, dataset_id: str) -> LabelListRecord:
         row = self._row(project, dataset_id)
         return {"labels": [{"name": n, "type": row.dataset_type, "property": {}}
                            for n in self._label_names(row.id)]}
 
-    def stats(self, project: str, dataset_id: str) -> dict[str, Any]:
+    def stats(self, project: str, dataset_id: str) -> DatasetStatsRecord:
         """``data-annotations/stats``: samples per label, and annotated/unannotated."""
         row = self._row(project, dataset_id)
         samples = self._samples(row.id)
@@ -271,7 +279,7 @@ class DatasetService:
 
     # ---------------------------------------------------------------- versions
     def create_version(self, project: str, dataset_id: str, body: dict[str, Any]
-                       ) -> dict[str, Any]:
+                       ) -> VersionRecord:
         """Publishes the dataset's samples as a manifest in the work path."""
         req: VersionCreate = _parse(VersionCreate, body)
         row = self._row(project, dataset_id)
@@ -328,18 +336,19 @@ class DatasetService:
             raise NotFound("dataset version", version_id)
         return row, version
 
-    def version(self, project: str, dataset_id: str, version_id: str) -> dict[str, Any]:
+    def version(self, project: str, dataset_id: str, version_id: str) -> VersionRecord:
         row, v = self._version_row(project, dataset_id, version_id)
         return _version_record(row, v)
 
-    def versions(self, project: str, dataset_id: str) -> builtins.list[dict[str, Any]]:
+    def versions(self, project: str, dataset_id: str) -> builtins.list[VersionRecord]:
         row = self._row(project, dataset_id)
         with self.db.session() as s:
             rows = builtins.list(s.scalars(select(VersionRow).where(VersionRow.dataset_id == row.id)
                                   .order_by(VersionRow.created_at.desc())))
         return [_version_record(row, v) for v in rows]
 
-    def delete_version(self, project: str, dataset_id: str, version_id: str) -> dict[str, Any]:
+    def delete_version(self, project: str, dataset_id: str, version_id: str
+                       ) -> VersionRecord:
         row, v = self._version_row(project, dataset_id, version_id)
         record = _version_record(row, v)
         with self.db.session() as s:
@@ -369,6 +378,11 @@ class DatasetService:
         return resolve
 
 
+def _stored_tasks(row: DatasetRow) -> builtins.list[ImportTaskRecord]:
+    """The dataset's import tasks, newest first, as ``_store_import`` wrote them."""
+    return cast(builtins.list[ImportTaskRecord], (row.import_result or {}).get("tasks", []))
+
+
 def _is_split(v: VersionRow) -> bool:
     return bool(v.stats.get("eval_sample_count"))
 
@@ -381,12 +395,13 @@ def _next_version_name(count: int, taken: set[str]) -> str:
     return f"V{n:03d}"
 
 
-def _version_record(row: DatasetRow, v: VersionRow) -> dict[str, Any]:
-    return {
+def _version_record(row: DatasetRow, v: VersionRow) -> VersionRecord:
+    # The statistics come from a JSON column that version_stats() filled (VersionStats).
+    return cast(VersionRecord, {
         "version_id": v.id, "version_name": v.name, "dataset_id": row.id,
         "version_format": v.version_format, "status": v.status,
         "manifest_path": v.manifest_path,
         "train_evaluate_sample_ratio": f"{v.ratio:g}",
         "data_split": _is_split(v), "description": v.description or "",
         "create_time": _ms(v.created_at), **v.stats,
-    }
+    })

@@ -9,6 +9,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from modelyard.service.datasets.records import VersionStats
 from modelyard.spec.dataset_types import SPLITTABLE, DatasetType, Usage
 from modelyard.spec.manifest import manifest_name, sample_id, split_usage
 from modelyard.spec.paths import parse_location
@@ -43,7 +44,7 @@ def manifest_lines(samples: list[SampleRow], kind: DatasetType, ratio: float
 
 
 def version_stats(lines: list[dict[str, Any]], samples: list[SampleRow], kind: DatasetType
-                  ) -> dict[str, Any]:
+                  ) -> VersionStats:
     """Counts, ``label_type`` (single, multi or unlabeled) and ``label_stats``."""
     count: Counter[str] = Counter()
     sample_count: Counter[str] = Counter()

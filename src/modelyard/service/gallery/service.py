@@ -24,6 +24,10 @@ from modelyard.service.errors import Conflict, Forbidden, NotFound
 from modelyard.service.gallery.records import (
     PUBLISHED,
     WITHDRAWN,
+    AssetRecord,
+    PublicationRecord,
+    SubscriptionRecord,
+    VersionRecord,
     asset_record,
     content_uri,
     subscription_record,
@@ -67,7 +71,7 @@ class GalleryService:
         self.algorithms = algorithms
 
     # ---------------------------------------------------------------- publish
-    def publish(self, project: str, data: dict[str, Any]) -> dict[str, Any]:
+    def publish(self, project: str, data: dict[str, Any]) -> PublicationRecord:
         """The official publication: a new asset when ``content_id`` is absent, else a new
         version of that asset. Returns ``{content_id, version_id, version_num, content_uri}``."""
         pub = parse(Publication, data)
@@ -173,7 +177,7 @@ class GalleryService:
                 "new version number")
 
     # --------------------------------------------------------------- withdraw
-    def withdraw(self, project: str, content_id: str, version_id: str) -> dict[str, Any]:
+    def withdraw(self, project: str, content_id: str, version_id: str) -> VersionRecord:
         """New jobs are refused this version; jobs already running keep their plan (and the
         snapshot stays on disk, so their restarts still find the code)."""
         asset = self._asset(content_id)
@@ -193,7 +197,7 @@ class GalleryService:
 
     # ----------------------------------------------------------------- browse
     def list(self, offset: int = 0, limit: int = 50, name: str | None = None
-             ) -> tuple[builtins.list[dict[str, Any]], int]:
+             ) -> tuple[builtins.list[AssetRecord], int]:
         """Every asset with its versions, newest first (the gallery is shared by all
         projects)."""
         where = [GalleryAssetRow.name.contains(name)] if name else []
@@ -205,7 +209,7 @@ class GalleryService:
                                     .offset(offset).limit(limit)))
         return [asset_record(a, self._versions(a.id)) for a in assets], total
 
-    def get(self, content_id: str) -> dict[str, Any]:
+    def get(self, content_id: str) -> AssetRecord:
         asset = self._asset(content_id)
         return asset_record(asset, self._versions(asset.id))
 
@@ -226,7 +230,7 @@ class GalleryService:
                                   .order_by(GalleryVersionRow.created_at, GalleryVersionRow.id)))
 
     # ---------------------------------------------------------- subscriptions
-    def subscribe(self, project: str, data: dict[str, Any]) -> dict[str, Any]:
+    def subscribe(self, project: str, data: dict[str, Any]) -> SubscriptionRecord:
         req = parse(SubscriptionRequest, data)
         asset = self._asset(req.content_id, field="content_id")
         versions = self._versions(asset.id)
@@ -250,7 +254,7 @@ class GalleryService:
                 GallerySubscriptionRow.project_id == project,
                 GallerySubscriptionRow.content_id == content_id)).first()
 
-    def list_subscriptions(self, project: str) -> builtins.list[dict[str, Any]]:
+    def list_subscriptions(self, project: str) -> builtins.list[SubscriptionRecord]:
         with self.db.session() as s:
             rows = list(s.scalars(select(GallerySubscriptionRow)
                                   .where(GallerySubscriptionRow.project_id == project)
@@ -258,7 +262,7 @@ class GalleryService:
                                             GallerySubscriptionRow.id)))
         return [self._subscription_record(r) for r in rows]
 
-    def get_subscription(self, project: str, subscription_id: str) -> dict[str, Any]:
+    def get_subscription(self, project: str, subscription_id: str) -> SubscriptionRecord:
         return self._subscription_record(self._subscription(project, subscription_id))
 
     def unsubscribe(self, project: str, subscription_id: str) -> None:
@@ -276,7 +280,7 @@ class GalleryService:
             raise NotFound("gallery subscription", subscription_id)
         return row
 
-    def _subscription_record(self, row: GallerySubscriptionRow) -> dict[str, Any]:
+    def _subscription_record(self, row: GallerySubscriptionRow) -> SubscriptionRecord:
         asset = self._asset(row.content_id)
         return subscription_record(row, asset, self._versions(asset.id))
 

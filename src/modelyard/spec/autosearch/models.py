@@ -64,7 +64,7 @@ def default_regex(name: str) -> str:
 
 
 class RewardAttr(BaseModel):
-    """A metric read from the trial's log (CONTRACT.md "Logs and metrics")."""
+    """A metric read from the trial's log (docs/contract.md "Logs and metrics")."""
 
     model_config = ConfigDict(extra="forbid")
 
