@@ -1,4 +1,4 @@
-"""CONTRACT.md argv/env as data (argv.py), without starting anything."""
+"""docs/contract.md argv/env as data (argv.py), without starting anything."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""A real job prints what it sees; it must be exactly CONTRACT.md, in the sandbox and
+"""A real job prints what it sees; it must be exactly docs/contract.md, in the sandbox and
 without it."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""CONTRACT.md "Dependencies": requirements.txt installed into a layer cached by a key over
+"""docs/contract.md "Dependencies": requirements.txt installed into a layer cached by a key over
 the file (and what it refers to, the engine, the pip settings: see test_layer_key.py and
 tests/security/test_requirements_cache.py); the second job with the same file installs
 nothing."""

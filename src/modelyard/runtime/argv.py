@@ -1,4 +1,4 @@
-"""CONTRACT.md "Arguments" and "Environment variables": the one place that knows them.
+"""docs/contract.md "Arguments" and "Environment variables": the one place that knows them.
 
 Everything a job's process receives from the platform (argv, environment, working
 directory) is computed here from the plan and the layout, as plain data, so that tests can
@@ -174,7 +174,7 @@ def build_env(plan: RunPlan, layout: Layout, *, python: str, layer: Path | None,
               task: TaskInfo, base_env: Mapping[str, str],
               extras: Extras | None = None,
               image_env: Sequence[str] | None = None) -> dict[str, str]:
-    """The job's environment. In an image (CONTRACT.md "Images"): the image's Env first,
+    """The job's environment. In an image (docs/contract.md "Images"): the image's Env first,
     then the platform's variables, then the user's; PATH starts from the image's."""
     extras = extras or Extras()
     job = layout.job

@@ -1,4 +1,4 @@
-"""Staging a dataset version into an input folder (issue 18, CONTRACT.md "Datasets").
+"""Staging a dataset version into an input folder (issue 18, docs/contract.md "Datasets").
 
 The runner has already downloaded the dataset's data source into the folder (one parallel,
 cached transfer). This module fetches the version's manifest, fetches the samples (and

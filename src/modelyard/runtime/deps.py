@@ -1,4 +1,4 @@
-"""The requirements layer (CONTRACT.md "Dependencies", seed S1.2).
+"""The requirements layer (docs/contract.md "Dependencies", seed S1.2).
 
 A ``requirements.txt`` (or ``pip-requirements.txt``) at the top of the code directory is
 installed with ``pip install --target`` into ``$MODELYARD_HOME/envs/<key>`` and put on

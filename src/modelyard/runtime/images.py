@@ -1,4 +1,4 @@
-"""A job in an image (seed S1.3/S1.4, CONTRACT.md "Images"): pull, hold, and lay out.
+"""A job in an image (seed S1.3/S1.4, docs/contract.md "Images"): pull, hold, and lay out.
 
 The runtime pulls the image into the installation's image store (a cached digest needs no
 download), holds it for the job's lifetime (``prune`` leaves it alone), and gives the

@@ -1,4 +1,4 @@
-"""The CONTRACT.md directory tree, seen from two sides.
+"""The docs/contract.md directory tree, seen from two sides.
 
 The runtime always works on the host side (``<job folder>/home``, ``<job folder>/cache``,
 ``<job folder>/opt-ml``); the job sees the same folders as ``/home/ma-user``, ``/cache`` and

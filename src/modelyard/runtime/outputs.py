@@ -1,4 +1,4 @@
-"""Output channels during and after the run (CONTRACT.md "Outputs", issue 3 item 3).
+"""Output channels during and after the run (docs/contract.md "Outputs", issue 3 item 3).
 
 Every ``period`` seconds while the job runs, and once more when it ends however it ends,
 each output folder is compared with what was already uploaded and only new or changed

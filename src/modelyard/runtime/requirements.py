@@ -40,7 +40,7 @@ from modelyard.spec.plan import RunPlan
 
 class Installing(Sandboxing, Supervising):
     """The code's requirements file, installed by pip in the sandbox into a layer on top of
-    the engine (CONTRACT.md "Dependencies")."""
+    the engine (docs/contract.md "Dependencies")."""
 
     def _install_requirements(self, plan: RunPlan, layout: Layout,
                               code_name: str | None) -> Layer | None:
@@ -105,7 +105,7 @@ class Installing(Sandboxing, Supervising):
 
     def _run_pip(self, plan: RunPlan, layout: Layout, code_name: str, req: Path,
                  target: Path, key: str, env: dict[str, str], config: Path | None) -> int:
-        """pip in two steps (CONTRACT.md "Dependencies"): resolve the file against the
+        """pip in two steps (docs/contract.md "Dependencies"): resolve the file against the
         engine, installing nothing; then install into the layer only what the engine
         lacks, without dependencies (the resolution already has them)."""
         python = self.python

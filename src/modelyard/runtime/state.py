@@ -90,7 +90,7 @@ class StopRequest(BaseModel):
 
 
 def log_name(job_id: str, task_index: int = 0) -> str:
-    """CONTRACT.md: one log per task, ``modelarts-job-<job id>-worker-<i>.log``."""
+    """docs/contract.md: one log per task, ``modelarts-job-<job id>-worker-<i>.log``."""
     return f"modelarts-job-{job_id}-worker-{task_index}.log"
 
 

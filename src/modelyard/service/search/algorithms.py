@@ -1,7 +1,7 @@
 """Search algorithms: the ModelArts names, each an Optuna sampler behind one small interface.
 
 ``SearchAlgorithm.sampler(dims, seed)`` is all the driver needs; every algorithm runs the same
-conformance suite (tests/service/search/test_algorithms.py). Two samplers are ours, kept
+conformance suite (tests/service/search/test_search_algorithms.py). Two samplers are ours, kept
 small on purpose:
 
 - ``bayes_opt_search``: a Gaussian process (RBF kernel, length scale fitted by marginal

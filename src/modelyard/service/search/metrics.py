@@ -1,4 +1,4 @@
-"""Metrics from a trial's log, with no code change (CONTRACT.md "Logs and metrics").
+"""Metrics from a trial's log, with no code change (docs/contract.md "Logs and metrics").
 
 Each ``reward_attrs[].regex`` is applied to every log line; every match is one step. The
 value is the group named ``value`` if there is one, else the first capture group that is

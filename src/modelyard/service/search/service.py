@@ -83,7 +83,7 @@ def trial_name(search_name: str, number: int) -> str:
 
 
 def trial_outputs(template: dict[str, Any], number: int) -> list[dict[str, Any]]:
-    """Each trial writes under its own sub-prefix (CONTRACT.md: one output location serves
+    """Each trial writes under its own sub-prefix (docs/contract.md: one output location serves
     one unfinished job)."""
     out = []
     for o in (template.get("algorithm") or {}).get("outputs") or []:

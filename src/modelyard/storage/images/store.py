@@ -57,7 +57,7 @@ class ImageRecord:
     source: str = "registry"
     config: dict[str, Any] = field(default_factory=dict)
     """The image's own Env, User, WorkingDir, Entrypoint, Cmd (only Env is used: see
-    CONTRACT.md "Images")."""
+    docs/contract.md "Images")."""
     cleared: list[str] = field(default_factory=list)
     """Paths whose setuid/setgid bits were cleared or that were removed (device nodes)."""
 
