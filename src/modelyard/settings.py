@@ -101,6 +101,9 @@ class Settings(BaseSettings):
     node_cpus: int | None = Field(default=None, ge=1, description="Cores to schedule; all if unset")
     node_memory_gb: float | None = Field(default=None, gt=0, description="Memory to schedule")
     node_gpus: int = Field(default=0, ge=0, description="GPUs to schedule")
+    shared_jobs_per_core: int = Field(
+        default=4, ge=1, le=64, description="Jobs of the shared flavor "
+        "(modelarts.vm.cpu.shared) one core holds; each reserves 1/N of a core (issue 20)")
     gpu_type: str | None = Field(default=None, description="GPU product name shown in flavors")
     # Server and access (issue 4).
     host: str = Field(default="127.0.0.1", description="Address `modelyard server` binds to")

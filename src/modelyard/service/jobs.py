@@ -131,7 +131,7 @@ class JobService:
         plan = plan.model_copy(update={
             "job_id": job_id, "project_id": project, "upload_period": self.settings.upload_period,
             "mounts": self.mounts(project, job.spec.volumes), "flavor_id": size.flavor_id,
-            "cpus": size.cpus, "memory_gb": size.memory_gb, "gpus": size.gpus,
+            "cpus": size.threads, "memory_gb": size.memory_gb, "gpus": size.gpus,
             "hang_seconds": policy.hang_seconds,
         })
         if self.buckets is not None:
@@ -187,13 +187,14 @@ class JobService:
                             "this service has no gallery to subscribe from")
         return self.subscription_hook(project, ja)
 
-    def _check_fits_node(self, flavor_id: str, cpus: int, memory_gb: float, gpus: int) -> None:
+    def _check_fits_node(self, flavor_id: str, cpus: float, memory_gb: float,
+                         gpus: int) -> None:
         """A job bigger than the whole node would queue forever: refuse it at submit."""
         have = (node_cpus(self.settings), node_memory_gb(self.settings), self.settings.node_gpus)
         if cpus > have[0] or memory_gb > have[1] or gpus > have[2]:
             raise SpecError(
                 "spec.resource.flavor_id", flavor_id,
-                f"needs {cpus} CPU, {memory_gb:g} GB, {gpus} GPU but the node has "
+                f"needs {cpus:g} CPU, {memory_gb:g} GB, {gpus} GPU but the node has "
                 f"{have[0]} CPU, {have[1]:g} GB, {have[2]} GPU",
             )
 
