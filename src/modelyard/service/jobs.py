@@ -83,6 +83,8 @@ class JobService:
     buckets: BucketOwners | None = None  # set by Service: which project owns which bucket
     watched: bool = False
     """True while a Watcher keeps running jobs current: reads then only read the database."""
+    started_hook: Callable[[], None] | None = None
+    """Called after a runtime was started (set by the Watcher: it then waits on it too)."""
 
     def __init__(self, settings: Settings, db: Database, algorithms: AlgorithmService,
                  executor: Executor, mounts: MountResolver = no_mounts) -> None:
@@ -161,7 +163,10 @@ class JobService:
             raise Conflict("algorithm.outputs: an output location is in use by an unfinished "
                            "job created at the same moment; one output location serves one "
                            "unfinished job at a time") from None
-        self.dispatch()
+        # With a watcher running, the running jobs' ends reach the table as they happen
+        # (it wakes on a runtime's exit): refreshing them all again on every create was
+        # most of a create's time on a busy queue (issue 20).
+        self.dispatch(refresh_active=not self.watched)
         return self.get(project, job_id)
 
     def _insert(self, row: JobRow, plan: RunPlan, name: str, now: float,
@@ -263,6 +268,9 @@ class JobService:
             self.executor.submit(plan, Path(row.job_dir))
         except Exception as exc:
             self._finish(row.id, Phase.FAILED, f"could not start: {exc}", secondary="CreateFailed")
+            return
+        if self.started_hook is not None:
+            self.started_hook()
 
     # ---------------------------------------------------------------- observe
     def refresh(self, job_id: str, dispatch: bool = True) -> None:
