@@ -118,6 +118,9 @@ class Settings(BaseSettings):
     watch_interval: float = Field(default=0.5, gt=0, description="Server: seconds between "
                                   "passes that fold running jobs' state into the database "
                                   "and start queued jobs (reads show the table, issue 20)")
+    workers: int = Field(default=1, ge=1, le=64, description="Server: processes serving "
+                         "the API, each on its own SO_REUSEPORT socket; the first also runs "
+                         "the watcher (issue 20)")
     access_log: bool = Field(default=False, description="Server: log every request (uvicorn's "
                              "access log; off by default, it costs ~10% of a GET)")
     # ---- Accounts, projects and API hardening (issue 14) ----
