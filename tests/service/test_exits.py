@@ -12,7 +12,7 @@ import pytest
 
 from modelyard.runtime import procs
 from modelyard.runtime.state import RUNTIME_PID
-from modelyard.service.exits import ENDED, ExitWaiter, pidfd
+from modelyard.service.exits import ENDED, EXITED, WOKEN, ExitWaiter, pidfd
 
 LONG = 600.0  # a wait that would outlast the test run: returning means we were woken
 
@@ -36,13 +36,13 @@ def runtime(job_dir: Path, argv: list[str]) -> subprocess.Popen[bytes]:
 def test_a_runtimes_exit_ends_the_wait(waiter: ExitWaiter, tmp_path: Path) -> None:
     proc = runtime(tmp_path / "job", [sys.executable, "-c", "import sys; sys.stdin.read()"])
     waiter.watch([tmp_path / "job"])
-    assert waiter.wait(0) is False  # still running
+    assert waiter.wait(0) is None  # still running
     assert proc.stdin is not None
     proc.stdin.close()  # the "runtime" ends
-    assert waiter.wait(LONG) is True
+    assert waiter.wait(LONG) == EXITED
     proc.wait()
     waiter.watch([tmp_path / "job"])  # the same runtime is not waited on again
-    assert waiter.wait(0) is False
+    assert waiter.wait(0) is None
 
 
 def test_a_runtime_gone_before_the_watch_wakes_once(waiter: ExitWaiter, tmp_path: Path) -> None:
@@ -50,9 +50,9 @@ def test_a_runtime_gone_before_the_watch_wakes_once(waiter: ExitWaiter, tmp_path
     proc.wait()
     assert pidfd(proc.pid, procs.start_time(proc.pid)) == ENDED
     waiter.watch([tmp_path / "job"])
-    assert waiter.wait(LONG) is True  # looked at again right away
+    assert waiter.wait(LONG) == EXITED  # looked at again right away
     waiter.watch([tmp_path / "job"])
-    assert waiter.wait(0) is False  # and only once, not in a busy loop
+    assert waiter.wait(0) is None  # and only once, not in a busy loop
 
 
 def test_a_reused_pid_is_not_the_runtime(tmp_path: Path) -> None:
@@ -69,10 +69,10 @@ def test_a_reused_pid_is_not_the_runtime(tmp_path: Path) -> None:
 def test_folders_without_a_runtime_and_wake(waiter: ExitWaiter, tmp_path: Path) -> None:
     (tmp_path / "queued").mkdir()
     waiter.watch([tmp_path / "queued"])  # no runtime.pid yet: nothing to wait on
-    assert waiter.wait(0) is False
+    assert waiter.wait(0) is None
     waiter.wake()
-    assert waiter.wait(LONG) is True
-    assert waiter.wait(0) is False  # the wake-up was consumed
+    assert waiter.wait(LONG) == WOKEN
+    assert waiter.wait(0) is None  # the wake-up was consumed
 
 
 QUICK = 'print("done", flush=True)\n'

@@ -25,6 +25,7 @@ from modelyard.runtime import procs
 from modelyard.runtime.state import RUNTIME_PID
 
 ENDED = -1
+EXITED, WOKEN = "exited", "woken"
 
 class ExitWaiter:
     """pidfds of the runtimes of the job folders last passed to ``watch``, plus a pipe that
@@ -57,27 +58,30 @@ class ExitWaiter:
             elif fd is not None:
                 self._fds[job_dir] = fd
 
-    def wait(self, timeout: float) -> bool:
-        """Returns when a watched runtime has exited (True), ``wake`` was called (True), or
-        after ``timeout`` seconds (False). An exited runtime's pidfd is closed; its folder is
-        waited on again only for another runtime (a restart)."""
+    def wait(self, timeout: float) -> str | None:
+        """Returns EXITED when a watched runtime has exited, WOKEN when ``wake`` was called
+        (and no runtime exited), None after ``timeout`` seconds. An exited runtime's pidfd
+        is closed; its folder is waited on again only for another runtime (a restart)."""
         if self._ended:
             self._ended = False
-            return True
+            return EXITED
         poller = select.poll()
         poller.register(self._wake_r, select.POLLIN)
         by_fd = {fd: d for d, fd in self._fds.items()}
         for fd in by_fd:
             poller.register(fd, select.POLLIN)
         ready = poller.poll(max(0.0, timeout) * 1000)
+        why = None
         for fd, _ in ready:
             if fd == self._wake_r:
                 with contextlib.suppress(BlockingIOError):
                     os.read(self._wake_r, 4096)
+                why = why or WOKEN
             else:
                 self._fds.pop(by_fd[fd], None)
                 os.close(fd)
-        return bool(ready)
+                why = EXITED
+        return why
 
     def wake(self) -> None:
         with contextlib.suppress(BlockingIOError):

@@ -8,19 +8,20 @@ new), then start what can start, then resume searches whose driver died.
 Between passes the watcher waits on the running jobs' runtimes (``exits.ExitWaiter``): a
 pass starts as soon as one of them exits, so a slot freed on a busy queue is refilled at
 once, not at the next timed pass (``interval`` bounds the wait for everything else). A job
-started outside the watcher (a create, in the request) wakes it, so it waits on that one too.
+started outside the watcher (a create, in the request) wakes it to wait on that one too.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from pathlib import Path
 
 from sqlalchemy import select
 
 from modelyard.service.app import Service
-from modelyard.service.exits import ExitWaiter
+from modelyard.service.exits import WOKEN, ExitWaiter
 from modelyard.service.scheduler import ACTIVE
 from modelyard.store.models import JobRow
 
@@ -76,7 +77,20 @@ class Watcher:
                 exits.watch(self._running_dirs())
             except Exception:  # the database may be briefly unavailable; try again later
                 log.exception("reconcile pass failed")
-            exits.wait(self.interval)
+            self._wait(exits, time.monotonic() + self.interval)
+
+    def _wait(self, exits: ExitWaiter, deadline: float) -> None:
+        """Until a runtime exits or the deadline. A job started elsewhere (WOKEN) is only
+        added to what is waited on: a pass for each create of a burst would compete with
+        the creates for the dispatch lock and the database's write lock."""
+        while exits.wait(deadline - time.monotonic()) == WOKEN:
+            if self._stop.is_set() or time.monotonic() >= deadline:
+                return
+            try:
+                exits.watch(self._running_dirs())
+            except Exception:
+                log.exception("looking up running jobs failed")
+                return
 
     def _running_dirs(self) -> list[Path]:
         with self.service.db.read() as conn:

@@ -42,7 +42,7 @@ from sqlalchemy.exc import OperationalError
 from modelyard.runtime import procs
 from modelyard.runtime.state import STOP_FILE, JobFolder, RuntimeEvent, RuntimeState
 from modelyard.service.errors import ServiceError
-from modelyard.service.exits import ExitWaiter
+from modelyard.service.exits import EXITED, ExitWaiter
 from modelyard.service.search.algorithms import distributions
 from modelyard.service.search.journal import open_study
 from modelyard.service.search.metrics import LogScanner, Point, trial_value
@@ -129,7 +129,7 @@ class Driver:
                 self.exits.close()
                 return done
             self.exits.watch(a.job_dir for a in self.active.values() if a.job_dir != self.job_dir)
-            self.woken = self.exits.wait(POLL_SECONDS)
+            self.woken = self.exits.wait(POLL_SECONDS) == EXITED
 
     def _tick(self) -> int | None:
         if (self.job_dir / STOP_FILE).exists():  # job stop (the executor's stop request)
