@@ -115,6 +115,8 @@ def test_shared_jobs_run_more_at_once_packed_on_their_own_cores(
     pins = {j: row.plan["cpu_set"] for j, row in rows.items() if row is not None}
     assert all(len(pins[j]) == 1 for j in shared), pins
     assert all(rows[j].cpus == 0.25 for j in shared)  # type: ignore[union-attr]
+    assert {r["status"]["resource"]["cpus"] for r in done} == {0.25, 1}
+    assert type(done[-1]["status"]["resource"]["cpus"]) is int  # whole cores stay integers
     assert rows[strict].plan["cpus"] == 1 and rows[strict].cpus == 1  # type: ignore[union-attr]
     spans = {r["metadata"]["id"]: (r["status"]["running_records"][0]["start_at"],
                                    r["status"]["running_records"][0]["end_at"]) for r in done}
