@@ -20,6 +20,8 @@ server's (a full HTTP client library would be the bottleneck on one core).
     .venv/bin/python bench/api.py                         # this tree
     .venv/bin/python bench/api.py --compare /work/base    # and an old checkout, same run
     .venv/bin/python bench/api.py --quick                 # 2,000 jobs, 2 s per cell
+    .venv/bin/python bench/api.py --db postgresql+psycopg://USER@HOST/EMPTYDB \
+        --workers 1,2 --server-cores 0,1                  # PostgreSQL, 1 and 2 workers
 """
 
 from __future__ import annotations
@@ -92,13 +94,13 @@ def job_columns(i: int, now: float) -> dict[str, Any]:
 
 def seed(home: Path, rows: int) -> None:
     """Runs under the target tree's python, so the rows fit that tree's schema; writes the
-    ids to home/ids.json."""
+    ids to home/ids.json. The database is MODELYARD_DB_URL's, else SQLite in ``home``."""
     from sqlalchemy import insert
 
     from modelyard.store.db import Database
     from modelyard.store.models import JobRow
 
-    db = Database(f"sqlite:///{home / 'modelyard.db'}")
+    db = Database(os.environ.get("MODELYARD_DB_URL") or f"sqlite:///{home / 'modelyard.db'}")
     now = time.time()
     batch = [job_columns(i, now) for i in range(rows)]
     for start in range(0, rows, 1000):
@@ -174,9 +176,10 @@ class Target:
     port: int
     proc: subprocess.Popen[bytes] | None = None
 
-    def start(self, argv: list[str], env: dict[str, str], log: Path) -> None:
+    def start(self, argv: list[str], env: dict[str, str], log: Path,
+              cores: str = str(SERVER_CORE)) -> None:
         self.proc = subprocess.Popen(
-            ["taskset", "-c", str(SERVER_CORE), str(self.python), *argv], env=env,
+            ["taskset", "-c", cores, str(self.python), *argv], env=env,
             stdout=subprocess.DEVNULL, stderr=log.open("w"))
         wait_healthy(self.port, self.proc, log)
 
@@ -186,19 +189,28 @@ class Target:
             self.proc.wait(timeout=30)
 
 
-def modelyard_server(label: str, tree: Path, root: Path, rows: int) -> tuple[Target, list[str]]:
+def modelyard_server(label: str, tree: Path, root: Path, rows: int, db: str | None = None,
+                     workers: int = 1, cores: str = str(SERVER_CORE),
+                     ids: list[str] | None = None) -> tuple[Target, list[str]]:
+    """``modelyard server`` of ``tree`` with ``rows`` jobs (seeded unless ``ids`` says the
+    database ``db`` already holds them)."""
     python = tree / ".venv" / "bin" / "python"
     home = root / label
     home.mkdir()
-    env = {**os.environ, "MODELYARD_HOME": str(home), "PYTHONPATH": str(tree / "src")}
-    for name in ("MODELYARD_URL", "MODELYARD_API_KEYS", "MODELYARD_API_KEYS_FILE"):
+    env = {**os.environ, "MODELYARD_HOME": str(home), "PYTHONPATH": str(tree / "src"),
+           "MODELYARD_WORKERS": str(workers)}
+    for name in ("MODELYARD_URL", "MODELYARD_API_KEYS", "MODELYARD_API_KEYS_FILE",
+                 "MODELYARD_DB_URL"):
         env.pop(name, None)
-    subprocess.run([str(python), str(HERE), "--seed", str(home), str(rows)], env=env,
-                   check=True)
-    ids = json.loads((home / "ids.json").read_text())
+    if db:
+        env["MODELYARD_DB_URL"] = db
+    if ids is None:
+        subprocess.run([str(python), str(HERE), "--seed", str(home), str(rows)], env=env,
+                       check=True)
+        ids = json.loads((home / "ids.json").read_text())
     target = Target(label, python, free_port())
     target.start(["-m", "modelyard.cli.main", "server", "--port", str(target.port)], env,
-                 home / "server.log")
+                 home / "server.log", cores)
     return target, ids
 
 
@@ -296,6 +308,12 @@ def main() -> None:
     parser.add_argument("--compare", type=Path, action="append", default=[],
                         help="another checkout with its own .venv (e.g. the old main)")
     parser.add_argument("--quick", action="store_true", help="2,000 jobs, 2 s, 1 repeat")
+    parser.add_argument("--db", help="a database URL (e.g. PostgreSQL) instead of SQLite; "
+                        "it must be empty: the run seeds it")
+    parser.add_argument("--workers", default="1", help="worker counts of this tree's "
+                        "server, one row each, comma-separated (e.g. 1,2)")
+    parser.add_argument("--server-cores", default=str(SERVER_CORE),
+                        help="cores the servers are pinned to (taskset -c), e.g. 0,1")
     parser.add_argument("--seed", nargs=2, metavar=("HOME", "ROWS"), help=argparse.SUPPRESS)
     parser.add_argument("--floor", nargs=2, metavar=("SIZES", "PORT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -317,17 +335,25 @@ def main() -> None:
     except ImportError:
         pass
     clients = [int(c) for c in args.clients.split(",")]
-    trees = [("ModelYard", HERE.parents[1]), *((f"{p.name} ({_commit(p)})", p)
-                                               for p in args.compare)]
-    print(f"cores: {os.cpu_count()}  python: {sys.version.split()[0]}  rows: {args.rows}  "
+    counts = [int(w) for w in args.workers.split(",")]
+    trees = [*((f"ModelYard, {w} worker{'s' if w > 1 else ''}", HERE.parents[1], w)
+               for w in counts),
+             *((f"{p.name} ({_commit(p)})", p, 1) for p in args.compare)]
+    where = "PostgreSQL" if args.db and args.db.startswith("postgres") else "SQLite"
+    print(f"cores: {os.cpu_count()}  python: {sys.version.split()[0]}  rows: {args.rows} "
+          f"in {where}  servers on cores {args.server_cores}  "
           f"{args.seconds:g} s per cell, median of {args.repeats}  "
           f"load: {os.getloadavg()[0]:.1f}")
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         targets: list[tuple[Target, list[str]]] = []
         try:
-            for label, tree in trees:
-                targets.append(modelyard_server(label.split()[0], tree, root, args.rows))
+            seeded: list[str] | None = None
+            for n, (_label, tree, workers) in enumerate(trees):
+                target, seeded = modelyard_server(
+                    f"t{n}", tree, root, args.rows, args.db, workers, args.server_cores,
+                    seeded if args.db else None)  # one shared database is seeded once
+                targets.append((target, seeded))
             first, ids = targets[0]
             shapes = {"get": fetch(first.port, get_requests(ids[:1])[0]),
                       "list": fetch(first.port, list_requests()[0])}
@@ -335,9 +361,10 @@ def main() -> None:
             (root / "sizes.json").write_text(json.dumps(shapes))
             floor = Target("floor", Path(sys.executable), free_port())
             floor.start([str(HERE), "--floor", str(root / "sizes.json"), str(floor.port)],
-                        dict(os.environ), root / "floor.log")
+                        dict(os.environ), root / "floor.log", args.server_cores)
             rows = [("floor (bare FastAPI, same JSON)", floor, ids)]
-            rows += [(label, t, i) for (label, _), (t, i) in zip(trees, targets, strict=True)]
+            rows += [(label, t, i) for (label, _, _), (t, i) in zip(trees, targets,
+                                                                   strict=True)]
             cells: dict[tuple[str, str, int], Cell] = {}
             for _ in range(args.repeats):  # interleaved so every row sees the same load
                 for label, target, job_ids in rows:

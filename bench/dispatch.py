@@ -9,7 +9,9 @@ One run, peers side by side, ratios printed:
     launcher (fork server) and with a new interpreter per runtime (the fallback). The
     server's first job starts the home's launcher and is reported apart as the cold start;
     job status is polled every 0.1 s (a client polling harder only competes for the CPU);
-(b) throughput draining N queued trivial jobs (default 500);
+(b) throughput draining N queued trivial jobs (default 500), of the 1-core flavor (a whole
+    core each: two at once on 2 cores) and of the shared flavor (1/4 core each), against
+    N sequential ``python train.py`` (the floor);
 (c) API latency of job GET and list (training-job-searches) with 10,000 jobs in the
     database under 50 concurrent clients;
 (ray) with ``--ray N``: submit to first user line on a two-node Ray cluster, ModelYard
@@ -17,6 +19,7 @@ One run, peers side by side, ratios printed:
 
     .venv/bin/python bench/dispatch.py               # full run
     .venv/bin/python bench/dispatch.py --quick       # 20 / 50 / 2,000 for a smoke run
+    .venv/bin/python bench/dispatch.py --parts b --drain 100   # the drain alone
 """
 
 from __future__ import annotations
@@ -86,19 +89,24 @@ class Server:
         self.proc.wait(timeout=30)
 
 
-def job_body(name: str, code: Path) -> dict[str, Any]:
-    return {"kind": "job", "metadata": {"name": name},
-            "algorithm": {"code_dir": f"file://{code}/", "boot_file": "train.py",
-                          "engine": {"engine_name": "python", "engine_version": "3.11"}}}
+def job_body(name: str, code: Path, flavor: str | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "kind": "job", "metadata": {"name": name},
+        "algorithm": {"code_dir": f"file://{code}/", "boot_file": "train.py",
+                      "engine": {"engine_name": "python", "engine_version": "3.11"}}}
+    if flavor:
+        body["spec"] = {"resource": {"flavor_id": flavor}}
+    return body
 
 
-def wait_final(client: httpx.Client, job_id: str, timeout: float = 120) -> dict[str, Any]:
+def wait_final(client: httpx.Client, job_id: str, timeout: float = 120,
+               interval: float = 0.1) -> dict[str, Any]:
     deadline = time.time() + timeout
     while time.time() < deadline:
         rec = client.get(f"/v2/{PROJECT}/training-jobs/{job_id}").json()
         if rec["status"]["phase"] in ("Completed", "Failed", "Terminated", "Abnormal"):
             return dict(rec)
-        time.sleep(0.1)
+        time.sleep(interval)
     raise RuntimeError(f"job {job_id} did not finish")
 
 
@@ -200,22 +208,24 @@ def latency_mlflow(code: Path, n: int, mlflow: str | None
     return out, floor
 
 
-def drain(server: Server, code: Path, n: int) -> tuple[float, float]:
-    """Submits n jobs back to back, then waits until all have completed."""
+STRICT, SHARED = "modelarts.vm.cpu.1u", "modelarts.vm.cpu.shared"
+
+
+def drain(server: Server, code: Path, n: int, flavor: str = STRICT) -> tuple[float, float]:
+    """Submits n jobs of ``flavor`` back to back, then waits until all have ended (looked
+    at every 50 ms: the end is seen within 50 ms)."""
     with httpx.Client(base_url=server.url, timeout=60) as client:
         t0 = time.time()
+        ids = []
         for i in range(n):
-            client.post(f"/v2/{PROJECT}/training-jobs",
-                        json=job_body(f"drain-{i}", code)).raise_for_status()
+            r = client.post(f"/v2/{PROJECT}/training-jobs",
+                            json=job_body(f"drain-{flavor.rsplit('.', 1)[-1]}-{i}", code, flavor))
+            r.raise_for_status()
+            ids.append(r.json()["metadata"]["id"])
         submitted = time.time() - t0
-        query = {"limit": 1, "filters": [{"key": "phase", "operator": "in",
-                                          "value": ["Completed"]}],
-                 "offset": 0}
-        while True:
-            page = client.post(f"/v2/{PROJECT}/training-job-searches", json=query).json()
-            if page["total"] >= n:
-                break
-            time.sleep(0.5)
+        for job_id in ids:  # in queue order: when the last has ended, all have
+            rec = wait_final(client, job_id, interval=0.05)
+            assert rec["status"]["phase"] == "Completed", rec["status"]
         return submitted, time.time() - t0
 
 
@@ -292,6 +302,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=15, help="load duration (c)")
     parser.add_argument("--quick", action="store_true", help="small sizes for a smoke run")
     parser.add_argument("--mlflow", help="the mlflow executable (e.g. from its own venv)")
+    parser.add_argument("--parts", default="abc",
+                        help="which parts to run: any of a, b, c (e.g. --parts b: the drain)")
     parser.add_argument("--ray", type=int, default=0, metavar="N",
                         help="also the Ray row: N jobs on a two-node Ray cluster against "
                         "`ray job submit` (bench/ray_dispatch.py; root, its own namespace)")
@@ -305,58 +317,77 @@ def main() -> None:
         (code / "train.py").write_text(TRIVIAL)
         print(f"cores: {os.cpu_count()}  python: {sys.version.split()[0]}  "
               f"load: {os.getloadavg()[0]:.1f}")
-        peer = latency_mlflow(code, args.mlflow_runs, args.mlflow)
+        peer = latency_mlflow(code, args.mlflow_runs, args.mlflow) if "a" in args.parts else None
         home = root / "home"
         home.mkdir()
         server = Server(home)
+        floor: list[float] = []
+        ours: list[float] = []
+        exec_fork: list[float] = []
+        exec_new: list[float] = []
+        cold: list[float] = []
+        drained: dict[str, tuple[float, float]] = {}
+        lat: dict[str, list[float]] = {}
         try:
             jobs = ServerJobs(server, code)
             cold = [jobs.one()]  # starts the home's launcher
-            fork = ExecutorJobs(root / "exec-launcher", code, launcher=True)
-            new = ExecutorJobs(root / "exec-new", code, launcher=False)
-            # Alternating, so that every column sees the same load of a shared machine.
-            floor: list[float] = []
-            ours: list[float] = []
-            exec_fork: list[float] = []
-            exec_new: list[float] = []
-            for i in range(args.jobs):
-                floor.append(python_one(code))
-                ours.append(jobs.one())
-                if i % 4 == 0:
-                    exec_fork.append(fork.one())
-                    exec_new.append(new.one())
+            if "a" in args.parts:
+                fork = ExecutorJobs(root / "exec-launcher", code, launcher=True)
+                new = ExecutorJobs(root / "exec-new", code, launcher=False)
+                # Alternating, so that every column sees the same load of a shared machine.
+                for i in range(args.jobs):
+                    floor.append(python_one(code))
+                    ours.append(jobs.one())
+                    if i % 4 == 0:
+                        exec_fork.append(fork.one())
+                        exec_new.append(new.one())
+                fork.close()
             jobs.close()
-            fork.close()
-            submitted, drained = drain(server, code, args.drain)
-            ids = fill_database(home, args.rows)
-            lat = asyncio.run(api_load(server.url, ids, args.clients, args.seconds))
+            if "b" in args.parts:
+                t0 = time.time()
+                for _ in range(args.drain):
+                    python_one(code)
+                sequential = time.time() - t0
+                for flavor in (STRICT, SHARED):
+                    drained[flavor] = drain(server, code, args.drain, flavor)
+            if "c" in args.parts:
+                ids = fill_database(home, args.rows)
+                lat = asyncio.run(api_load(server.url, ids, args.clients, args.seconds))
         finally:
             server.stop()
-    f50 = pct(floor, 50)
-    print("\n(a) submit to first user line                 p50         p99   vs python")
-    print(row("python train.py (floor)", floor, f50))
-    print(row("ModelYard (server, REST submit)", ours, f50))
-    print(row("  first job of the server (cold)", cold, f50))
-    print(row("  executor alone, launcher", exec_fork, f50))
-    print(row("  executor alone, new interpreter", exec_new, f50))
-    paired = [o - f for o, f in zip(ours, floor, strict=True)]
-    print(f"    ModelYard overhead above python at p50: {(pct(ours, 50) - f50) * 1000:.0f} ms "
-          f"(median of paired differences {pct(paired, 50) * 1000:.0f} ms)")
-    if peer:
-        mlflow, mlflow_floor = peer
-        print(row("mlflow run --env-manager local", mlflow, pct(mlflow_floor, 50)))
-        print(row("  python, alternating with mlflow", mlflow_floor, pct(mlflow_floor, 50)))
-        print(f"    mlflow / ModelYard at p50: {pct(mlflow, 50) / pct(ours, 50):.1f}x")
-    else:
-        print(row("mlflow run --env-manager local", None))
-    print(f"\n(b) drain {args.drain} queued trivial jobs: submitted in {submitted:.1f} s, "
-          f"all completed after {drained:.1f} s = {args.drain / drained:.1f} jobs/s")
-    print(f"\n(c) API with {args.rows} jobs, {args.clients} concurrent clients, "
-          f"{args.seconds:g} s")
-    for kind in ("get", "list"):
-        v = lat[kind]
-        print(f"    {kind:<5} n={len(v):<6} p50 {pct(v, 50) * 1000:7.1f} ms   "
-              f"p99 {pct(v, 99) * 1000:7.1f} ms")
+    if "a" in args.parts:
+        f50 = pct(floor, 50)
+        print("\n(a) submit to first user line                 p50         p99   vs python")
+        print(row("python train.py (floor)", floor, f50))
+        print(row("ModelYard (server, REST submit)", ours, f50))
+        print(row("  first job of the server (cold)", cold, f50))
+        print(row("  executor alone, launcher", exec_fork, f50))
+        print(row("  executor alone, new interpreter", exec_new, f50))
+        paired = [o - f for o, f in zip(ours, floor, strict=True)]
+        print(f"    ModelYard overhead above python at p50: {(pct(ours, 50) - f50) * 1000:.0f} "
+              f"ms (median of paired differences {pct(paired, 50) * 1000:.0f} ms)")
+        if peer:
+            mlflow, mlflow_floor = peer
+            print(row("mlflow run --env-manager local", mlflow, pct(mlflow_floor, 50)))
+            print(row("  python, alternating with mlflow", mlflow_floor, pct(mlflow_floor, 50)))
+            print(f"    mlflow / ModelYard at p50: {pct(mlflow, 50) / pct(ours, 50):.1f}x")
+        else:
+            print(row("mlflow run --env-manager local", None))
+    if "b" in args.parts:
+        print(f"\n(b) drain {args.drain} queued trivial jobs "
+              f"(floor: {args.drain} sequential python train.py in {sequential:.2f} s = "
+              f"{args.drain / sequential:.1f}/s)")
+        for flavor, (submitted, took) in drained.items():
+            print(f"    {flavor:<26} submitted in {submitted:5.1f} s, all completed after "
+                  f"{took:5.1f} s = {args.drain / took:5.1f} jobs/s, "
+                  f"{took / sequential:.2f}x the floor")
+    if "c" in args.parts:
+        print(f"\n(c) API with {args.rows} jobs, {args.clients} concurrent clients, "
+              f"{args.seconds:g} s")
+        for kind in ("get", "list"):
+            v = lat[kind]
+            print(f"    {kind:<5} n={len(v):<6} p50 {pct(v, 50) * 1000:7.1f} ms   "
+                  f"p99 {pct(v, 99) * 1000:7.1f} ms")
     if args.ray:
         sys.stdout.flush()
         subprocess.run([sys.executable, str(Path(__file__).with_name("ray_dispatch.py")),

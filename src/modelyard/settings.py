@@ -101,6 +101,9 @@ class Settings(BaseSettings):
     node_cpus: int | None = Field(default=None, ge=1, description="Cores to schedule; all if unset")
     node_memory_gb: float | None = Field(default=None, gt=0, description="Memory to schedule")
     node_gpus: int = Field(default=0, ge=0, description="GPUs to schedule")
+    shared_jobs_per_core: int = Field(
+        default=4, ge=1, le=64, description="Jobs of the shared flavor "
+        "(modelarts.vm.cpu.shared) one core holds; each reserves 1/N of a core (issue 20)")
     gpu_type: str | None = Field(default=None, description="GPU product name shown in flavors")
     # Where jobs run (issue 17).
     executor: str = Field(default="local", pattern="^(local|ray)$",
@@ -121,6 +124,9 @@ class Settings(BaseSettings):
     watch_interval: float = Field(default=0.5, gt=0, description="Server: seconds between "
                                   "passes that fold running jobs' state into the database "
                                   "and start queued jobs (reads show the table, issue 20)")
+    workers: int = Field(default=1, ge=1, le=64, description="Server: processes serving "
+                         "the API, each on its own SO_REUSEPORT socket; the first also runs "
+                         "the watcher (issue 20)")
     access_log: bool = Field(default=False, description="Server: log every request (uvicorn's "
                              "access log; off by default, it costs ~10% of a GET)")
     # ---- Accounts, projects and API hardening (issue 14) ----

@@ -84,3 +84,22 @@ def test_job_list_imports_only_its_own_group() -> None:
     assert "modelyard.cli.job" in modules and "modelyard.service" in modules
     assert imported(modules, ("modelyard.cli.storage", "modelyard.cli.fs",
                               "modelyard.cli.search", "modelyard.cli.algorithm")) == []
+
+
+@pytest.mark.usefixtures("home")
+def test_storage_cp_into_a_pipe_prints_its_summary_without_rich(tmp_path: Path) -> None:
+    """A script's ``storage cp`` (stdout not a terminal) prints the plain summary line; rich
+    (~0.08 s to import) is for terminals. The real entry point, its imports from -X
+    importtime."""
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "a.txt").write_text("a")
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "modelyard.cli.main", "storage", "cp",
+         "-r", str(tmp_path / "src"), f"file://{tmp_path / 'dst'}/"],
+        capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.startswith("Copied 1 files (1 bytes), skipped 0 unchanged"), proc.stdout
+    modules = {line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines()
+               if line.startswith("import time:")}
+    assert (tmp_path / "dst" / "a.txt").read_text() == "a"
+    assert imported(modules, ("rich",)) == []

@@ -47,7 +47,7 @@ def test_flavors_come_from_node_capacity(service: Service, settings: Settings) -
     from modelyard.service.catalog import flavors
 
     ids = [f.flavor_id for f in flavors(settings)]
-    assert ids == ["modelarts.vm.cpu.1u", "modelarts.vm.cpu.2u"]
+    assert ids == ["modelarts.vm.cpu.1u", "modelarts.vm.cpu.2u", "modelarts.vm.cpu.shared"]
 
 
 def test_job_waits_with_reason_and_position_then_runs(service: Service, sleeper: str) -> None:
@@ -96,3 +96,39 @@ def test_more_jobs_than_cores_never_overcommit(service: Service, sleeper: str) -
         running += step
         most = max(most, running)
     assert most == 2  # both cores used, never more
+
+
+def test_shared_jobs_run_more_at_once_packed_on_their_own_cores(
+        service: Service, sleeper: str, settings: Settings) -> None:
+    """Eight shared jobs (1/4 core each) on a 2-core node: more than two run at once, each
+    pinned to one core, never more than four on a core; a strict job that comes meanwhile
+    waits for a whole core and gets one no shared job is on."""
+    from modelyard.store.models import JobRow
+
+    assert settings.shared_jobs_per_core == 4
+    shared = [run(service, f"s{i}", 3, "modelarts.vm.cpu.shared") for i in range(8)]
+    strict = run(service, "strict", 0, "modelarts.vm.cpu.1u")
+    done = [wait_for(service, j, final, timeout=120, project="p") for j in [*shared, strict]]
+    assert all(r["status"]["phase"] == "Completed" for r in done), [r["status"] for r in done]
+    with service.db.session() as s:
+        rows = {j: s.get(JobRow, j) for j in [*shared, strict]}
+    pins = {j: row.plan["cpu_set"] for j, row in rows.items() if row is not None}
+    assert all(len(pins[j]) == 1 for j in shared), pins
+    assert all(rows[j].cpus == 0.25 for j in shared)  # type: ignore[union-attr]
+    assert {r["status"]["resource"]["cpus"] for r in done} == {0.25, 1}
+    assert type(done[-1]["status"]["resource"]["cpus"]) is int  # whole cores stay integers
+    assert rows[strict].plan["cpus"] == 1 and rows[strict].cpus == 1  # type: ignore[union-attr]
+    spans = {r["metadata"]["id"]: (r["status"]["running_records"][0]["start_at"],
+                                   r["status"]["running_records"][0]["end_at"]) for r in done}
+
+    def overlapping(a: str, b: str) -> bool:
+        return spans[a][0] < spans[b][1] and spans[b][0] < spans[a][1]
+
+    most = max(sum(overlapping(a, b) for b in shared) for a in shared)
+    assert most > 2  # itself included: more than the two strict slots
+    for a in shared:  # at most four shared jobs on one core at any moment
+        assert sum(overlapping(a, b) and pins[a] == pins[b] for b in shared) <= 4
+    # The strict job never shared its core with a shared job running at the same time.
+    assert not any(overlapping(strict, b) and pins[b] == pins[strict] for b in shared)
+    # Strict FIFO across both kinds: it was claimed after every shared job ahead of it.
+    assert all(spans[strict][0] >= spans[j][0] for j in shared)

@@ -164,6 +164,8 @@ class Health(Open):
     status: str = Field(examples=["ok"])
     version: str
     auth: str = Field(description="'keys' when requests must be signed, else 'local'")
+    worker: int = Field(0, description="Which of the server's worker processes answered "
+                        "(0 .. workers-1; 0 also runs the watcher)")
 
 
 class JobAction(BaseModel):

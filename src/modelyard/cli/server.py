@@ -36,6 +36,11 @@ def serve(
     db: str | None = typer.Option(
         None, "--db", help="Database URL, e.g. postgresql+psycopg://user:pw@host/db "
         "(default: SQLite in MODELYARD_HOME)"),
+    workers: int | None = typer.Option(
+        None, "--workers", min=1, max=64, help="Processes serving the API, each on its own "
+        "SO_REUSEPORT socket (default 1; MODELYARD_WORKERS)"),
+    worker: int = typer.Option(0, "--worker", hidden=True, help="Internal: worker index"),
+    parent: int = typer.Option(0, "--parent", hidden=True, help="Internal: worker 0's pid"),
 ) -> None:
     """Serve the REST API (ModelArts v2 shape) and run jobs."""
     import gc
@@ -44,10 +49,13 @@ def serve(
     import uvicorn
 
     from modelyard.api import create_app
+    from modelyard.cli import workers as pool
     from modelyard.service.app import Service
     from modelyard.service.watcher import Watcher
     from modelyard.settings import Settings
 
+    if worker:
+        pool.end_with_parent(parent)
     overrides: dict[str, object] = {}
     if host is not None:
         overrides["host"] = host
@@ -55,6 +63,8 @@ def serve(
         overrides["port"] = port
     if db is not None:
         overrides["db_url"] = db
+    if workers is not None:
+        overrides["workers"] = workers
     settings = Settings(**overrides)  # type: ignore[arg-type]
     try:
         settings.api_key_map()
@@ -72,24 +82,45 @@ def serve(
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = create_app(settings, service)
+    app.state.worker = worker
     where = f"http://{settings.host}:{settings.port}"
-    if keyed:
-        typer.echo(f"ModelYard server on {where} (API keys; requests must be signed with "
-                   "SDK-HMAC-SHA256 or carry a console session token)")
-    else:
-        typer.echo(f"ModelYard server on {where}: no API keys configured, single-user local "
-                   "mode (loopback only, unsigned requests accepted)")
-    typer.echo(f"API docs: {where}/docs · home: {settings.home} · "
-               f"database: {_safe_url(settings.database_url)}")
+    if worker == 0:
+        if keyed:
+            typer.echo(f"ModelYard server on {where} (API keys; requests must be signed with "
+                       "SDK-HMAC-SHA256 or carry a console session token)")
+        else:
+            typer.echo(f"ModelYard server on {where}: no API keys configured, single-user "
+                       "local mode (loopback only, unsigned requests accepted)")
+        typer.echo(f"API docs: {where}/docs · home: {settings.home} · "
+                   f"database: {_safe_url(settings.database_url)}"
+                   + (f" · {settings.workers} workers" if settings.workers > 1 else ""))
+    sock = children = None
     watcher = Watcher(service, settings.watch_interval)
-    watcher.start()
-    # Everything made so far lives as long as the server: keep it out of the collector's
-    # generations, whose full passes over it were 65-200 ms pauses (issue 20: list p99).
-    gc.collect()
-    gc.freeze()
     try:
-        uvicorn.run(app, **uvicorn_options(settings))
+        if settings.workers > 1:
+            try:
+                sock = pool.reuseport_socket(settings.host, settings.port)
+            except OSError as exc:
+                raise UserFacingError(f"--port: {settings.port} cannot be bound on "
+                                      f"{settings.host}: {exc}") from None
+            if worker == 0:
+                children = pool.start_workers(settings)
+        if worker == 0:
+            watcher.start()
+        else:  # worker 0's watcher keeps the table current: reads only read it
+            service.jobs.watched = True
+        # Everything made so far lives as long as the server: keep it out of the collector's
+        # generations, whose full passes over it were 65-200 ms pauses (issue 20: list p99).
+        gc.collect()
+        gc.freeze()
+        if sock is None:
+            uvicorn.run(app, **uvicorn_options(settings))
+        else:
+            options = uvicorn_options(settings)
+            uvicorn.Server(uvicorn.Config(app, **options)).run(sockets=[sock])
     finally:
+        if children:
+            pool.stop_workers(children)
         watcher.stop()
         service.close()
 

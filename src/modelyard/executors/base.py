@@ -33,7 +33,7 @@ class Need:
 
     flavor_id: str
     node_count: int
-    cpus: int
+    cpus: float
     memory_gb: float
     gpus: int
 

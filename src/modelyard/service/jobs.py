@@ -92,6 +92,8 @@ class JobService:
     buckets: BucketOwners | None = None  # set by Service: which project owns which bucket
     watched: bool = False
     """True while a Watcher keeps running jobs current: reads then only read the database."""
+    started_hook: Callable[[], None] | None = None
+    """Called after a runtime was started (set by the Watcher: it then waits on it too)."""
 
     def __init__(self, settings: Settings, db: Database, algorithms: AlgorithmService,
                  executor: Executor, mounts: MountResolver = no_mounts) -> None:
@@ -143,7 +145,7 @@ class JobService:
         plan = plan.model_copy(update={
             "job_id": job_id, "project_id": project, "upload_period": self.settings.upload_period,
             "mounts": self.mounts(project, job.spec.volumes), "flavor_id": size.flavor_id,
-            "cpus": size.cpus, "memory_gb": size.memory_gb, "gpus": size.gpus,
+            "cpus": size.threads, "memory_gb": size.memory_gb, "gpus": size.gpus,
             "hang_seconds": policy.hang_seconds,
         })
         if self.buckets is not None:
@@ -173,7 +175,10 @@ class JobService:
             raise Conflict("algorithm.outputs: an output location is in use by an unfinished "
                            "job created at the same moment; one output location serves one "
                            "unfinished job at a time") from None
-        self.dispatch()
+        # With a watcher running, the running jobs' ends reach the table as they happen
+        # (it wakes on a runtime's exit): refreshing them all again on every create was
+        # most of a create's time on a busy queue (issue 20).
+        self.dispatch(refresh_active=not self.watched)
         return self.get(project, job_id)
 
     def _insert(self, row: JobRow, plan: RunPlan, name: str, now: float,
@@ -199,13 +204,14 @@ class JobService:
                             "this service has no gallery to subscribe from")
         return self.subscription_hook(project, ja)
 
-    def _check_fits_node(self, flavor_id: str, cpus: int, memory_gb: float, gpus: int) -> None:
+    def _check_fits_node(self, flavor_id: str, cpus: float, memory_gb: float,
+                         gpus: int) -> None:
         """A job bigger than the whole node would queue forever: refuse it at submit."""
         have = (node_cpus(self.settings), node_memory_gb(self.settings), self.settings.node_gpus)
         if cpus > have[0] or memory_gb > have[1] or gpus > have[2]:
             raise SpecError(
                 "spec.resource.flavor_id", flavor_id,
-                f"needs {cpus} CPU, {memory_gb:g} GB, {gpus} GPU but the node has "
+                f"needs {cpus:g} CPU, {memory_gb:g} GB, {gpus} GPU but the node has "
                 f"{have[0]} CPU, {have[1]:g} GB, {have[2]} GPU",
             )
 
@@ -274,6 +280,9 @@ class JobService:
             self.executor.submit(plan, Path(row.job_dir))
         except Exception as exc:
             self._finish(row.id, Phase.FAILED, f"could not start: {exc}", secondary="CreateFailed")
+            return
+        if self.started_hook is not None:
+            self.started_hook()
 
     # ---------------------------------------------------------------- observe
     def refresh(self, job_id: str, dispatch: bool = True) -> None:

@@ -184,7 +184,9 @@ def job_status(row: JobLike, queue_position: int | None = None) -> JobStatus:
     status["running_records"] = row.running_records or []
     status["attempt"] = row.attempt
     flavor_id = row.plan.get("flavor_id") if isinstance(row, JobRow) else row.flavor_id
-    status["resource"] = {"flavor_id": flavor_id, "cpus": row.cpus,
+    # Whole cores stay integers (1, not 1.0); the shared flavor's share is a fraction.
+    cpus = row.cpus if row.cpus % 1 else int(row.cpus)
+    status["resource"] = {"flavor_id": flavor_id, "cpus": cpus,
                           "memory_gb": row.memory_gb, "gpus": row.gpus}
     return cast(JobStatus, status)
 

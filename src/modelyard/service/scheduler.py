@@ -5,11 +5,17 @@ job that does not fit holds back the jobs behind it, so a big job is never starv
 stream of small ones. Capacity is the node's (settings) minus what running jobs reserved.
 One dispatcher at a time (a file lock in the home folder), so two processes never
 over-commit the node or start a job twice.
+
+Cores: a job of whole cores is pinned to cores nobody else holds (and waits until enough
+are free). A shared-flavor job (a fraction of a core, ``catalog.SHARED_FLAVOR``) is pinned
+to a core that only shared jobs use: the fullest one with room, else a free core, which then
+takes shared jobs until it is full. The queue order is the same for both kinds.
 """
 
 from __future__ import annotations
 
 import fcntl
+import math
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -55,6 +61,36 @@ class Resources:
         return cls(row.cpus, row.memory_gb, row.gpus)
 
 
+class Cores:
+    """Which of the node's cores are free, and how full the shared ones are. Built from no
+    cores when the node's cores are not this machine's: then nothing is pinned (``pick``
+    gives []) and only the CPU count (``Resources``) limits what runs."""
+
+    def __init__(self, cores: list[int]) -> None:
+        self.known = bool(cores)
+        self.free = list(cores)
+        self.shared: dict[int, float] = {}  # core -> fraction reserved by shared jobs
+
+    def hold(self, cpu_set: list[int], cpus: float) -> None:
+        for core in cpu_set:
+            if core in self.free:
+                self.free.remove(core)
+            if cpus < 1:
+                self.shared[core] = self.shared.get(core, 0.0) + cpus
+
+    def pick(self, cpus: float) -> list[int] | None:
+        """The cores for a job reserving ``cpus``; None when they are not free now."""
+        if not self.known:
+            return []
+        if cpus < 1:
+            roomy = [c for c, used in self.shared.items() if used + cpus <= 1 + 1e-9]
+            if roomy:  # the fullest first: shared jobs pack, whole cores stay whole
+                return [max(roomy, key=lambda c: (self.shared[c], -c))]
+            return self.free[:1] or None
+        whole = math.ceil(cpus - 1e-9)
+        return self.free[:whole] if len(self.free) >= whole else None
+
+
 class Scheduler:
     def __init__(self, settings: Settings, db: Database,
                  executor_capacity: Callable[[], Capacity | None] = lambda: None) -> None:
@@ -95,26 +131,25 @@ class Scheduler:
                 pending = conn.execute(select(*QUEUE_COLUMNS).where(
                     JobRow.phase == Phase.PENDING.value).order_by(*QUEUE_ORDER)).all()
             free = self.capacity()
-            free_cores = self.cores()
+            cores = Cores(self.cores())
             for row in active:
                 free.take(Resources.of(row))
-                held = set(row.plan.get("cpu_set") or [])
-                free_cores = [c for c in free_cores if c not in held]
+                cores.hold(row.plan.get("cpu_set") or [], row.cpus)
             head: tuple[str, str] | None = None  # (id, what it waits for)
             behind: list[Any] = []
             for queued in pending:
                 need = Resources(queued.cpus, queued.memory_gb, queued.gpus)
-                if head is None and free.fits(need):
+                mine = cores.pick(need.cpus) if head is None and free.fits(need) else None
+                if head is None and mine is not None:
                     with self.db.session() as s:
                         job = s.get(JobRow, queued.id)
                     if job is None or job.phase != Phase.PENDING.value:
                         continue  # stopped or started by someone else meanwhile
                     free.take(need)
-                    mine = free_cores[:job.cpus] if len(free_cores) >= job.cpus else None
-                    free_cores = free_cores[len(mine or []):]
-                    start(job, mine)
+                    cores.hold(mine, need.cpus)
+                    start(job, mine or None)
                 elif head is None:
-                    head = (queued.id, _waiting_for(need, free))
+                    head = (queued.id, _waiting_for(need, free, cores))
                     if queued.message != head[1] or queued.secondary_phase != QUEUING:
                         self._mark_queued([queued], head[1])
                 elif queued.message != BEHIND or queued.secondary_phase != QUEUING:
@@ -175,11 +210,15 @@ class Scheduler:
                 fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def _waiting_for(need: Resources, free: Resources) -> str:
-    return (f"Job queued: waiting for {_fmt(need.cpus)} CPU, {_fmt(need.memory_gb)} GB"
+def _waiting_for(need: Resources, free: Resources, cores: Cores) -> str:
+    text = (f"Job queued: waiting for {_fmt(need.cpus)} CPU, {_fmt(need.memory_gb)} GB"
             + (f", {need.gpus} GPU" if need.gpus else "")
             + f"; {_fmt(max(free.cpus, 0))} CPU, {_fmt(max(free.memory_gb, 0))} GB"
             + (f", {max(free.gpus, 0)} GPU" if need.gpus else "") + " free")
+    if cores.known and need.cpus >= 1 and free.fits(need):  # CPU enough, but in pieces
+        text += (f" ({len(cores.free)} whole cores free; shared jobs hold "
+                 f"{len(cores.shared)})")
+    return text
 
 
 def _fmt(x: float) -> str:

@@ -57,7 +57,7 @@ class JobRow(Base):
     started_at: Mapped[float | None] = mapped_column(Float, nullable=True)
     ended_at: Mapped[float | None] = mapped_column(Float, nullable=True)
     # Scheduling and fault tolerance (migration 0004).
-    cpus: Mapped[int] = mapped_column(Integer, default=1)
+    cpus: Mapped[float] = mapped_column(Float, default=1.0)  # fractional: 0009_issue20
     memory_gb: Mapped[float] = mapped_column(Float, default=1.0)
     gpus: Mapped[int] = mapped_column(Integer, default=0)
     attempt: Mapped[int] = mapped_column(Integer, default=0)

@@ -59,8 +59,10 @@ async def show_job(project: ProjectDep, service: ServiceDep,
     """The most frequent request (every client polls it). While the watcher runs it is one
     primary-key read of the table (SQLite in WAL mode: readers never wait for writers), done
     on the event loop because the hop to a thread costs more; otherwise it may fold the job
-    folder in and start queued jobs, which runs in the threadpool."""
-    if service.jobs.watched:
+    folder in and start queued jobs, which runs in the threadpool. On PostgreSQL the read is
+    a network round trip, which on the event loop would hold up every other request: it
+    goes to the threadpool too."""
+    if service.jobs.watched and service.db.is_sqlite:
         return service.jobs.get(project, training_job_id)
     return await run_in_threadpool(service.jobs.get, project, training_job_id)
 

@@ -24,7 +24,8 @@ def _version() -> str:
 @router.get("/health", response_model=Health, tags=["meta"], summary="Liveness (no signature)")
 def health(request: Request) -> dict[str, Any]:
     return {"status": "ok", "version": _version(),
-            "auth": "keys" if request.app.state.service.identity.has_keys() else "local"}
+            "auth": "keys" if request.app.state.service.identity.has_keys() else "local",
+            "worker": getattr(request.app.state, "worker", 0)}
 
 
 @router.get("/v2/{project_id}/training-job-flavors", response_model=FlavorList,

@@ -88,7 +88,7 @@ def alive_nodes() -> list[NodeInfo]:
 def waiting_message(need: Need) -> str:
     nodes = f"{need.node_count} node{'s' if need.node_count > 1 else ''}"
     gpus = f", {need.gpus} GPU" if need.gpus else ""
-    return (f"Job queued: waiting for {nodes} with {need.cpus} CPU, {need.memory_gb:g} GB"
+    return (f"Job queued: waiting for {nodes} with {need.cpus:g} CPU, {need.memory_gb:g} GB"
             f"{gpus} each on the Ray cluster")
 
 
@@ -99,7 +99,7 @@ def never_fits(need: Need, nodes: list[NodeInfo]) -> str | None:
         return None
     sizes = ", ".join(sorted({f"{n.cpus:g} CPU/{n.memory_gb:g} GB/{n.gpus:g} GPU"
                               for n in nodes})) or "none"
-    return (f"needs {need.node_count} node(s) with {need.cpus} CPU, {need.memory_gb:g} GB, "
+    return (f"needs {need.node_count} node(s) with {need.cpus:g} CPU, {need.memory_gb:g} GB, "
             f"{need.gpus} GPU each (flavor {need.flavor_id}) but only {len(fitting)} of the "
             f"Ray cluster's {len(nodes)} alive nodes are that big (nodes: {sizes})")
 

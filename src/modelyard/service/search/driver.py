@@ -42,6 +42,7 @@ from sqlalchemy.exc import OperationalError
 from modelyard.runtime import procs
 from modelyard.runtime.state import STOP_FILE, JobFolder, RuntimeEvent, RuntimeState
 from modelyard.service.errors import ServiceError
+from modelyard.service.exits import EXITED, ExitWaiter
 from modelyard.service.search.algorithms import distributions
 from modelyard.service.search.journal import open_study
 from modelyard.service.search.metrics import LogScanner, Point, trial_value
@@ -61,6 +62,8 @@ from modelyard.store.search_models import SearchRow, TrialRow
 
 POLL_SECONDS = 0.2  # logs are read this often: a pruned trial stops soon after its line
 REFRESH_EVERY = 2  # ticks between looks at the trial jobs' state (database, job folder)
+# ...and at once when a trial's runtime exits (a pidfd wakes the driver's wait): the
+# next trial starts without waiting for a tick (issue 20).
 MAX_SKIPS = 200
 
 
@@ -73,6 +76,7 @@ class Active:
     trial_id: str
     job_id: str
     log: Path
+    job_dir: Path
     trial: optuna.trial.Trial
     scanner: LogScanner
     status: str = "running"  # running | early_stopped | stopped
@@ -101,6 +105,8 @@ class Driver:
         self.skips = 0
         self.stop_requested = False
         self.ticks = 0
+        self.woken = False  # a trial's runtime has exited since the last tick
+        self.exits = ExitWaiter()
         self.study: optuna.Study
 
     # --------------------------------------------------------------- running
@@ -120,8 +126,10 @@ class Driver:
                 print(f"database busy: {exc}", flush=True)
                 done = None
             if done is not None:
+                self.exits.close()
                 return done
-            time.sleep(POLL_SECONDS)
+            self.exits.watch(a.job_dir for a in self.active.values() if a.job_dir != self.job_dir)
+            self.woken = self.exits.wait(POLL_SECONDS) == EXITED
 
     def _tick(self) -> int | None:
         if (self.job_dir / STOP_FILE).exists():  # job stop (the executor's stop request)
@@ -199,7 +207,8 @@ class Driver:
         with self.db.session() as s:
             job = s.get(JobRow, job_id)
         log = JobFolder(Path(job.job_dir if job else self.job_dir)).log_file(job_id, 0)
-        active = Active(row_id, number, trial_id, job_id, log, trial,
+        active = Active(row_id, number, trial_id, job_id, log,
+                        Path(job.job_dir) if job else self.job_dir, trial,
                         LogScanner(self.policy.reward_attrs), status=status)
         self.active[number] = active
         return active
@@ -207,7 +216,7 @@ class Driver:
     # -------------------------------------------------------------- watching
     def _watch(self) -> None:
         self.ticks += 1
-        refresh = self.ticks % REFRESH_EVERY == 0
+        refresh = self.ticks % REFRESH_EVERY == 0 or self.woken
         for a in list(self.active.values()):
             self._watch_one(a, refresh)
 
