@@ -49,6 +49,9 @@ from modelyard.storage.sigv4 import SigV4Client
 _CODE = re.compile(r"<Code>([^<]+)</Code>")
 _STATUS = re.compile(r"status code: (\d{3})")
 _BLOCK = MiB
+_WHOLE_BODY = 8 * MiB
+"""Objects up to this size are fetched into memory in one call (workers x 8 MiB at most):
+polling a stream from Python costs a round trip into obstore's runtime per chunk."""
 
 
 class ObstoreS3Store(S3Store):
@@ -163,6 +166,12 @@ class ObstoreS3Store(S3Store):
         client = self._bucket(bucket)
         with atomic_file(dest) as fh:
             try:
+                if size is not None and size <= _WHOLE_BODY:
+                    body = obstore.get(client, key).bytes()  # one call: streaming cost more
+                    fh.write(body)
+                    if progress and len(body):
+                        progress(len(body))
+                    return
                 if size is not None and size < self.multipart_threshold:
                     for block in obstore.get(client, key).stream(min_chunk_size=_BLOCK):
                         fh.write(block)
