@@ -193,7 +193,7 @@ _Placer = Callable[[Path, bool], AbstractContextManager[Path]]
 
 
 def _placer(dest: Path, root_fd: int | None) -> _Placer:
-    """See ``TransferEngine._pull``: without ``root_fd`` paths are used as they are; with
+    """See ``Downloads._pull``: without ``root_fd`` paths are used as they are; with
     it, a file below ``dest`` is reached through a descriptor of its folder, opened from
     ``root_fd`` (= ``dest``) without following a symlink (and created when ``create``)."""
     if root_fd is None:

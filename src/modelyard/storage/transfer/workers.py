@@ -90,6 +90,7 @@ class Run:
                 self.fail_since = now
             return now - self.fail_since
 
+
 class EngineCore:
     """Settings, stores and the machinery every transfer operation uses. One engine may
     serve many calls, also concurrently; it keeps one store (connection pool) per scheme."""
