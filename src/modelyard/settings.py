@@ -11,7 +11,7 @@ import os
 import sys
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
@@ -59,6 +59,12 @@ class S3Settings(BaseSettings):
     addressing_style: str = Field(
         default="auto", validation_alias=AliasChoices("MODELYARD_S3_ADDRESSING_STYLE"),
         description="'path', 'virtual' or 'auto' (path-style for a custom endpoint)",
+    )
+    client: Literal["auto", "lean", "boto", "obstore"] = Field(
+        default="auto", validation_alias=AliasChoices("MODELYARD_S3_CLIENT"),
+        description="which S3 client: 'auto' (our lean SigV4 client for a path-style "
+        "endpoint with static keys, botocore otherwise), or one of them by name; "
+        "'obstore' is on trial (see docs/storage.md)",
     )
 
 

@@ -11,7 +11,7 @@ import pytest
 from modelyard.runtime.runner import Runner
 from modelyard.runtime.state import JobFolder
 from modelyard.settings import Settings
-from modelyard.storage import transfer
+from modelyard.spec import code_dir as code_dir_rule
 
 from .jobkit import make_plan, no_traceback, run
 
@@ -58,7 +58,7 @@ def test_32_levels_and_1000_entries_are_allowed(settings: Settings) -> None:
 
 def test_the_size_limit_fails_the_job_before_download(
         settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(transfer, "CODE_DIR_MAX_BYTES", 1000)
+    monkeypatch.setattr(code_dir_rule, "CODE_DIR_MAX_BYTES", 1000)
     plan = make_plan(settings, MARKER, files={"weights.bin": b"\0" * 2000})
     job_dir = settings.jobs_root / plan.job_id
     JobFolder(job_dir).write_plan(plan)
@@ -81,7 +81,7 @@ def test_an_empty_code_dir_fails_the_job(settings: Settings) -> None:
 
 def test_data_like_bulk_in_the_code_dir_is_a_warning_event(
         settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(transfer, "LARGE_FILE_BYTES", 100)
+    monkeypatch.setattr(code_dir_rule, "LARGE_FILE_BYTES", 100)
     plan = make_plan(settings, "print('CODE-RAN')\n", files={"big.npy": b"\0" * 200})
     job_dir = settings.jobs_root / plan.job_id
     JobFolder(job_dir).write_plan(plan)

@@ -18,6 +18,8 @@ from modelyard.storage.base import StorageError, TransferError
 from modelyard.storage.local import FolderStore
 from modelyard.storage.registry import store_for
 from modelyard.storage.s3 import S3Store
+from modelyard.storage.s3_boto import BotoS3Store
+from modelyard.storage.s3_lean import LeanS3Store
 from modelyard.storage.seaweed import SeaweedServer, free_ports
 from modelyard.storage.transfer import TransferEngine
 
@@ -117,21 +119,22 @@ def test_folder_markers(s3_settings: Settings, s3_bucket: str, s3_prefix: str,
     assert engine.check_code_dir_limits(url) == []
 
 
-@pytest.mark.parametrize("fast", [True, False])
+@pytest.mark.parametrize("client", [LeanS3Store, BotoS3Store])
 def test_refusals_on_single_requests(s3_settings: Settings, s3_bucket: str,
                                      seaweed: SeaweedServer, tmp_path: Path,
-                                     monkeypatch: pytest.MonkeyPatch, fast: bool) -> None:
+                                     monkeypatch: pytest.MonkeyPatch,
+                                     client: type[S3Store]) -> None:
     """Both clients map the store's answers alike, and keep the keys out of messages."""
     src = tmp_path / "f"
     src.write_bytes(b"data")
-    good = S3Store(s3_settings.s3, fast_path=fast)
+    good = client(s3_settings.s3)
     with pytest.raises(FileNotFoundError):
         good.get(s3_bucket, "no/such/key", tmp_path / "x", size=4)
     with pytest.raises(StorageError, match="does not exist"):
         list(good.list("no-such-bucket-listed", ""))
     wrong = "Wrong-" + seaweed.secret_key
     monkeypatch.setenv("MODELYARD_S3_SECRET_KEY", wrong)
-    bad = S3Store(Settings(home=s3_settings.home).s3, fast_path=fast)
+    bad = client(Settings(home=s3_settings.home).s3)
     for call in (lambda: bad.put(src, s3_bucket, "k"), lambda: list(bad.list(s3_bucket, "")),
                  lambda: bad.stat(s3_bucket, "k")):
         with pytest.raises(StorageError) as err:
@@ -192,14 +195,14 @@ def test_the_store_refuses_a_body_that_does_not_match_its_md5(
 
     monkeypatch.setattr(sigv4, "SMALL_BODY", 1024 * 1024)
     store = store_for(parse_location(f"s3://{s3_bucket}/"), s3_settings)
-    assert isinstance(store, S3Store) and store._fast is not None
+    assert isinstance(store, LeanS3Store)
     key = f"{s3_prefix}changed.bin"
     body = _ChangesBetweenReads(size)
     if size <= sigv4.SMALL_BODY:  # read once: what was hashed is what is sent
-        assert store._fast.put_file(s3_bucket, key, body, size)  # type: ignore[arg-type]
+        assert store.client.put_file(s3_bucket, key, body, size)  # type: ignore[arg-type]
         assert store.stat(s3_bucket, key) is not None
         return
     with pytest.raises(sigv4.S3Failure) as err:
-        store._fast.put_file(s3_bucket, key, body, size)  # type: ignore[arg-type]
+        store.client.put_file(s3_bucket, key, body, size)  # type: ignore[arg-type]
     assert err.value.status == 400 and "Digest" in err.value.code
     assert store.stat(s3_bucket, key) is None

@@ -7,12 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from modelyard.settings import Settings
+from modelyard.settings import S3Settings, Settings
 from modelyard.spec.paths import parse_location
 from modelyard.storage.base import ObjectStore
 from modelyard.storage.local import FolderStore
 from modelyard.storage.registry import store_for
-from modelyard.storage.s3 import S3Store
+from modelyard.storage.s3_boto import BotoS3Store
+from modelyard.storage.s3_lean import LeanS3Store
+from modelyard.storage.s3_obstore import ObstoreS3Store
 
 from .conformance import StoreConformance
 
@@ -56,7 +58,7 @@ class TestS3Store(StoreConformance):
         settings = s3_settings.model_copy(update={"transfer_multipart_threshold": 5 * MiB,
                                                   "transfer_multipart_chunksize": 5 * MiB})
         store = store_for(parse_location("s3://any-bucket/x"), settings)
-        assert isinstance(store, S3Store) and store._fast is not None
+        assert isinstance(store, LeanS3Store)
         yield store
         store.close()
 
@@ -72,9 +74,29 @@ class TestS3StoreBotocore(StoreConformance):
 
     @pytest.fixture
     def store(self, s3_settings: Settings) -> ObjectStore:
-        store = S3Store(s3_settings.s3, "s3", fast_path=False, multipart_threshold=5 * MiB,
-                        multipart_chunksize=5 * MiB)
-        assert store._fast is None
+        store = BotoS3Store(s3_settings.s3, "s3", multipart_threshold=5 * MiB,
+                            multipart_chunksize=5 * MiB)
+        yield store
+        store.close()
+
+    @pytest.fixture
+    def bucket(self, s3_bucket: str) -> str:
+        return s3_bucket
+
+
+@pytest.mark.slow
+class TestS3StoreObstore(StoreConformance):
+    """The same suite with obstore as the wire client (issue 21's trial)."""
+
+    @pytest.fixture
+    def store(self, s3_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> ObjectStore:
+        monkeypatch.setattr("modelyard.storage.s3._RANGE_MIN", 4 * MiB)  # several ranges
+        monkeypatch.setenv("MODELYARD_S3_CLIENT", "obstore")
+        settings = s3_settings.model_copy(update={
+            "s3": S3Settings(), "transfer_multipart_threshold": 5 * MiB,
+            "transfer_multipart_chunksize": 5 * MiB})
+        store = store_for(parse_location("s3://any-bucket/x"), settings)
+        assert isinstance(store, ObstoreS3Store)
         yield store
         store.close()
 

@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 
 from modelyard.settings import Settings
+from modelyard.spec import code_dir as code_dir_rule
 from modelyard.spec.errors import SpecError
 from modelyard.spec.paths import parse_location
-from modelyard.storage import transfer as transfer_mod
 from modelyard.storage.base import (
     ObjectInfo,
     ObjectStore,
@@ -452,11 +452,11 @@ def test_copy_between_stores(backend: Backend, tmp_path: Path) -> None:
 
 @pytest.fixture
 def small_limits(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(transfer_mod, "CODE_DIR_MAX_ENTRIES", 10)
-    monkeypatch.setattr(transfer_mod, "CODE_DIR_MAX_BYTES", 10_000)
-    monkeypatch.setattr(transfer_mod, "CODE_DIR_MAX_DEPTH", 4)
-    monkeypatch.setattr(transfer_mod, "DATA_BULK_BYTES", 3000)
-    monkeypatch.setattr(transfer_mod, "LARGE_FILE_BYTES", 2500)
+    monkeypatch.setattr(code_dir_rule, "CODE_DIR_MAX_ENTRIES", 10)
+    monkeypatch.setattr(code_dir_rule, "CODE_DIR_MAX_BYTES", 10_000)
+    monkeypatch.setattr(code_dir_rule, "CODE_DIR_MAX_DEPTH", 4)
+    monkeypatch.setattr(code_dir_rule, "DATA_BULK_BYTES", 3000)
+    monkeypatch.setattr(code_dir_rule, "LARGE_FILE_BYTES", 2500)
 
 
 def _code(tmp_path: Path, files: dict[str, int]) -> Path:
@@ -495,7 +495,7 @@ def test_code_dir_limits_by_listing(backend: Backend, tmp_path: Path) -> None:
 def test_code_dir_limit_counts_early(backend: Backend, tmp_path: Path,
                                      monkeypatch: pytest.MonkeyPatch) -> None:
     """Listing stops at the first object past the limit: a huge prefix fails fast."""
-    monkeypatch.setattr(transfer_mod, "CODE_DIR_MAX_ENTRIES", 3)
+    monkeypatch.setattr(code_dir_rule, "CODE_DIR_MAX_ENTRIES", 3)
     engine = backend.engine()
     engine.upload(_code(tmp_path, {f"f{i}.py": 1 for i in range(6)}), backend.url)
     seen: list[str] = []

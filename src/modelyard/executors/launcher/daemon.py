@@ -89,7 +89,7 @@ def warm(settings_env: Mapping[str, str] | None = None) -> None:
     from modelyard.runtime.report import StagingError
     from modelyard.settings import Settings
     from modelyard.storage.local import FolderStore  # noqa: F401
-    from modelyard.storage.s3 import S3Store  # noqa: F401  (http.client, XML: ~15 ms a job)
+    from modelyard.storage.s3_lean import LeanS3Store  # noqa: F401  (http.client, XML: ~15 ms)
     from modelyard.storage.transfer import TransferEngine  # noqa: F401
 
     settings = Settings()
