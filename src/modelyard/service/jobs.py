@@ -216,7 +216,7 @@ class JobService:
             )
 
     def _check_outputs_free(self, s: Any, plan: RunPlan) -> None:
-        """CONTRACT.md: one output location serves one unfinished job at a time.
+        """docs/contract.md: one output location serves one unfinished job at a time.
 
         Atomic with the insert that follows (same transaction): the table of output locks
         is write-locked first (PostgreSQL: LOCK TABLE; SQLite: the first write takes the
