@@ -36,7 +36,7 @@ from dispatch import (  # noqa: E402
     row,
 )
 
-from executors.ray.inner.clusterkit import HEAD_IP, NETWORK, Cluster  # noqa: E402
+from executors.ray.inner.clusterkit import HEAD_IP, NETWORK, Cluster, enable_auth  # noqa: E402
 
 INNER = "MODELYARD_BENCH_RAY_INNER"
 
@@ -106,6 +106,7 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=10, help="samples per column")
     args = parser.parse_args()
     if os.environ.get(INNER):
+        enable_auth()
         inner(args.jobs, Path(os.environ[INNER]))
         return
     if os.geteuid() != 0:

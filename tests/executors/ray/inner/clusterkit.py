@@ -6,6 +6,7 @@ by PID (never ``ray stop``, which kills every Ray process on the machine by name
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -23,6 +24,18 @@ NETWORK = ("ip link set lo up && ip link add my0 type veth peer name my1 && "
            "ip route add default via 10.77.0.254 dev my0")
 """Run in a fresh ``unshare -n``: the two "machines" (a veth pair) and a default route, so
 that pasta (the job network) finds a routable interface."""
+AUTH_TOKEN = secrets.token_hex(24)
+AUTH = {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": AUTH_TOKEN}
+"""Ray's token authentication (Ray >= 2.52), on as docs/deploy.md asks: Ray itself has no
+other access control, and a job's network reaches the nodes' addresses, so without it a
+job could join the cluster and run code as Ray's user on every node
+(inner/test_security.py plays that job)."""
+
+
+def enable_auth() -> None:
+    """Before Ray is first imported (it reads RAY_AUTH_MODE then): this process's driver,
+    and every server or client it starts, use the cluster's token."""
+    os.environ.update(AUTH)
 FAST_FAILURE_DETECTION = {  # the head notices a dead node in ~3 s instead of ~30 s
     "RAY_health_check_initial_delay_ms": "1000", "RAY_health_check_period_ms": "1000",
     "RAY_health_check_timeout_ms": "1000", "RAY_health_check_failure_threshold": "3",
@@ -86,7 +99,7 @@ class Cluster:
         log = (self.root / f"{name}.log").open("ab")
         self.nodes[name] = subprocess.Popen(
             args, stdout=log, stderr=log, start_new_session=True,
-            env={**os.environ, **FAST_FAILURE_DETECTION})
+            env={**os.environ, **AUTH, **FAST_FAILURE_DETECTION})
 
     @staticmethod
     def _wait_port(host: str, port: int, timeout: float = 60) -> None:

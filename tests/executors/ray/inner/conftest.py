@@ -11,7 +11,10 @@ import pytest
 
 from modelyard.settings import Settings
 
-from .clusterkit import ADDRESS, FLAG, Cluster
+from .clusterkit import ADDRESS, FLAG, Cluster, enable_auth
+
+if os.environ.get(FLAG):
+    enable_auth()
 
 HERE = Path(__file__).parent
 
