@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from modelyard.cli import context
+
 from .clikit import cli, fresh_context  # noqa: F401  (an autouse fixture)
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "digits"
@@ -92,6 +94,12 @@ def test_job_run_wait_streams_log_and_exit_code(tmp_path: Path, home: Path) -> N
     assert code == 1 and "Failed" in out
     code, out = cli("job", "list")
     assert out.count("Completed") == 1 and out.count("Failed") == 1
+    (job_id,) = [j["metadata"]["id"] for j in context.backend().list_jobs()
+                 if j["status"]["phase"] == "Completed"]
+    code, worker0 = cli("job", "logs", job_id, "--task", "worker-0")
+    assert code == 0 and "epoch=2" in worker0
+    code, out = cli("job", "logs", job_id, "--task", "worker-1")  # a one-node job
+    assert code == 2 and "task 'worker-1' not found" in out, out
 
 
 def test_real_process_never_prints_a_traceback(home: Path) -> None:

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from modelyard.runtime.state import read_log
 from modelyard.service.app import DEFAULT_PROJECT, Service
+from modelyard.service.errors import NotFound
 from modelyard.spec.status import Phase
 
 
@@ -27,7 +28,8 @@ class Backend(Protocol):
     def stop_job(self, job_id: str) -> dict[str, Any]: ...
     def delete_job(self, job_id: str) -> None: ...
     def job_events(self, job_id: str) -> list[dict[str, Any]]: ...
-    def follow_log(self, job_id: str, follow: bool) -> Iterator[str]: ...
+    def follow_log(self, job_id: str, follow: bool, task: str = "worker-0"
+                   ) -> Iterator[str]: ...
     def list_flavors(self) -> list[dict[str, Any]]: ...
 
 
@@ -74,12 +76,15 @@ class EmbeddedBackend:
 
         return [dict(f.record()) for f in flavors(self.service.settings)]
 
-    def follow_log(self, job_id: str, follow: bool) -> Iterator[str]:
+    def follow_log(self, job_id: str, follow: bool, task: str = "worker-0"
+                   ) -> Iterator[str]:
         """Yields the log as it grows; with ``follow``, until the job reaches a final phase."""
         jobs = self.service.jobs
+        if task not in jobs.get(self.project, job_id)["status"]["tasks"]:
+            raise NotFound("task", task)
         offset = 0
         while True:
-            path = jobs.log_path(self.project, job_id)
+            path = jobs.log_path(self.project, job_id, task)
             final = Phase(jobs.row(self.project, job_id).phase).is_final
             data = read_log(path, offset, 1 << 30)[0]
             if data:

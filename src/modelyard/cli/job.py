@@ -191,9 +191,12 @@ def show(job_id: str, as_json: bool = typer.Option(False, "--json", help="Print 
 
 @app.command("logs")
 def logs(job_id: str, follow_: bool = typer.Option(False, "-f", "--follow",
-                                                    help="Keep following the log")) -> None:
-    """Print a job's log."""
-    for chunk in backend().follow_log(job_id, follow=follow_):
+                                                    help="Keep following the log"),
+         task: str = typer.Option("worker-0", "--task",
+                                  help="Which task's log: worker-0 … worker-<n-1> for a job "
+                                  "of n nodes")) -> None:
+    """Print a job's log (one task's: a multi-node job has one log per node)."""
+    for chunk in backend().follow_log(job_id, follow=follow_, task=task):
         sys.stdout.write(chunk)
         sys.stdout.flush()
 

@@ -282,8 +282,9 @@ class HttpBackend:
         return list(every_item(
             lambda offset: self.client.job_events(job_id, offset=offset, limit=1000), "events"))
 
-    def follow_log(self, job_id: str, follow: bool) -> Iterator[str]:
-        return self.client.stream_log(job_id, follow=follow)
+    def follow_log(self, job_id: str, follow: bool, task: str = "worker-0"
+                   ) -> Iterator[str]:
+        return self.client.stream_log(job_id, task=task, follow=follow)
 
     def list_flavors(self) -> list[dict[str, Any]]:
         return self.client.flavors()

@@ -172,9 +172,12 @@ def job_status(row: JobLike, queue_position: int | None = None) -> JobStatus:
         "duration": duration,
         "start_time": ms(row.started_at),
         "node_count_metrics": None,
-        "tasks": ["worker-0"],
+        "tasks": (tasks := task_names(row.body)),
+        # Per task, what the job as a whole ended with (the runtimes' combined state is
+        # what the control plane keeps; each task's own words are in its log).
         "task_statuses": [
-            {"task": "worker-0", "exit_code": row.exit_code, "message": row.message or ""}
+            {"task": task, "exit_code": row.exit_code, "message": row.message or ""}
+            for task in tasks
         ],
     }
     if row.message:
@@ -189,6 +192,17 @@ def job_status(row: JobLike, queue_position: int | None = None) -> JobStatus:
     status["resource"] = {"flavor_id": flavor_id, "cpus": cpus,
                           "memory_gb": row.memory_gb, "gpus": row.gpus}
     return cast(JobStatus, status)
+
+
+def task_names(body: dict[str, Any]) -> list[str]:
+    """``worker-0`` … ``worker-<n-1>`` for a job of ``spec.resource.node_count`` nodes: the
+    names its task logs go by (ModelArts' task ids)."""
+    resource = (body.get("spec") or {}).get("resource") or {}
+    try:
+        count = max(1, int(resource.get("node_count") or 1))
+    except (TypeError, ValueError):
+        count = 1
+    return [f"worker-{i}" for i in range(count)]
 
 
 def event_record(row: EventRow) -> EventRecord:
