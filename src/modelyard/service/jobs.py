@@ -325,6 +325,9 @@ class JobService:
 
     def _fold_state(self, s: Any, row: JobRow, state: RuntimeState) -> str | None:
         phase = state.phase
+        # What the job waited for while it was being created (e.g. a Ray placement) is
+        # no news once it runs: a runtime that starts with no message clears it.
+        was_creating = row.secondary_phase == "Creating"
         if phase == Phase.PENDING:
             phase, row.secondary_phase = Phase.RUNNING, "Creating"
         elif not phase.is_final:
@@ -333,7 +336,8 @@ class JobService:
             phase = Phase.TERMINATING
         row.started_at = row.started_at or state.started_at
         row.exit_code = state.exit_code
-        row.message = state.message or row.message
+        row.message = state.message or (
+            None if was_creating and state.phase != Phase.PENDING else row.message)
         row.updated_at = time.time()
         if not phase.is_final:
             row.phase = phase.value

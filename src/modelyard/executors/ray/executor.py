@@ -198,8 +198,10 @@ class RayExecutor(Executor):
         hosts = [ips.get(node, "") for node in nodes]
         starts = []
         for index, (node, task) in enumerate(zip(nodes, record.tasks, strict=True)):
-            cluster = ClusterPlan(task_index=index, hosts=hosts, master_port=record.master_port,
-                                  node_ip=hosts[index] or None)
+            # A one-node job needs no peers: it runs as on one machine (no inbound ports).
+            cluster = (ClusterPlan(task_index=index, hosts=hosts,
+                                   master_port=record.master_port, node_ip=hosts[index] or None)
+                       if record.node_count > 1 else None)
             task_plan = plan.model_copy(update={"cluster": cluster})
             starts.append(self._node_agent(node).start.remote(task, task_plan.model_dump_json()))
         ready, _ = ray.wait(starts, num_returns=len(starts), timeout=START_TIMEOUT)
