@@ -163,6 +163,20 @@ class S3Store(ObjectStore):
                 "the access key, the secret key and the bucket's permissions", url)
         return StorageError(f"{op} {url} failed: {what}", url)
 
+    def delete(self, bucket: str, key: str) -> None:
+        """Deleting a key that is not there is no error (S3's own rule); a missing bucket
+        is."""
+        try:
+            self.delete_object(bucket, key)
+        except Exception as exc:
+            err = self.error(exc, "deleting", bucket, key)
+            if not isinstance(err, NotFoundError) or self.is_missing_bucket(err):
+                raise err from None
+
+    def delete_object(self, bucket: str, key: str) -> None:
+        """One DELETE on the wire: each client's own."""
+        raise NotImplementedError
+
     @staticmethod
     def is_missing_bucket(err: StorageError) -> bool:
         return isinstance(err, BucketNotFoundError)

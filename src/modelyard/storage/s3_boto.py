@@ -179,13 +179,8 @@ class BotoS3Store(S3Store):
             progress(size)
         return ObjectInfo(key=key, size=size, etag=etag)
 
-    def delete(self, bucket: str, key: str) -> None:
-        try:
-            self.client.delete_object(Bucket=bucket, Key=key)
-        except Exception as exc:
-            err = self.error(exc, "deleting", bucket, key)
-            if not isinstance(err, NotFoundError) or self.is_missing_bucket(err):
-                raise err from None
+    def delete_object(self, bucket: str, key: str) -> None:
+        self.client.delete_object(Bucket=bucket, Key=key)
 
     def ensure_bucket(self, bucket: str) -> None:
         try:

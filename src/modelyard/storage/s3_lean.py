@@ -154,13 +154,8 @@ class LeanS3Store(S3Store):
             raise
         return ObjectInfo(key=key, size=size, etag=etag or None)
 
-    def delete(self, bucket: str, key: str) -> None:
-        try:
-            self.client.delete_object(bucket, key)
-        except Exception as exc:
-            err = self.error(exc, "deleting", bucket, key)
-            if not isinstance(err, NotFoundError) or self.is_missing_bucket(err):
-                raise err from None
+    def delete_object(self, bucket: str, key: str) -> None:
+        self.client.delete_object(bucket, key)
 
     def ensure_bucket(self, bucket: str) -> None:
         try:

@@ -214,13 +214,8 @@ class ObstoreS3Store(S3Store):
                 raise self.error(exc, "uploading to", bucket, key) from None
         return ObjectInfo(key=key, size=size, etag=_etag(result.get("e_tag")))
 
-    def delete(self, bucket: str, key: str) -> None:
-        try:
-            obstore.delete(self._bucket(bucket), key)
-        except Exception as exc:
-            err = self.error(exc, "deleting", bucket, key)
-            if not isinstance(err, NotFoundError) or self.is_missing_bucket(err):
-                raise err from None
+    def delete_object(self, bucket: str, key: str) -> None:
+        obstore.delete(self._bucket(bucket), key)
 
     def ensure_bucket(self, bucket: str) -> None:
         try:
