@@ -82,3 +82,12 @@ def test_agents_never_get_the_control_planes_secrets(tmp_path: object) -> None:
     assert shared["home"] == str(tmp_path)
     assert not {"api_keys", "secret_key", "access_key", "db_url", "executor"} & set(shared)
     assert "secret" not in repr(shared) and "pw@" not in repr(shared)
+
+
+def test_master_ports_stay_clear_of_rays_worker_ports_and_the_ephemeral_range() -> None:
+    from modelyard.executors.ray.executor import master_port
+
+    ports = {master_port(f"job-{i}") for i in range(5000)}
+    assert min(ports) >= 20000 and max(ports) + 15 <= 32767  # Ray: 10002-19999 by default
+    assert all((p - 20000) % 16 == 0 for p in ports)
+    assert len(ports) > 700  # spread over the slots, so jobs on one node rarely collide

@@ -377,10 +377,10 @@ def _turn(job_dir: Path) -> Iterator[bool]:
 
 def master_port(job_id: str) -> int:
     """The first of the job's 16 ports on its nodes (runtime/cluster.py forwards them): a
-    slot of 16 chosen by the job id among 1,400 below the usual ephemeral range (32768), so
-    that two jobs on one node rarely collide (the runtime refuses a taken port, and the
-    retry that follows gets a new attempt but, by design, the same ports)."""
-    return 10000 + (zlib.crc32(job_id.encode()) % 1400) * 16
+    slot of 16 chosen by the job id among 798 between 20000 and 32767 — above Ray's own
+    worker ports (10002–19999 by default) and below the usual ephemeral range (32768) — so
+    that two jobs on one node rarely collide (the runtime refuses a taken port, naming it)."""
+    return 20000 + (zlib.crc32(job_id.encode()) % 798) * 16
 
 
 def _need(plan: RunPlan) -> Need:
