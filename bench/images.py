@@ -35,6 +35,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from dispatch import TRIVIAL, first_line_time, pct  # noqa: E402 (the benches' shared helpers)
 
 from fixtures.images import (  # noqa: E402 (the fixtures' image builder, see the docstring)
     IMAGE_CONFIG,
@@ -51,20 +54,6 @@ from modelyard.settings import Settings  # noqa: E402
 from modelyard.spec.algorithm import Engine  # noqa: E402
 from modelyard.spec.plan import RunPlan  # noqa: E402
 from modelyard.storage.images import ImageStore  # noqa: E402
-
-TRIVIAL = 'import time\nprint(f"first-line {time.time():.6f}", flush=True)\n'
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))]
-
-
-def first_line_time(text: str) -> float:
-    for line in text.splitlines():
-        if line.startswith("first-line "):
-            return float(line.split()[1])
-    raise RuntimeError(f"no first line in: {text[-800:]}")
 
 
 def start_latency(settings: Settings, engine: Engine | None, code_url: str,

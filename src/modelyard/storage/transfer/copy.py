@@ -144,12 +144,9 @@ class Copies(Downloads, Uploads):
                 run, dst_store, d_loc.bucket, list_prefix)
             problems = [f"{dst_store.url(d_loc.bucket, k)}" for i, k in pairs
                         if k not in after or after[k].size != i.size]
-            if problems:
-                report.errors.extend(problems[:20])
-                raise TransferError(
-                    f"copy of {s_loc.url} to {d_loc.url} failed the consistency check: "
-                    f"{len(problems)} object(s) missing or of the wrong size, e.g. "
-                    f"{problems[0]}", d_loc.url, report)
+            self._inconsistent(problems, f"copy of {s_loc.url} to {d_loc.url}", d_loc.url,
+                               f"{len(problems)} object(s) missing or of the wrong size",
+                               report)
         finally:
             report.retries, report.seconds = run.retries, time.monotonic() - t0
         return report

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from modelyard.spec.paths import Location
 from modelyard.storage import nofollow
-from modelyard.storage.base import NotFoundError, TransferError
+from modelyard.storage.base import NotFoundError
 from modelyard.storage.local import PART_PREFIX
 from modelyard.storage.nofollow import Skipped
 from modelyard.storage.transfer.workers import (
@@ -204,12 +204,9 @@ class Uploads(EngineCore):
                                     f"expected {st.st_size}")
                 elif info.etag:
                     cache.add(path, st, info.etag)
-            if problems:
-                report.errors.extend(problems[:20])
-                raise TransferError(
-                    f"upload of {src} to {loc.url} failed the consistency check: "
-                    f"{len(problems)} of {len(expected)} object(s) do not match, e.g. "
-                    f"{problems[0]}", loc.url, report)
+            self._inconsistent(problems, f"upload of {src} to {loc.url}", loc.url,
+                               f"{len(problems)} of {len(expected)} object(s) do not match",
+                               report)
         finally:
             cache.close()
             report.retries, report.seconds = run.retries, time.monotonic() - t0

@@ -222,6 +222,17 @@ class EngineCore:
         err.transient = isinstance(first, StorageError) and first.transient
         raise err from first
 
+    @staticmethod
+    def _inconsistent(problems: list[str], what: str, url: str, count: str,
+                      report: TransferReport) -> None:
+        """After a transfer, what the destination lacks or has wrong ends it as an error
+        (never reported as done): the first 20 in the report, the first in the message."""
+        if not problems:
+            return
+        report.errors.extend(problems[:20])
+        raise TransferError(f"{what} failed the consistency check: {count}, e.g. "
+                            f"{problems[0]}", url, report)
+
     def _unchanged(self, path: str | Path, st: os.stat_result, info: ObjectInfo | None,
                    store: ObjectStore, cache: EtagCache,
                    open_local: Callable[[str], int] | None = None) -> bool:
